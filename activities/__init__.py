@@ -1,0 +1,1 @@
+"""Side effects of the unbinding process, each idempotent, over one partner-center interface."""

@@ -1,0 +1,163 @@
+"""The one narrow interface between the orchestrator and the system of record
+(the provider's "partner center"), plus the precondition checks over it.
+
+Activities see only :class:`PartnerCenter`. The SQL implementation lives in
+``activities.sql``; any other backend implements the same protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from workflows.model import (
+    CheckName,
+    CutoverRequest,
+    CutoverResult,
+    FailedCheck,
+    GroupRole,
+    Notification,
+    OverduePrivilege,
+    PartnerKind,
+    UnbindingRecord,
+)
+
+
+class PartnerCenterError(Exception):
+    """Base of the partner center's business refusals."""
+
+
+class RelationshipConflict(PartnerCenterError):
+    """The customer is no longer bound to the partner the application names.
+
+    Not retryable: retrying cannot make the relationship come back.
+    """
+
+
+class UnknownAccount(PartnerCenterError):
+    """No account with that UIN exists."""
+
+
+class LedgerConflict(PartnerCenterError):
+    """A ledger change contradicts what is already recorded."""
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    """What the checks need to know about one account, read in one go."""
+
+    uin: str
+    name: str | None
+    owner_uin: str | None
+    frozen: bool
+    credit_cents: int
+    overdue_privilege: OverduePrivilege
+    group_role: GroupRole
+    savings_unit: str | None
+    card_bound: bool
+    partner_uin: str | None
+    """The partner this account is bound to through an active agreement."""
+    partner_kind: PartnerKind | None
+    distributor_uin: str | None
+    """The distributor of ``partner_uin`` when that is a second-level reseller."""
+    agreement_id: int | None
+    agreement_state: str | None
+
+
+class PartnerCenter(Protocol):
+    """Everything the activities read from and write to the system of record.
+
+    Every write is idempotent, keyed by the application id, so an activity can
+    be retried any number of times with one effect.
+    """
+
+    def account(self, uin: str) -> AccountSnapshot | None: ...
+
+    def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
+        """The id of another not-yet-ended application for this customer."""
+        ...
+
+    def save_record(self, record: UnbindingRecord) -> None:
+        """Upsert the "Unbinding Customers" row; an older revision never wins."""
+        ...
+
+    def deliver(self, notification: Notification) -> int:
+        """Put one message per recipient in the inbox; returns how many were new."""
+        ...
+
+    def cut_over(self, request: CutoverRequest) -> CutoverResult:
+        """In one transaction: end the relationship, invalidate the agreement and
+        record the effective time (the commit's). Repeating it returns the first
+        result; raises :class:`RelationshipConflict` when the customer is bound
+        to someone else and was never cut over by this application."""
+        ...
+
+
+# ---- the precondition checks (SPEC section 3) ------------------------------
+
+HINTS: dict[CheckName, str] = {
+    CheckName.RELATIONSHIP: "the customer must exist and be bound to the initiator",
+    CheckName.ROOT_ACCOUNT: "log in with the root account of the partner to submit",
+    CheckName.ACCOUNT_FROZEN: "unfreeze the customer account first",
+    CheckName.CREDIT: "allocate credit so that the available credit is at least 0",
+    CheckName.OVERDUE_PRIVILEGE: (
+        "disable the uninterrupted-service-during-arrears privilege "
+        "in the service suspension policy"
+    ),
+    CheckName.GROUP_MEMBERSHIP: "remove the customer from its group",
+    CheckName.SAVINGS_PLAN_UNIT: "remove the customer from its savings plan shared unit",
+    CheckName.OPEN_APPLICATION: "wait for the open application to end, or withdraw it",
+}
+
+
+def failed(check: CheckName, hint: str | None = None) -> FailedCheck:
+    return FailedCheck(check=check, hint=hint or HINTS[check])
+
+
+def account_checks(customer: AccountSnapshot) -> list[FailedCheck]:
+    """The checks run at submission and again before cutover."""
+    checks = []
+    if customer.frozen:
+        checks.append(failed(CheckName.ACCOUNT_FROZEN))
+    if customer.credit_cents < 0:
+        checks.append(failed(CheckName.CREDIT))
+    if customer.overdue_privilege is not OverduePrivilege.NONE:
+        checks.append(failed(CheckName.OVERDUE_PRIVILEGE))
+    if customer.group_role is not GroupRole.NONE:
+        checks.append(failed(CheckName.GROUP_MEMBERSHIP))
+    if customer.savings_unit is not None:
+        checks.append(failed(CheckName.SAVINGS_PLAN_UNIT))
+    return checks
+
+
+def submission_checks(
+    *,
+    customer: AccountSnapshot | None,
+    initiator: AccountSnapshot | None,
+    submitter: AccountSnapshot | None,
+    initiator_uin: str,
+    open_application: str | None,
+) -> list[FailedCheck]:
+    """Every check of a new application, each reported by name."""
+    checks = []
+    if customer is None or customer.partner_uin != initiator_uin:
+        checks.append(failed(CheckName.RELATIONSHIP))
+    submitter_is_root = (
+        initiator is not None
+        and initiator.owner_uin is None
+        and submitter is not None
+        and submitter.uin == initiator.uin
+    )
+    if not submitter_is_root:
+        checks.append(failed(CheckName.ROOT_ACCOUNT))
+    if customer is not None:
+        checks.extend(account_checks(customer))
+    if open_application is not None:
+        checks.append(
+            failed(
+                CheckName.OPEN_APPLICATION,
+                f"application {open_application} is still open: "
+                f"{HINTS[CheckName.OPEN_APPLICATION]}",
+            )
+        )
+    return checks

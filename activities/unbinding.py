@@ -1,0 +1,116 @@
+"""The activities of the unbinding workflow: side effects only.
+
+They are plain (synchronous) methods run on the worker's thread pool, because
+the partner center is a blocking SQL client. Each is idempotent, keyed by the
+application id; business refusals are named, non-retryable errors.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.partner_center import (
+    PartnerCenter,
+    RelationshipConflict,
+    account_checks,
+    submission_checks,
+)
+from workflows.model import (
+    AccountCheckRequest,
+    AccountCheckResult,
+    CardCheckRequest,
+    CutoverRequest,
+    CutoverResult,
+    Notification,
+    Parties,
+    PrecheckRequest,
+    PrecheckResult,
+    UnbindingRecord,
+)
+
+
+class UnbindingActivities:
+    """Binds the activities to one partner center."""
+
+    def __init__(self, partner_center: PartnerCenter) -> None:
+        self._pc = partner_center
+
+    @activity.defn(name="check_application")
+    def check_application(self, request: PrecheckRequest) -> PrecheckResult:
+        """Every submission check, plus who the parties are."""
+        customer = self._pc.account(request.customer_uin)
+        initiator = self._pc.account(request.initiator_uin)
+        submitter = self._pc.account(request.submitter_uin)
+        failed_checks = submission_checks(
+            customer=customer,
+            initiator=initiator,
+            submitter=submitter,
+            initiator_uin=request.initiator_uin,
+            open_application=self._pc.open_application_for(
+                request.customer_uin, other_than=request.application_id
+            ),
+        )
+        parties = None
+        if customer is not None and customer.partner_uin is not None:
+            assert customer.partner_kind is not None
+            parties = Parties(
+                customer_uin=customer.uin,
+                reseller_uin=customer.partner_uin,
+                partner_kind=customer.partner_kind,
+                distributor_uin=customer.distributor_uin,
+            )
+        return PrecheckResult(
+            parties=parties,
+            card_bound=customer is not None and customer.card_bound,
+            failed_checks=failed_checks,
+        )
+
+    @activity.defn(name="check_account")
+    def check_account(self, request: AccountCheckRequest) -> AccountCheckResult:
+        """The final check before cutover: the account checks again."""
+        customer = self._pc.account(request.customer_uin)
+        if customer is None:
+            raise ApplicationError(
+                f"customer {request.customer_uin} no longer exists",
+                type=RelationshipConflict.__name__,
+                non_retryable=True,
+            )
+        return AccountCheckResult(
+            card_bound=customer.card_bound, failed_checks=account_checks(customer)
+        )
+
+    @activity.defn(name="check_card")
+    def check_card(self, request: CardCheckRequest) -> bool:
+        """Whether the customer has a card bound. Card data never leaves the
+        partner center: the workflow learns a yes or a no."""
+        customer = self._pc.account(request.customer_uin)
+        return customer is not None and customer.card_bound
+
+    @activity.defn(name="save_record")
+    def save_record(self, record: UnbindingRecord) -> None:
+        self._pc.save_record(record)
+
+    @activity.defn(name="notify")
+    def notify(self, notification: Notification) -> int:
+        return self._pc.deliver(notification)
+
+    @activity.defn(name="cut_over")
+    def cut_over(self, request: CutoverRequest) -> CutoverResult:
+        try:
+            return self._pc.cut_over(request)
+        except RelationshipConflict as err:
+            raise ApplicationError(
+                str(err), type=RelationshipConflict.__name__, non_retryable=True
+            ) from err
+
+    def all(self) -> list[object]:
+        """Every activity, for the worker."""
+        return [
+            self.check_application,
+            self.check_account,
+            self.check_card,
+            self.save_record,
+            self.notify,
+            self.cut_over,
+        ]

@@ -1,0 +1,1 @@
+"""What callers use: the typed client API and the ``unbind`` CLI over it."""

@@ -1,0 +1,1 @@
+"""The unbinding process: its messages, its rules and the workflow that drives them."""

@@ -1,0 +1,384 @@
+"""Every message that crosses a boundary: workflow input and outcome, people's
+actions, queries, and activity requests and replies.
+
+Each is its own pydantic model so it can grow backward-compatibly, and each
+validates at the edge (UIN format, reason length, enums), so bad input is
+refused before anything starts.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from workflows.settings import SETTINGS
+
+UIN_PATTERN = r"^[1-9][0-9]{4,19}$"
+OPERATOR_PATTERN = r"^operator:[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL_CHARS.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Uin = Annotated[str, StringConstraints(pattern=UIN_PATTERN)]
+"""An account id: digits only, no leading zero, 5-20 digits. Always text."""
+
+Actor = Annotated[str, StringConstraints(pattern=f"{UIN_PATTERN}|{OPERATOR_PATTERN}")]
+"""Who takes an action: a UIN, or ``operator:<name>`` for an operator."""
+
+Reason = Annotated[
+    str,
+    StringConstraints(max_length=SETTINGS.max_reason_length),
+    AfterValidator(_no_control_characters),
+]
+ActionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@-]{1,128}$")]
+
+
+def is_operator(actor: str) -> bool:
+    return actor.startswith("operator:")
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class UnbindStatus(StrEnum):
+    VALIDATING = "VALIDATING"
+    PENDING_DISTRIBUTOR_REVIEW = "PENDING_DISTRIBUTOR_REVIEW"
+    PENDING_CUSTOMER_CONFIRMATION = "PENDING_CUSTOMER_CONFIRMATION"
+    PENDING_CARD_BINDING = "PENDING_CARD_BINDING"
+    FINAL_CHECK = "FINAL_CHECK"
+    AWAITING_REMEDIATION = "AWAITING_REMEDIATION"
+    CUTTING_OVER = "CUTTING_OVER"
+    PRECHECK_FAILED = "PRECHECK_FAILED"
+    DISTRIBUTOR_REJECTED = "DISTRIBUTOR_REJECTED"
+    CUSTOMER_REJECTED = "CUSTOMER_REJECTED"
+    EXPIRED = "EXPIRED"
+    WITHDRAWN = "WITHDRAWN"
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        UnbindStatus.PRECHECK_FAILED,
+        UnbindStatus.DISTRIBUTOR_REJECTED,
+        UnbindStatus.CUSTOMER_REJECTED,
+        UnbindStatus.EXPIRED,
+        UnbindStatus.WITHDRAWN,
+        UnbindStatus.CANCELLED,
+        UnbindStatus.COMPLETED,
+        UnbindStatus.FAILED,
+    }
+)
+
+
+class PartnerKind(StrEnum):
+    RESELLER = "reseller"
+    DISTRIBUTOR = "distributor"
+    SECOND_LEVEL_RESELLER = "second_level_reseller"
+
+
+class OverduePrivilege(StrEnum):
+    NONE = "none"
+    POSTPAID = "postpaid"
+    PREPAID = "prepaid"
+
+
+class GroupRole(StrEnum):
+    NONE = "none"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class CheckName(StrEnum):
+    RELATIONSHIP = "relationship"
+    ROOT_ACCOUNT = "root_account"
+    ACCOUNT_FROZEN = "account_frozen"
+    CREDIT = "credit"
+    OVERDUE_PRIVILEGE = "overdue_privilege"
+    GROUP_MEMBERSHIP = "group_membership"
+    SAVINGS_PLAN_UNIT = "savings_plan_unit"
+    OPEN_APPLICATION = "open_application"
+
+
+class FailedCheck(_Message):
+    check: CheckName
+    hint: str
+
+
+class ActionKind(StrEnum):
+    REVIEW = "review"
+    CONFIRM = "confirm"
+    REJECT = "reject"
+    CARD_BOUND = "card_bound"
+    WITHDRAW = "withdraw"
+    RECHECK = "recheck"
+
+
+def _bounded(default: timedelta) -> timedelta:
+    return Field(default=default, ge=SETTINGS.min_deadline, le=SETTINGS.max_deadline)
+
+
+class Deadlines(_Message):
+    """How long each human wait may last, resolved at submission."""
+
+    distributor_review: timedelta = _bounded(SETTINGS.distributor_review_deadline)
+    customer_confirmation: timedelta = _bounded(SETTINGS.customer_confirmation_deadline)
+    card_binding: timedelta = _bounded(SETTINGS.card_binding_deadline)
+    remediation: timedelta = _bounded(SETTINGS.remediation_deadline)
+    reminders_before: tuple[timedelta, ...] = SETTINGS.reminders_before
+    auto_recheck_every: timedelta = Field(
+        default=SETTINGS.auto_recheck_every,
+        ge=SETTINGS.min_auto_recheck_every,
+        le=SETTINGS.max_deadline,
+    )
+
+    @field_validator("reminders_before")
+    @classmethod
+    def _reminders_positive(cls, value: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
+        if len(value) > SETTINGS.max_reminders:
+            raise ValueError(f"at most {SETTINGS.max_reminders} reminders")
+        if any(offset <= timedelta(0) for offset in value):
+            raise ValueError("each reminder must come a positive time before the deadline")
+        return tuple(sorted(set(value), reverse=True))
+
+
+class ApplicationInput(_Message):
+    """What the initiator submits; recorded as the workflow's input."""
+
+    application_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{8,64}$")]
+    customer_uin: Uin
+    initiator_uin: Uin
+    submitter_uin: Uin
+    notice_acknowledged: bool
+    acknowledged_at: datetime
+    reason: Reason | None = None
+    deadlines: Deadlines = Deadlines()
+
+    @field_validator("notice_acknowledged")
+    @classmethod
+    def _must_acknowledge(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError("the unbinding notice must be read and acknowledged")
+        return value
+
+    @model_validator(mode="after")
+    def _customer_is_not_initiator(self) -> ApplicationInput:
+        if self.customer_uin == self.initiator_uin:
+            raise ValueError("customer_uin and initiator_uin must differ")
+        return self
+
+
+# ---- people's actions -----------------------------------------------------
+
+
+class Action(_Message):
+    """Fields every action carries: who acts, and a client-chosen id that makes
+    a repeat of the same action harmless."""
+
+    kind: ClassVar[ActionKind]
+    action_id: ActionId
+    actor: Actor
+
+
+class ReviewAction(Action):
+    kind: ClassVar[ActionKind] = ActionKind.REVIEW
+    approve: bool
+    reason: Reason | None = None
+
+
+class ConfirmAction(Action):
+    kind: ClassVar[ActionKind] = ActionKind.CONFIRM
+
+
+class RejectAction(Action):
+    kind: ClassVar[ActionKind] = ActionKind.REJECT
+    reason: Reason | None = None
+
+
+class CardBoundAction(Action):
+    kind: ClassVar[ActionKind] = ActionKind.CARD_BOUND
+
+
+class WithdrawAction(Action):
+    kind: ClassVar[ActionKind] = ActionKind.WITHDRAW
+    reason: Reason | None = None
+
+
+class RecheckAction(Action):
+    kind: ClassVar[ActionKind] = ActionKind.RECHECK
+
+
+ACTION_TYPES: dict[ActionKind, type[Action]] = {
+    cls.kind: cls
+    for cls in (
+        ReviewAction,
+        ConfirmAction,
+        RejectAction,
+        CardBoundAction,
+        WithdrawAction,
+        RecheckAction,
+    )
+}
+
+
+class ActionResult(_Message):
+    accepted: bool
+    status: UnbindStatus
+    reason: str | None = None
+
+
+# ---- state, as queried and as the final outcome ----------------------------
+
+
+class TimelineEntry(_Message):
+    at: datetime
+    actor: str
+    action: str
+    accepted: bool
+    reason: str | None = None
+    action_id: str | None = None
+
+
+class Transition(_Message):
+    at: datetime
+    status: UnbindStatus
+
+
+class UnbindingState(BaseModel):
+    """The full state of one application: the `status` query's answer and,
+    once terminal, the workflow's result."""
+
+    application_id: str
+    workflow_id: str
+    status: UnbindStatus = UnbindStatus.VALIDATING
+    customer_uin: str
+    initiator_uin: str
+    submitter_uin: str
+    reseller_uin: str | None = None
+    partner_kind: PartnerKind | None = None
+    distributor_uin: str | None = None
+    card_bound: bool | None = None
+    submitted_at: datetime
+    notice_acknowledged_by: str
+    notice_acknowledged_at: datetime
+    reason: str | None = None
+    deadlines: Deadlines
+    deadline: datetime | None = None
+    failed_checks: list[FailedCheck] = []
+    timeline: list[TimelineEntry] = []
+    transitions: list[Transition] = []
+    effective_at: datetime | None = None
+    """The billing boundary: usage before it is billed to the reseller."""
+    outcome_reason: str | None = None
+
+
+class SubmissionResult(_Message):
+    accepted: bool
+    workflow_id: str
+    status: UnbindStatus
+    failed_checks: list[FailedCheck] = []
+
+
+# ---- activity requests and replies ----------------------------------------
+
+
+class Parties(_Message):
+    customer_uin: str
+    reseller_uin: str
+    partner_kind: PartnerKind
+    distributor_uin: str | None = None
+
+
+class PrecheckRequest(_Message):
+    application_id: str
+    customer_uin: str
+    initiator_uin: str
+    submitter_uin: str
+
+
+class PrecheckResult(_Message):
+    parties: Parties | None
+    card_bound: bool
+    failed_checks: list[FailedCheck]
+
+
+class AccountCheckRequest(_Message):
+    application_id: str
+    customer_uin: str
+
+
+class AccountCheckResult(_Message):
+    card_bound: bool
+    failed_checks: list[FailedCheck]
+
+
+class CardCheckRequest(_Message):
+    customer_uin: str
+
+
+class UnbindingRecord(_Message):
+    """One row of the "Unbinding Customers" page. ``revision`` only grows, so a
+    late retry of an older write can never overwrite a newer state."""
+
+    application_id: str
+    workflow_id: str
+    revision: int
+    customer_uin: str
+    initiator_uin: str
+    reseller_uin: str | None
+    distributor_uin: str | None
+    status: UnbindStatus
+    failed_checks: list[FailedCheck] = []
+    deadline: datetime | None = None
+    submitted_at: datetime
+    notice_acknowledged_by: str
+    notice_acknowledged_at: datetime
+    reason: str | None = None
+    effective_at: datetime | None = None
+    updated_at: datetime
+
+
+class Notification(_Message):
+    """A system message to each recipient, delivered once per event."""
+
+    application_id: str
+    workflow_id: str
+    event: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    at: datetime
+
+
+class CutoverRequest(_Message):
+    application_id: str
+    customer_uin: str
+    reseller_uin: str
+
+
+class CutoverResult(_Message):
+    effective_at: datetime
+    agreement_id: int

@@ -1,0 +1,66 @@
+"""Every duration and limit of the process, in one place.
+
+Deadlines here are defaults: each application may override them within the
+bounds below, and the resolved values are recorded in the workflow input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+
+@dataclass(frozen=True)
+class ActivityPolicy:
+    start_to_close: timedelta
+    retry: RetryPolicy
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Human waits (SPEC section 3, "Deadlines").
+    distributor_review_deadline: timedelta = timedelta(days=10)
+    customer_confirmation_deadline: timedelta = timedelta(days=10)
+    card_binding_deadline: timedelta = timedelta(days=10)
+    remediation_deadline: timedelta = timedelta(days=7)
+    reminders_before: tuple[timedelta, ...] = (timedelta(days=3), timedelta(days=1))
+    auto_recheck_every: timedelta = timedelta(hours=6)
+
+    # Bounds on per-application overrides: short enough to test, long enough
+    # that no wait is forgotten.
+    min_deadline: timedelta = timedelta(minutes=1)
+    max_deadline: timedelta = timedelta(days=90)
+    min_auto_recheck_every: timedelta = timedelta(seconds=30)
+    max_reminders: int = 5
+
+    max_reason_length: int = 500
+    # A hostile or buggy client can send endless rejected actions; past this
+    # many timeline entries, rejected attempts are counted but not stored.
+    max_timeline_entries: int = 500
+
+    # Reads and idempotent writes against the partner center: retried with
+    # backoff for as long as the wait they serve allows.
+    partner_center: ActivityPolicy = ActivityPolicy(
+        start_to_close=timedelta(seconds=30),
+        retry=RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            backoff_coefficient=2.0,
+            maximum_interval=timedelta(minutes=1),
+            non_retryable_error_types=["RelationshipConflict"],
+        ),
+    )
+    # The irreversible cutover is retried until done: no maximum attempts.
+    cutover: ActivityPolicy = ActivityPolicy(
+        start_to_close=timedelta(seconds=60),
+        retry=RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            backoff_coefficient=2.0,
+            maximum_interval=timedelta(minutes=2),
+            non_retryable_error_types=["RelationshipConflict"],
+        ),
+    )
+
+
+SETTINGS = Settings()
