@@ -53,9 +53,7 @@ TRANSITIONS: dict[UnbindStatus, frozenset[UnbindStatus]] = {
         }
     ),
     S.PENDING_CARD_BINDING: frozenset({S.FINAL_CHECK, S.EXPIRED, S.WITHDRAWN, S.CANCELLED}),
-    S.FINAL_CHECK: frozenset(
-        {S.CUTTING_OVER, S.AWAITING_REMEDIATION, S.WITHDRAWN, S.CANCELLED}
-    ),
+    S.FINAL_CHECK: frozenset({S.CUTTING_OVER, S.AWAITING_REMEDIATION, S.WITHDRAWN, S.CANCELLED}),
     S.AWAITING_REMEDIATION: frozenset({S.FINAL_CHECK, S.EXPIRED, S.WITHDRAWN, S.CANCELLED}),
     S.CUTTING_OVER: frozenset({S.COMPLETED, S.FAILED}),
 }
@@ -154,3 +152,12 @@ def reminder_times(
     """When to remind, earliest first; reminders already past are dropped."""
     times = {deadline - offset for offset in reminders_before}
     return sorted(t for t in times if now < t < deadline)
+
+
+def humanize(duration: timedelta) -> str:
+    """A short, stable label for a duration: ``3d``, ``12h``, ``90s``."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

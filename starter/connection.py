@@ -1,0 +1,28 @@
+"""How every process reaches Temporal: the standard environment configuration
+(``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, TLS
+variables, ``TEMPORAL_PROFILE`` and the config file) plus our task queue."""
+
+from __future__ import annotations
+
+import os
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+from workflows.unbinding import DEFAULT_TASK_QUEUE
+
+
+def task_queue_from_env() -> str:
+    return os.environ.get("UNBIND_TASK_QUEUE") or DEFAULT_TASK_QUEUE
+
+
+def connect_config() -> dict:
+    """Keyword arguments for ``Client.connect``, from the environment."""
+    config = dict(ClientConfig.load_client_connect_config())
+    config.setdefault("target_host", "localhost:7233")
+    return config
+
+
+async def connect_client() -> Client:
+    return await Client.connect(**connect_config(), data_converter=pydantic_data_converter)

@@ -1,0 +1,145 @@
+"""Real parts for every test: the Temporal servers shipped as PyPI wheels, a
+real SQLite partner center per test, and a real worker."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.sql import SqlPartnerCenter
+from workflows import search_attributes as sa
+from workflows.model import PartnerKind
+from worker import build_worker
+
+BIN = Path(sys.executable).parent
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: install the project with its [local] extra")
+    return path
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    # The test server knows no custom search attributes until told.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.ALL
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(sa.ALL),
+        ip="127.0.0.1",
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def executor() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        yield pool
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'partner-center.db'}"
+
+
+@pytest.fixture
+def partner_center(database_url: str) -> Iterator[SqlPartnerCenter]:
+    pc = SqlPartnerCenter(database_url)
+    yield pc
+    pc.dispose()
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+) -> AsyncIterator[Worker]:
+    worker = build_worker(
+        client, partner_center, task_queue=f"tq-{uuid.uuid4().hex}", executor=executor
+    )
+    async with worker:
+        yield worker
+
+
+_uins = itertools.count(
+    int(os.environ.get("UNBIND_TEST_UIN_BASE", "30000000000")) + os.getpid() * 1000
+)
+
+
+def fresh_uin() -> str:
+    return str(next(_uins))
+
+
+@dataclass(frozen=True)
+class Parties:
+    customer: str
+    reseller: str
+    distributor: str | None = None
+
+
+class Ledger:
+    """Builds partners and customers with fresh UINs in a real partner center."""
+
+    def __init__(self, pc: SqlPartnerCenter) -> None:
+        self.pc = pc
+
+    def direct(self, *, card: bool = True) -> Parties:
+        reseller = fresh_uin()
+        self.pc.add_partner(reseller, kind=PartnerKind.RESELLER)
+        customer = fresh_uin()
+        self.pc.add_customer(customer, partner_uin=reseller, card=card)
+        return Parties(customer=customer, reseller=reseller)
+
+    def second_level(self, *, card: bool = True) -> Parties:
+        distributor = fresh_uin()
+        self.pc.add_partner(distributor, kind=PartnerKind.DISTRIBUTOR)
+        reseller = fresh_uin()
+        self.pc.add_partner(
+            reseller, kind=PartnerKind.SECOND_LEVEL_RESELLER, distributor_uin=distributor
+        )
+        customer = fresh_uin()
+        self.pc.add_customer(customer, partner_uin=reseller, card=card)
+        return Parties(customer=customer, reseller=reseller, distributor=distributor)
+
+
+@pytest.fixture
+def ledger(partner_center: SqlPartnerCenter) -> Ledger:
+    return Ledger(partner_center)

@@ -1,0 +1,151 @@
+"""Deadlines, reminders, automatic rechecks, withdrawal and cancellation in
+every waiting state, on the time-skipping test server with a real worker and
+a real SQLite partner center."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.sql import SqlPartnerCenter
+from tests.conftest import Ledger, Parties, running_worker
+from tests.workflows.scenarios import act, reach, status
+from workflows.model import ActionKind, Deadlines, UnbindStatus
+
+S = UnbindStatus
+pytestmark = pytest.mark.timeskipping
+
+WAITS = {
+    S.PENDING_DISTRIBUTOR_REVIEW: ("distributor", timedelta(days=10)),
+    S.PENDING_CUSTOMER_CONFIRMATION: ("customer", timedelta(days=10)),
+    S.PENDING_CARD_BINDING: ("customer", timedelta(days=10)),
+    S.AWAITING_REMEDIATION: ("reseller", timedelta(days=7)),
+}
+
+
+def parties_for(ledger: Ledger, state: UnbindStatus) -> Parties:
+    if state is S.PENDING_DISTRIBUTOR_REVIEW:
+        return ledger.second_level()
+    return ledger.direct(card=state is not S.PENDING_CARD_BINDING)
+
+
+def inbox_events(pc: SqlPartnerCenter, uin: str) -> list[str]:
+    return [m["event"] for m in pc.inbox(uin)]
+
+
+@pytest.mark.parametrize("waiting_in", list(WAITS))
+async def test_every_wait_expires_with_reminders_first(
+    time_skipping_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    ledger: Ledger,
+    executor,
+    waiting_in: UnbindStatus,
+) -> None:
+    parties = parties_for(ledger, waiting_in)
+    awaited_role, wait = WAITS[waiting_in]
+    awaited = getattr(parties, awaited_role)
+    client = time_skipping_env.client
+    async with running_worker(client, partner_center, executor) as worker:
+        handle = await reach(client, worker.task_queue, partner_center, parties, waiting_in)
+        entered = (await status(handle)).transitions[-1].at
+        outcome = await handle.result()
+
+    assert outcome.status is S.EXPIRED
+    reminders = [m for m in partner_center.inbox(awaited) if m["event"].startswith("reminder:")]
+    assert [m["event"] for m in reminders] == [
+        f"reminder:{waiting_in}:3d",
+        f"reminder:{waiting_in}:1d",
+    ]
+    # Reminders fire at the workflow's own time, just before the deadline
+    # (timers fire with the next workflow task, a few milliseconds late).
+    sent_after = [datetime.fromisoformat(m["at"]) - entered for m in reminders]
+    expected = [wait - timedelta(days=3), wait - timedelta(days=1)]
+    assert all(
+        timedelta(0) <= s - e < timedelta(seconds=1)
+        for s, e in zip(sent_after, expected, strict=True)
+    )
+    for uin in {parties.customer, parties.reseller, parties.distributor} - {None}:
+        assert inbox_events(partner_center, uin).count("expired") == 1
+    [record] = partner_center.records(parties.customer)
+    assert record.status is S.EXPIRED
+
+
+async def test_remediation_rechecks_itself_once_the_account_is_fixed(
+    time_skipping_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    ledger: Ledger,
+    executor,
+) -> None:
+    parties = ledger.direct()
+    client = time_skipping_env.client
+    every = timedelta(hours=6)
+    async with running_worker(client, partner_center, executor) as worker:
+        handle = await reach(
+            client,
+            worker.task_queue,
+            partner_center,
+            parties,
+            S.AWAITING_REMEDIATION,
+            deadlines=Deadlines(auto_recheck_every=every),
+        )
+        waiting = await status(handle)
+        assert [c.check for c in waiting.failed_checks] == ["account_frozen"]
+        partner_center.set_account(parties.customer, frozen=False)
+        outcome = await handle.result()
+
+    assert outcome.status is S.COMPLETED
+    scheduled = [e for e in outcome.timeline if e.action == "recheck"]
+    assert scheduled and all(e.actor == "system" for e in scheduled)
+    # The first automatic recheck came one interval after the failure.
+    late = scheduled[0].at - waiting.transitions[-1].at - every
+    assert timedelta(0) <= late < timedelta(minutes=1)
+    assert outcome.effective_at is not None
+    assert partner_center.show(parties.customer)["partner"] is None
+
+
+@pytest.mark.parametrize("waiting_in", list(WAITS))
+async def test_withdraw_in_every_waiting_state(
+    time_skipping_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    ledger: Ledger,
+    executor,
+    waiting_in: UnbindStatus,
+) -> None:
+    parties = parties_for(ledger, waiting_in)
+    client = time_skipping_env.client
+    async with running_worker(client, partner_center, executor) as worker:
+        handle = await reach(client, worker.task_queue, partner_center, parties, waiting_in)
+        result = await act(handle, ActionKind.WITHDRAW, parties.reseller, reason="agreed otherwise")
+        outcome = await handle.result()
+
+    assert result.accepted and result.status is S.WITHDRAWN
+    assert outcome.status is S.WITHDRAWN and outcome.outcome_reason == "agreed otherwise"
+    [record] = partner_center.records(parties.customer)
+    assert record.status is S.WITHDRAWN
+    assert inbox_events(partner_center, parties.customer).count("withdrawn") == 1
+    assert partner_center.show(parties.customer)["partner"]["uin"] == parties.reseller
+
+
+@pytest.mark.parametrize("waiting_in", list(WAITS))
+async def test_operator_cancel_in_every_waiting_state(
+    time_skipping_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    ledger: Ledger,
+    executor,
+    waiting_in: UnbindStatus,
+) -> None:
+    parties = parties_for(ledger, waiting_in)
+    client = time_skipping_env.client
+    async with running_worker(client, partner_center, executor) as worker:
+        handle = await reach(client, worker.task_queue, partner_center, parties, waiting_in)
+        await handle.cancel()
+        outcome = await handle.result()
+
+    assert outcome.status is S.CANCELLED
+    [record] = partner_center.records(parties.customer)
+    assert record.status is S.CANCELLED
+    for uin in {parties.customer, parties.reseller, parties.distributor} - {None}:
+        assert inbox_events(partner_center, uin).count("cancelled") == 1
+    assert partner_center.show(parties.customer)["agreement"]["state"] == "active"

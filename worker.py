@@ -1,0 +1,77 @@
+"""Runs the unbinding worker: ``python worker.py``.
+
+Connects through ``temporalio.envconfig`` (standard ``TEMPORAL_*`` variables
+and profiles), polls ``UNBIND_TASK_QUEUE``, talks to the partner center at
+``UNBIND_DATABASE_URL``, and shuts down gracefully on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.partner_center import PartnerCenter
+from activities.sql import SqlPartnerCenter
+from activities.unbinding import UnbindingActivities
+from starter.connection import connect_client, task_queue_from_env
+from workflows.unbinding import UnbindingWorkflow
+
+# Activities are blocking SQL calls; they run on this many threads.
+ACTIVITY_THREADS = 16
+# On shutdown, running activities get this long to finish before cancellation.
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+
+
+def build_worker(
+    client: Client,
+    partner_center: PartnerCenter,
+    *,
+    task_queue: str,
+    executor: ThreadPoolExecutor,
+    **options: object,
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[UnbindingWorkflow],
+        activities=UnbindingActivities(partner_center).all(),
+        activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    client = await connect_client()
+    partner_center = SqlPartnerCenter.from_env()
+    task_queue = task_queue_from_env()
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        worker = build_worker(client, partner_center, task_queue=task_queue, executor=executor)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with worker:
+            logging.info("worker polling task queue %r", task_queue)
+            await stop.wait()
+            logging.info("shutting down: finishing running activities")
+    partner_center.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    # temporalio/sdk-python#300: core threads can crash interpreter shutdown
+    # after all work is done; leave without running finalizers.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
