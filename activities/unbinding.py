@@ -7,6 +7,8 @@ application id; business refusals are named, non-retryable errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -104,7 +106,7 @@ class UnbindingActivities:
                 str(err), type=RelationshipConflict.__name__, non_retryable=True
             ) from err
 
-    def all(self) -> list[object]:
+    def all(self) -> list[Callable[..., object]]:
         """Every activity, for the worker."""
         return [
             self.check_application,

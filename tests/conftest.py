@@ -24,9 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
+from worker import build_worker
 from workflows import search_attributes as sa
 from workflows.model import PartnerKind
-from worker import build_worker
 
 BIN = Path(sys.executable).parent
 
@@ -143,3 +143,20 @@ class Ledger:
 @pytest.fixture
 def ledger(partner_center: SqlPartnerCenter) -> Ledger:
     return Ledger(partner_center)
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # temporalio/sdk-python#300: the core's threads can abort interpreter
+    # shutdown (exit 134) after every test has run; leave with the real status.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)
