@@ -1,0 +1,138 @@
+"""The real thing, end to end: the Temporal dev server, a worker running in this
+process against the test's SQLite partner center, and the ``unbind`` CLI run as
+a real subprocess pointed at both.
+
+The worker shares the test's event loop, so the CLI is awaited with
+``asyncio.create_subprocess_exec``: a blocking ``subprocess.run`` would stall
+the worker that has to answer it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from json import loads
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.sql import SqlPartnerCenter
+from tests.conftest import running_worker
+from workflows.model import UnbindingState
+from workflows.unbinding import UnbindingWorkflow, workflow_id_for
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI_TIMEOUT = 60.0
+"""Seconds one CLI run may take before the test gives up on it."""
+VISIBILITY_WAIT = 10.0
+"""Seconds to wait for the dev server's (eventually consistent) list view."""
+POLL_EVERY = 0.3
+
+_Probed = TypeVar("_Probed")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finished ``unbind`` run."""
+
+    code: int
+    data: Any
+    """Parsed ``--json`` output (None without ``--json`` or when stdout is empty)."""
+    stdout: str
+    stderr: str
+
+
+class Unbind(Protocol):
+    async def __call__(self, *args: str, json: bool = True) -> Result: ...
+
+
+def _cli_environment(target_host: str, task_queue: str, database_url: str) -> dict[str, str]:
+    # Nothing from the developer's own Temporal setup (profiles, API keys, TLS)
+    # may leak into the run: only what the test chooses.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "UNBIND_"))}
+    env.update(
+        TEMPORAL_ADDRESS=target_host,
+        TEMPORAL_NAMESPACE="default",
+        TEMPORAL_CONFIG_FILE=str(ROOT / "var" / "no-such-temporal-config.toml"),
+        UNBIND_TASK_QUEUE=task_queue,
+        UNBIND_DATABASE_URL=database_url,
+    )
+    return env
+
+
+@pytest_asyncio.fixture
+async def worker(
+    dev_env: WorkflowEnvironment, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+) -> AsyncIterator[Worker]:
+    """A real worker on a task queue of its own, for this test's partner center."""
+    async with running_worker(dev_env.client, partner_center, executor) as running:
+        yield running
+
+
+@pytest.fixture
+def unbind(dev_env: WorkflowEnvironment, worker: Worker, database_url: str) -> Unbind:
+    """Runs ``unbind <args> [--json]`` as a subprocess against this test's worker
+    and database: ``await unbind("status", "--customer", uin)``."""
+    env = _cli_environment(
+        dev_env.client.service_client.config.target_host, worker.task_queue, database_url
+    )
+
+    async def run(*args: str, json: bool = True) -> Result:
+        argv = [*args, "--json"] if json else list(args)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "starter.cli",
+            *argv,
+            cwd=ROOT,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise AssertionError(f"unbind {' '.join(argv)} did not finish in {CLI_TIMEOUT}s") from None
+        stdout, stderr = out.decode(), err.decode()
+        assert process.returncode is not None
+        data = loads(stdout) if json and stdout.strip() else None
+        return Result(process.returncode, data, stdout, stderr)
+
+    return run
+
+
+def handle_for(dev_env: WorkflowEnvironment, customer: str) -> WorkflowHandle[Any, UnbindingState]:
+    """The customer's latest application, typed, for what only the client API does."""
+    return dev_env.client.get_workflow_handle_for(UnbindingWorkflow.run, workflow_id_for(customer))
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[_Probed]],
+    until: Callable[[_Probed], bool],
+    *,
+    within: float = VISIBILITY_WAIT,
+) -> _Probed:
+    """Probe until ``until(answer)`` holds; the last answer either way."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within
+    while True:
+        answer = await probe()
+        if until(answer) or loop.time() >= give_up:
+            return answer
+        await asyncio.sleep(POLL_EVERY)
+
+
+def events(messages: Iterable[dict[str, Any]]) -> list[str]:
+    return [message["event"] for message in messages]
