@@ -201,7 +201,7 @@ class UnbindingWorkflow:
         assert review is not None
         verdict = "approved" if review.approve else "rejected"
         await self._notify(
-            f"review_{verdict}",
+            f"review_decision:{verdict}",
             [self._input.initiator_uin],
             f"Distributor {verdict} the unbinding application",
             self._with_reason(f"Distributor {review.actor} {verdict} the application.", review),
@@ -227,7 +227,7 @@ class UnbindingWorkflow:
         verdict = "confirmed" if confirmed else "rejected"
         # The help page: the initiator receives a system message either way.
         await self._notify(
-            f"customer_{verdict}",
+            f"customer_decision:{verdict}",
             self._parties(without=self._input.customer_uin),
             f"Customer {verdict} the unbinding application",
             self._with_reason(f"Customer {self._input.customer_uin} {verdict}.", decision),

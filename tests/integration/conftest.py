@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import running_worker
+from tests.conftest import Parties, running_worker
 from workflows.model import UnbindingState
 from workflows.unbinding import UnbindingWorkflow, workflow_id_for
 
@@ -104,7 +104,9 @@ def unbind(dev_env: WorkflowEnvironment, worker: Worker, database_url: str) -> U
         except TimeoutError:
             process.kill()
             await process.wait()
-            raise AssertionError(f"unbind {' '.join(argv)} did not finish in {CLI_TIMEOUT}s") from None
+            raise AssertionError(
+                f"unbind {' '.join(argv)} did not finish in {CLI_TIMEOUT}s"
+            ) from None
         stdout, stderr = out.decode(), err.decode()
         assert process.returncode is not None
         data = loads(stdout) if json and stdout.strip() else None
@@ -136,3 +138,48 @@ async def eventually(
 
 def events(messages: Iterable[dict[str, Any]]) -> list[str]:
     return [message["event"] for message in messages]
+
+
+async def apply(unbind: Unbind, parties: Parties, *options: str) -> Result:
+    """``unbind apply`` by the customer's reseller, notice acknowledged."""
+    return await unbind(
+        "apply",
+        "--customer",
+        parties.customer,
+        "--initiator",
+        parties.reseller,
+        "--acknowledge-notice",
+        *options,
+    )
+
+
+async def listed(unbind: Unbind, *filters: str, workflow_id: str, status: str) -> dict[str, Any]:
+    """The row ``unbind list <filters>`` shows for ``workflow_id`` once the list
+    view has caught up with ``status``."""
+
+    def row_of(result: Result) -> dict[str, Any] | None:
+        assert result.code == 0, result
+        return next((row for row in result.data if row["workflow_id"] == workflow_id), None)
+
+    def caught_up(result: Result) -> bool:
+        row = row_of(result)
+        return row is not None and row["status"] == status
+
+    result = await eventually(lambda: unbind("list", *filters), caught_up)
+    row = row_of(result)
+    assert row is not None and row["status"] == status, (filters, result.data)
+    return row
+
+
+def assert_inbox(pc: SqlPartnerCenter, uin: str, expected: set[str]) -> list[dict[str, Any]]:
+    """The account got exactly one message for each expected event, and no other."""
+    messages = pc.inbox(uin)
+    received = events(messages)
+    assert len(received) == len(set(received)), f"duplicate messages for {uin}: {received}"
+    assert set(received) == expected, f"inbox of {uin}"
+    return messages
+
+
+def message(messages: Iterable[dict[str, Any]], event: str) -> dict[str, Any]:
+    [found] = [m for m in messages if m["event"] == event]
+    return found
