@@ -293,6 +293,8 @@ class UnbindingState(BaseModel):
     effective_at: datetime | None = None
     """The billing boundary: usage before it is billed to the reseller."""
     outcome_reason: str | None = None
+    unlogged_rejections: int = 0
+    """Rejected attempts past the timeline's cap, counted but not stored."""
 
 
 class SubmissionResult(_Message):

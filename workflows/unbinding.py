@@ -119,7 +119,6 @@ class UnbindingWorkflow:
         self._revision = 0
         self._reminded: set[str] = set()
         self._notified_checks: list[FailedCheck] | None = None
-        self._dropped_rejections = 0
 
     # ---- the story --------------------------------------------------------
 
@@ -131,15 +130,7 @@ class UnbindingWorkflow:
             await self._wait_for_customer_decision()
             await self._wait_for_card_binding()
             await self._check_again_until_remedied()
-            # From here on nothing may interrupt: shield it from cancellation.
-            cutover = asyncio.create_task(self._cut_over())
-            while not cutover.done():
-                try:
-                    await asyncio.shield(cutover)
-                except asyncio.CancelledError:
-                    if cutover.cancelled():
-                        raise
-                    self._log(SYSTEM, "cancel", False, "cutover in progress: cancel ignored")
+            await self._cut_over_despite_cancel()
         except _Ended:
             pass
         except BaseException as err:
@@ -303,6 +294,17 @@ class UnbindingWorkflow:
             if wake is _Wake.AUTO_RECHECK:
                 self._log(SYSTEM, ActionKind.RECHECK, True, "scheduled recheck")
             self._recheck = None
+
+    async def _cut_over_despite_cancel(self) -> None:
+        """From here on nothing may interrupt: a cancel is logged and ignored."""
+        cutover = asyncio.create_task(self._cut_over())
+        while not cutover.done():
+            try:
+                await asyncio.shield(cutover)
+            except asyncio.CancelledError:
+                if cutover.cancelled():
+                    raise
+                self._log(SYSTEM, "cancel", False, "cutover in progress: cancel ignored")
 
     async def _cut_over(self) -> None:
         """Irreversible: the customer becomes a direct customer of the provider
@@ -631,7 +633,7 @@ class UnbindingWorkflow:
     ) -> None:
         # A hostile client could flood rejected actions; keep history bounded.
         if not accepted and len(self._state.timeline) >= SETTINGS.max_timeline_entries:
-            self._dropped_rejections += 1
+            self._state.unlogged_rejections += 1
             return
         self._state.timeline.append(
             TimelineEntry(

@@ -4,6 +4,7 @@ a real SQLite partner center."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,8 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Ledger, Parties, running_worker
-from tests.workflows.scenarios import act, reach, status
+from tests.workflows.scenarios import SIGNALS, act, action, reach, status
 from workflows.model import ActionKind, Deadlines, UnbindStatus
+from workflows.settings import SETTINGS
 
 S = UnbindStatus
 pytestmark = pytest.mark.timeskipping
@@ -149,3 +151,31 @@ async def test_operator_cancel_in_every_waiting_state(
     for uin in {parties.customer, parties.reseller, parties.distributor} - {None}:
         assert inbox_events(partner_center, uin).count("cancelled") == 1
     assert partner_center.show(parties.customer)["agreement"]["state"] == "active"
+
+
+async def test_a_flood_of_refused_signals_cannot_grow_the_timeline_without_bound(
+    time_skipping_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    ledger: Ledger,
+    executor,
+) -> None:
+    parties = ledger.direct()
+    client = time_skipping_env.client
+    stranger = "10000000999"
+    flood = SETTINGS.max_timeline_entries + 20
+    async with running_worker(client, partner_center, executor) as worker:
+        handle = await reach(
+            client, worker.task_queue, partner_center, parties, S.PENDING_CUSTOMER_CONFIRMATION
+        )
+        signal = SIGNALS[ActionKind.CONFIRM]
+        await asyncio.gather(
+            *(handle.signal(signal, action(ActionKind.CONFIRM, stranger)) for _ in range(flood))
+        )
+        result = await act(handle, ActionKind.CONFIRM, parties.customer)
+        outcome = await handle.result()
+
+    assert result.accepted and outcome.status is S.COMPLETED
+    refused = [e for e in outcome.timeline if not e.accepted]
+    assert len(outcome.timeline) <= SETTINGS.max_timeline_entries + 1
+    assert len(refused) + outcome.unlogged_rejections == flood
+    assert outcome.unlogged_rejections > 0
