@@ -381,7 +381,6 @@ def test_database_that_cannot_be_opened_exits_3(
 def test_database_server_that_refuses_connections_exits_3(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pytest.importorskip("psycopg")
     monkeypatch.setenv("UNBIND_DATABASE_URL", "postgresql+psycopg://unbind:secret@127.0.0.1:1/x")
 
     result = run("inbox", "--account", CUSTOMER, "--json")

@@ -1,0 +1,74 @@
+# Everything a fresh machine needs: Python 3.11+ and make.
+#   make demo          the whole stack + scripted scenarios; Ctrl-C stops it
+#   make demo ONCE=1   the same, then stop everything it started
+#   make test          the whole test suite
+#   make lint          ruff (lint + format check) and mypy
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+UNBIND_TEMPORAL_PORT ?= 7233
+UNBIND_TEMPORAL_UI_PORT ?= 8233
+export UNBIND_TEMPORAL_PORT UNBIND_TEMPORAL_UI_PORT
+
+ONCE ?=
+DEMO_FLAGS := $(if $(filter 1 yes true,$(ONCE)),--once,)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install demo test lint format worker server clean distclean
+
+help:
+	@echo "make demo [ONCE=1]  start Temporal + worker, play the scenarios (Web UI on :$(UNBIND_TEMPORAL_UI_PORT))"
+	@echo "make test           run the whole test suite"
+	@echo "make lint           ruff check, ruff format --check, mypy"
+	@echo "make format         ruff format + ruff check --fix"
+	@echo "make server         the Temporal dev server in the foreground (state in var/)"
+	@echo "make worker         the worker in the foreground (python worker.py)"
+	@echo "make venv           create $(VENV) and install the project with [dev]"
+	@echo "make clean          remove var/ and caches (distclean: also $(VENV))"
+
+venv install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || \
+		{ echo "error: $(PYTHON) not found: install Python 3.11+ or pass PYTHON=..." >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "error: $(PYTHON) is $$($(PYTHON) -V 2>&1); this project needs 3.11+ (make PYTHON=python3.11 ...)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -e '.[dev]'
+	@touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/python -m starter.demo $(DEMO_FLAGS)
+
+test: $(INSTALLED)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(INSTALLED)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: $(INSTALLED)
+	$(BIN)/python worker.py
+
+server: $(INSTALLED)
+	@mkdir -p var
+	exec $(BIN)/temporal server start-dev --ip 127.0.0.1 \
+		--port $(UNBIND_TEMPORAL_PORT) --ui-port $(UNBIND_TEMPORAL_UI_PORT) \
+		--db-filename var/temporal.db --log-level error \
+		$$($(BIN)/python -c 'from workflows.search_attributes import registration_flags; print(" ".join(registration_flags()))')
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	find . -path ./.git -prune -o -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 \
+		| xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV)

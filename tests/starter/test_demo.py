@@ -1,0 +1,61 @@
+"""The demo's scenarios, played against the real dev server and a real worker,
+twice on one ledger as ``make demo`` does on its persisted state; and the
+pieces of its report."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.sql import DEMO_RESELLER, SqlPartnerCenter
+from starter.client import UnbindingClient
+from starter.demo import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
+from tests.conftest import running_worker
+from workflows.model import UIN_PATTERN, UnbindStatus
+
+
+def test_fresh_uins_are_valid_and_never_repeat_across_runs() -> None:
+    first = fresh_uins()
+    earlier = [next(first) for _ in range(20)]
+    time.sleep(0.002)
+    later = [next(fresh_uins()) for _ in range(1)]
+    assert all(re.fullmatch(UIN_PATTERN, uin) for uin in earlier + later)
+    assert len(set(earlier + later)) == len(earlier) + len(later)
+
+
+def test_the_table_flags_a_scenario_that_missed_its_status() -> None:
+    outcomes = [
+        Outcome("happy", "50000000001", "COMPLETED", UnbindStatus.COMPLETED, "applied → done"),
+        Outcome("stuck", "50000000002", "ERROR", UnbindStatus.COMPLETED, "error: no worker"),
+    ]
+    table = render_table(outcomes)
+    assert outcomes[0].ok and not outcomes[1].ok
+    assert "scenario | customer" in table
+    rows = {line.split(" | ")[0].strip(): line for line in table.splitlines()}
+    assert "✗" not in rows["happy"]
+    assert "ERROR ✗ (COMPLETED)" in rows["stuck"]
+
+
+@pytest.mark.integration
+async def test_every_scenario_reaches_its_status_again_on_the_same_ledger(
+    dev_env: WorkflowEnvironment, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+) -> None:
+    async with running_worker(dev_env.client, partner_center, executor) as worker:
+        client = UnbindingClient(dev_env.client, task_queue=worker.task_queue)
+        for _run in range(2):
+            partners = DemoPartners.seed(partner_center)
+            assert partners.reseller == DEMO_RESELLER
+            outcomes = await Scenarios(client, partner_center, partners, uins=fresh_uins()).play()
+            assert [(o.status, o.story) for o in outcomes if not o.ok] == []
+            assert {o.expected for o in outcomes} >= {
+                UnbindStatus.COMPLETED,
+                UnbindStatus.CUSTOMER_REJECTED,
+                UnbindStatus.PENDING_CUSTOMER_CONFIRMATION,
+                UnbindStatus.AWAITING_REMEDIATION,
+            }
+            await asyncio.sleep(0.002)
