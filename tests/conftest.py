@@ -98,10 +98,19 @@ def partner_center(database_url: str) -> Iterator[SqlPartnerCenter]:
 
 @asynccontextmanager
 async def running_worker(
-    client: Client, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+    client: Client,
+    partner_center: SqlPartnerCenter,
+    executor: ThreadPoolExecutor,
+    *,
+    task_queue: str | None = None,
+    **options: object,
 ) -> AsyncIterator[Worker]:
     worker = build_worker(
-        client, partner_center, task_queue=f"tq-{uuid.uuid4().hex}", executor=executor
+        client,
+        partner_center,
+        task_queue=task_queue or f"tq-{uuid.uuid4().hex}",
+        executor=executor,
+        **options,
     )
     async with worker:
         yield worker

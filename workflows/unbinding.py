@@ -352,22 +352,28 @@ class UnbindingWorkflow:
         )
         woken = lambda: ready() or self._withdrawal is not None  # noqa: E731
         while True:
-            due = [
-                t
+            alarms = {
+                t: "Reminder"
                 for t in reminders
                 if self._reminder_event(status, deadline, t) not in self._reminded
-            ]
-            alarm = min([deadline, *due, *([recheck_at] if recheck_at else [])])
+            }
+            if recheck_at is not None:
+                alarms.setdefault(recheck_at, "Scheduled recheck")
+            alarms[deadline] = "Deadline"
+            alarm = min(alarms)
             self._settled = True
-            if await self._sleep_until(alarm, woken, f"{status}: next alarm"):
+            summary = f"{alarms[alarm]} while waiting for {WAITING_FOR[status]}"
+            if await self._sleep_until(alarm, woken, summary):
                 break
-            now = workflow.now()
-            if now >= deadline:
+            if workflow.now() >= deadline:
                 return _Wake.EXPIRED
-            if recheck_at is not None and now >= recheck_at:
-                self._settled = False
-                return _Wake.AUTO_RECHECK
-            await self._remind(status, deadline, alarm)
+            if alarms[alarm] == "Reminder":
+                # Even when the worker was down past several alarms, every
+                # reminder still due goes out, earliest first.
+                await self._remind(status, deadline, alarm)
+                continue
+            self._settled = False
+            return _Wake.AUTO_RECHECK
         self._settled = False
         await self._end_if_withdrawn()
         return _Wake.READY
