@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.partner_center import PartnerCenter
-from activities.sql import SqlPartnerCenter
+from activities.sql import SqlPartnerCenter, database_url_from_env
 from activities.unbinding import UnbindingActivities
 from starter.connection import connect_client, task_queue_from_env
 from workflows.unbinding import UnbindingWorkflow
@@ -53,7 +53,7 @@ def build_worker(
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     client = await connect_client()
-    partner_center = SqlPartnerCenter.from_env()
+    partner_center = SqlPartnerCenter(database_url_from_env(), pool_size=ACTIVITY_THREADS)
     task_queue = task_queue_from_env()
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(client, partner_center, task_queue=task_queue, executor=executor)

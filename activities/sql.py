@@ -317,11 +317,21 @@ class SqlPartnerCenter:
     ledger administration behind ``unbind ledger``. Safe to share between
     threads and to open from several processes at once."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        """``pool_size`` should cover the worker's activity threads, so no
+        activity waits for a connection."""
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self._engine = create_engine(url, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        database = parsed.database or ""
+        sqlite_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+        if sqlite_file:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        pooled = sqlite_file or parsed.get_backend_name() != "sqlite"
+        self._engine = create_engine(
+            url,
+            pool_pre_ping=parsed.get_backend_name() != "sqlite",
+            # An in-memory SQLite database has a single-connection pool.
+            **({"pool_size": pool_size, "max_overflow": pool_size // 2} if pooled else {}),
+        )
         if self._engine.dialect.name == "sqlite":
             _tune_sqlite(self._engine)
         with self._write() as conn:
