@@ -13,20 +13,15 @@ from temporalio.client import Client, WorkflowHandle
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Parties
 from workflows.model import (
+    ACTION_TYPES,
     Action,
     ActionKind,
     ActionResult,
     ApplicationInput,
-    CardBoundAction,
-    ConfirmAction,
     Deadlines,
-    RecheckAction,
-    RejectAction,
-    ReviewAction,
     SubmissionResult,
     UnbindingState,
     UnbindStatus,
-    WithdrawAction,
 )
 from workflows.unbinding import UnbindingWorkflow, workflow_id_for
 
@@ -46,14 +41,7 @@ SIGNALS = {
     ActionKind.WITHDRAW: UnbindingWorkflow.withdraw_signal,
     ActionKind.RECHECK: UnbindingWorkflow.recheck_signal,
 }
-ACTIONS: dict[ActionKind, type[Action]] = {
-    ActionKind.REVIEW: ReviewAction,
-    ActionKind.CONFIRM: ConfirmAction,
-    ActionKind.REJECT: RejectAction,
-    ActionKind.CARD_BOUND: CardBoundAction,
-    ActionKind.WITHDRAW: WithdrawAction,
-    ActionKind.RECHECK: RecheckAction,
-}
+ACTIONS = ACTION_TYPES
 
 
 async def submit(
