@@ -39,11 +39,10 @@ from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from starter.connection import connect_config, task_queue_from_env
+from starter.connection import connect_client, connect_config, task_queue_from_env
 from starter.errors import (
     OPTION_NAMES,
     ApplicationConflict,
@@ -253,7 +252,7 @@ class UnbindingClient:
             raise Unreachable(f"cannot load the Temporal client configuration: {error}") from error
         address = config["target_host"]
         try:
-            client = await Client.connect(**config, data_converter=pydantic_data_converter)
+            client = await connect_client(config)
         except Exception as error:
             raise Unreachable(f"cannot reach Temporal at {address}: {error}") from error
         return cls(

@@ -24,5 +24,9 @@ def connect_config() -> dict:
     return config
 
 
-async def connect_client() -> Client:
-    return await Client.connect(**connect_config(), data_converter=pydantic_data_converter)
+async def connect_client(config: dict | None = None) -> Client:
+    """A client speaking the pydantic data converter, as every process must."""
+    return await Client.connect(
+        **(config if config is not None else connect_config()),
+        data_converter=pydantic_data_converter,
+    )
