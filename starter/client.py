@@ -84,6 +84,11 @@ answers in well under a second; silence this long means none is polling."""
 ACTION_REFUSED = "ActionRefused"
 """The ``ApplicationError`` type the workflow's update validators raise."""
 
+UPDATE_ATTEMPTS = 10
+"""How often an action is sent again while its run is handing over to the next
+(continue-as-new): the server answers "not ready" or "not found" meanwhile."""
+RESEND_AFTER = timedelta(milliseconds=300)
+
 _T = TypeVar("_T")
 _A = TypeVar("_A", bound=Action)
 
@@ -115,6 +120,20 @@ class StatusReport(BaseModel):
     run_id: str
 
 
+class RunReport(BaseModel):
+    """One workflow run of an application, as Temporal describes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow_id: str
+    run_id: str
+    application_id: str
+    execution_status: str
+    """RUNNING, COMPLETED, CONTINUED_AS_NEW, or TERMINATED/FAILED/TIMED_OUT
+    for a run that stopped without the workflow closing its record."""
+    closed_at: datetime | None
+
+
 # ---- validation before anything is contacted --------------------------------
 
 
@@ -144,6 +163,17 @@ def _validated(
         raise bad_input_from(error, options=options) from None
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _revalidated(message: _M, expected: type[_M]) -> _M:
+    """A message checked again before it leaves: one made with
+    ``model_construct`` or mutated after building skipped validation."""
+    if not isinstance(message, expected):
+        raise BadInput(None, f"expected {expected.__name__}, got {type(message).__name__}")
+    return _validated(type(message), message.model_dump(warnings=False))
+
+
 def customer_ref(customer_uin: str) -> str:
     """The customer UIN, validated; raises :class:`BadInput` naming ``--customer``."""
     return _validated(_CustomerRef, {"customer_uin": customer_uin}).customer_uin
@@ -167,7 +197,8 @@ def build_application(
     return _validated(
         ApplicationInput,
         {
-            "application_id": application_id or uuid4().hex,
+            # Only an absent id is generated: an empty one is a caller's bug.
+            "application_id": application_id if application_id is not None else uuid4().hex,
             "customer_uin": customer_uin,
             "initiator_uin": initiator_uin,
             "submitter_uin": submitter_uin if submitter_uin is not None else initiator_uin,
@@ -188,7 +219,10 @@ def build_deadlines(**overrides: timedelta | None) -> Deadlines:
 
 def build_action(kind: type[_A], *, actor: str, action_id: str | None = None, **fields: Any) -> _A:
     """A validated action with a fresh ``action_id`` unless one is given."""
-    return _validated(kind, {"actor": actor, "action_id": action_id or uuid4().hex, **fields})
+    # Only an absent id is generated: an empty one silently replaced would make
+    # every retry of the caller a new action.
+    action_id = action_id if action_id is not None else uuid4().hex
+    return _validated(kind, {"actor": actor, "action_id": action_id, **fields})
 
 
 def _list_query(selection: _ListFilter) -> str:
@@ -298,6 +332,7 @@ class UnbindingClient:
     async def submit(self, application: ApplicationInput) -> SubmissionResult:
         """Start the workflow for an already-built application and wait for the
         precondition checks (update-with-start: one round trip, no race)."""
+        application = _revalidated(application, ApplicationInput)
         workflow_id = workflow_id_for(application.customer_uin)
         start = WithStartWorkflowOperation(
             UnbindingWorkflow.run,
@@ -418,40 +453,55 @@ class UnbindingClient:
         exception. The ``action_id`` doubles as the update id, so a retried call
         gets the first call's answer.
         """
+        action = _revalidated(action, Action)
         workflow_id = workflow_id_for(customer_ref(customer_uin))
         handle = self._client.get_workflow_handle(workflow_id)
         with self._temporal_errors():
-            try:
-                return await self._answer(
-                    # The update's name is the action kind (SPEC section 4).
-                    handle.execute_update(
-                        action.kind.value,
-                        action,
-                        id=action.action_id,
-                        result_type=ActionResult,
-                    ),
-                    waiting_for=f"the {action.kind.value} action on {workflow_id}",
-                )
-            except WorkflowUpdateFailedError as error:
-                cause = error.cause
-                if isinstance(cause, ApplicationError) and cause.type == ACTION_REFUSED:
+            for attempt in range(1, UPDATE_ATTEMPTS + 1):
+                try:
+                    return await self._answer(
+                        # The update's name is the action kind (SPEC section 4).
+                        handle.execute_update(
+                            action.kind.value,
+                            action,
+                            id=action.action_id,
+                            result_type=ActionResult,
+                        ),
+                        waiting_for=f"the {action.kind.value} action on {workflow_id}",
+                    )
+                except WorkflowUpdateFailedError as error:
+                    cause = error.cause
+                    if isinstance(cause, ApplicationError) and cause.type == ACTION_REFUSED:
+                        state = await self.status(customer_uin)
+                        return ActionResult(
+                            accepted=False, status=state.status, reason=cause.message
+                        )
+                    raise Refused(_failure_message(cause)) from None
+                except RPCError as error:
+                    if error.status not in (
+                        RPCStatusCode.NOT_FOUND,
+                        RPCStatusCode.FAILED_PRECONDITION,
+                    ):
+                        raise
+                    # status() refuses when no application ever existed.
                     state = await self.status(customer_uin)
-                    return ActionResult(accepted=False, status=state.status, reason=cause.message)
-                raise Refused(_failure_message(cause)) from None
-            except RPCError as error:
-                if error.status != RPCStatusCode.NOT_FOUND:
-                    raise
-            # The run has ended (or never existed: status() then refuses).
-            state = await self.status(customer_uin)
-            return ActionResult(
-                accepted=False,
-                status=state.status,
-                reason="the application has already ended",
-            )
+                    if state.status.is_terminal:
+                        return ActionResult(
+                            accepted=False,
+                            status=state.status,
+                            reason="the application has already ended",
+                        )
+                    # Still open: the run is handing over to the next one
+                    # (continue-as-new). The same id keeps the retry idempotent.
+                    if attempt == UPDATE_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(RESEND_AFTER.total_seconds())
+            raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def signal(self, customer_uin: str, action: Action) -> None:
         """Send an action as a signal: fire-and-forget. A refusal is recorded in
         the application's timeline instead of being answered."""
+        action = _revalidated(action, Action)
         workflow_id = workflow_id_for(customer_ref(customer_uin))
         with self._temporal_errors():
             try:
@@ -535,6 +585,46 @@ class UnbindingClient:
                 )
         return summaries
 
+    async def run_of_application(self, customer_uin: str, application_id: str) -> RunReport | None:
+        """The newest run of one application of the customer, as Temporal
+        describes it now (an application continued as new has several runs;
+        later applications of the same customer reuse the workflow id). None
+        when the list view knows no run of it (it may lag a moment behind)."""
+        workflow_id = workflow_id_for(customer_ref(customer_uin))
+        with self._temporal_errors():
+            runs = [
+                execution
+                async for execution in self._client.list_workflows(
+                    # The id is built from a validated UIN: nothing to escape.
+                    f"WorkflowId = '{workflow_id}'"
+                )
+            ]
+            runs.sort(key=lambda execution: execution.start_time, reverse=True)
+            for execution in runs:
+                handle = self._client.get_workflow_handle(workflow_id, run_id=execution.run_id)
+                if await self._application_id_of(handle) != application_id:
+                    continue
+                description = await handle.describe()
+                return RunReport(
+                    workflow_id=workflow_id,
+                    run_id=execution.run_id,
+                    application_id=application_id,
+                    execution_status=description.status.name if description.status else "UNKNOWN",
+                    closed_at=description.close_time,
+                )
+        return None
+
+    async def _application_id_of(self, handle: WorkflowHandle[Any, Any]) -> str | None:
+        """The application a run serves, from its start event's input."""
+        async for event in handle.fetch_history_events():
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            if not payloads:
+                return None
+            [started_with] = await self._client.data_converter.decode(payloads[:1], [dict])
+            application_id = started_with.get("application_id")
+            return application_id if isinstance(application_id, str) else None
+        return None
+
     # ---- plumbing --------------------------------------------------------------
 
     async def _answer(self, call: Awaitable[_T], *, waiting_for: str) -> _T:
@@ -579,6 +669,7 @@ __all__ = [
     "ApplicationSummary",
     "BadInput",
     "Refused",
+    "RunReport",
     "StatusReport",
     "UnbindingClient",
     "Unreachable",

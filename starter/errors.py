@@ -105,6 +105,7 @@ _PATTERN_RULES: Mapping[str, str] = {
 }
 
 _MAX_ECHOED_VALUE = 40
+UNDECODABLE_TEXT_RULE = "must be valid text (it holds bytes that are not UTF-8)"
 
 
 def describe_duration(value: timedelta) -> str:
@@ -139,6 +140,8 @@ def _rule(error: Mapping[str, Any]) -> str:
         return f"must be one of {ctx.get('expected', '')}".rstrip()
     if kind == "missing":
         return "is required"
+    if kind == "string_unicode":
+        return UNDECODABLE_TEXT_RULE
     if kind == "extra_forbidden":
         return "is not a known field"
     if kind == "value_error":

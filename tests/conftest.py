@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
+from tests.postgres import PostgresCluster, postgres_cluster
 from worker import build_worker
 from workflows import search_attributes as sa
 from workflows.model import PartnerKind
@@ -84,9 +86,33 @@ def executor() -> Iterator[ThreadPoolExecutor]:
         yield pool
 
 
+# ---- the partner center's database ------------------------------------------
+# UNBIND_TEST_DATABASE=postgresql runs every test that takes `database_url`
+# (integration, activities, workflows) on a throwaway PostgreSQL cluster
+# started for the session (tests/postgres.py); the default is SQLite.
+
+TEST_DATABASE = os.environ.get("UNBIND_TEST_DATABASE", "sqlite").lower()
+TEST_DATABASES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    with postgres_cluster(Path(tempfile.mkdtemp(prefix="unbind-pg-"))) as cluster:
+        yield cluster
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'partner-center.db'}"
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty partner-center database for this test."""
+    if TEST_DATABASE not in TEST_DATABASES:
+        pytest.fail(f"UNBIND_TEST_DATABASE={TEST_DATABASE!r}: use one of {TEST_DATABASES}")
+    if TEST_DATABASE == "sqlite":
+        yield f"sqlite:///{tmp_path / 'partner-center.db'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    name = cluster.create_database()
+    yield cluster.url(name)
+    cluster.drop_database(name)
 
 
 @pytest.fixture

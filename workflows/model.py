@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -27,12 +28,25 @@ from workflows.settings import SETTINGS
 
 UIN_PATTERN = r"^[1-9][0-9]{4,19}$"
 OPERATOR_PATTERN = r"^operator:[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters (C0 but tab and newline, DEL, C1); bidirectional
+# embeddings, overrides and isolates, which make text shown to other parties
+# read differently from what it says; lone surrogates, which are not text.
+_UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-def _no_control_characters(value: str) -> str:
-    if _CONTROL_CHARS.search(value):
-        raise ValueError("must not contain control characters")
+def text_problem(value: str) -> str | None:
+    """Why ``value`` is not acceptable free text (a reason, a name), or None."""
+    if not value.strip():
+        return "must not be blank: leave it out instead"
+    if _UNSAFE_CHARS.search(value):
+        return "must not contain control, bidirectional-override or surrogate characters"
+    return None
+
+
+def _plain_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -45,7 +59,7 @@ Actor = Annotated[str, StringConstraints(pattern=f"{UIN_PATTERN}|{OPERATOR_PATTE
 Reason = Annotated[
     str,
     StringConstraints(max_length=SETTINGS.max_reason_length),
-    AfterValidator(_no_control_characters),
+    AfterValidator(_plain_text),
 ]
 ActionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@-]{1,128}$")]
 
@@ -172,10 +186,14 @@ class ApplicationInput(_Message):
     customer_uin: Uin
     initiator_uin: Uin
     submitter_uin: Uin
-    notice_acknowledged: bool
+    # Strict: a decision is true or false, never "yes", 1 or "off".
+    notice_acknowledged: StrictBool
     acknowledged_at: datetime
     reason: Reason | None = None
     deadlines: Deadlines = Deadlines()
+    carried_over: CarriedOver | None = None
+    """Set only by the workflow itself when it continues as new (a long
+    history); ignored on a fresh start."""
 
     @field_validator("notice_acknowledged")
     @classmethod
@@ -205,7 +223,7 @@ class Action(_Message):
 
 class ReviewAction(Action):
     kind: ClassVar[ActionKind] = ActionKind.REVIEW
-    approve: bool
+    approve: StrictBool
     reason: Reason | None = None
 
 
@@ -295,6 +313,37 @@ class UnbindingState(BaseModel):
     outcome_reason: str | None = None
     unlogged_rejections: int = 0
     """Rejected attempts past the timeline's cap, counted but not stored."""
+    forgotten_entries: int = 0
+    """Oldest timeline entries and transitions dropped when a very long
+    application continued as new (see settings)."""
+    runs: int = 1
+    """Workflow runs so far: more than one once a long history continued as new."""
+
+
+class RememberedAnswer(_Message):
+    """The answer once given to an action id, so a repeat gets the same one."""
+
+    action_id: str
+    accepted: bool
+    reason: str | None = None
+
+
+class CarriedOver(_Message):
+    """What a run hands to its continuation when its history grows long: the
+    whole state, and what the workflow remembers besides it, so the new run
+    resumes in the same wait with the same absolute deadline."""
+
+    state: UnbindingState
+    revision: int
+    """The last revision written to the unbinding record."""
+    reminded: tuple[str, ...] = ()
+    notified_checks: list[FailedCheck] | None = None
+    answers: list[RememberedAnswer] = []
+    """Oldest first; bounded (see settings)."""
+    next_auto_recheck_at: datetime | None = None
+
+
+ApplicationInput.model_rebuild()
 
 
 class SubmissionResult(_Message):

@@ -40,6 +40,24 @@ class Settings:
     # many timeline entries, rejected attempts are counted but not stored.
     max_timeline_entries: int = 500
 
+    # History bound. A waiting application continues as new (same state, same
+    # absolute deadline) when the server suggests it or, as a backstop, past
+    # these sizes; Temporal warns at 10,240 events / 10 MB and ends the
+    # execution at 51,200 events / 50 MB.
+    continue_as_new_after_events: int = 8_000
+    continue_as_new_after_bytes: int = 8 * 1024 * 1024
+    # What a continued run remembers of earlier actions: the most recent answers
+    # by action id (accepted and refused kept apart, so a flood of refusals can
+    # never push out an accepted answer), and the most recent timeline entries
+    # and transitions. An at-least-once client retries within minutes, not after
+    # a thousand later actions.
+    # Together at most ~0.35 MB carried into each new run (Temporal refuses
+    # payloads over 2 MB).
+    remembered_accepted_actions: int = 300
+    remembered_refused_actions: int = 100
+    carried_timeline_entries: int = 300
+    carried_transitions: int = 100
+
     # Reads and idempotent writes against the partner center: retried with
     # backoff for as long as the wait they serve allows.
     partner_center: ActivityPolicy = ActivityPolicy(

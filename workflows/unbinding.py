@@ -24,6 +24,8 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
     from activities.unbinding import UnbindingActivities
     from workflows import rules
     from workflows import search_attributes as sa
@@ -35,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ApplicationInput,
         CardBoundAction,
         CardCheckRequest,
+        CarriedOver,
         ConfirmAction,
         CutoverRequest,
         FailedCheck,
@@ -42,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         PrecheckRequest,
         RecheckAction,
         RejectAction,
+        RememberedAnswer,
         ReviewAction,
         SubmissionResult,
         TimelineEntry,
@@ -55,12 +59,29 @@ with workflow.unsafe.imports_passed_through():
 
 DEFAULT_TASK_QUEUE = "reseller-unbinding"
 SYSTEM = "system"
+INVALID_ACTION = "InvalidAction"
+"""The ``ApplicationError`` type of a malformed action (an update is rejected with it)."""
 S = UnbindStatus
 
 
 def workflow_id_for(customer_uin: str) -> str:
     """One open application per customer: the id says whose it is."""
     return f"unbind-{customer_uin}"
+
+
+# The human waits in story order: a continued run resumes in one of them and
+# skips the steps before it.
+RESUMABLE_WAITS = (
+    S.PENDING_DISTRIBUTOR_REVIEW,
+    S.PENDING_CUSTOMER_CONFIRMATION,
+    S.PENDING_CARD_BINDING,
+    S.AWAITING_REMEDIATION,
+)
+# Histories recorded before continue-as-new existed must replay without it.
+CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-is-long"
+# Histories recorded before reminders were owed from the start of the wait
+# (not from when the wait's timers were set) must replay without it.
+REMINDERS_OWED_PATCH = "reminders-owed-since-the-wait-began"
 
 
 class _Wake(Enum):
@@ -74,6 +95,12 @@ class _Wake(Enum):
 class _Ended(Exception):
     """Raised inside the story once the application reached a terminal state."""
 
+
+# Operators send a recheck from the Web UI, which shows this next to its name.
+RECHECK_DESCRIPTION = (
+    'Re-run the final check after a fix. Data: {"actor": "operator:<name>", '
+    '"action_id": "<a new id>"}'
+)
 
 WAITING_FOR: dict[UnbindStatus, str] = {
     S.PENDING_DISTRIBUTOR_REVIEW: "the distributor to review the application",
@@ -119,6 +146,27 @@ class UnbindingWorkflow:
         self._revision = 0
         self._reminded: set[str] = set()
         self._notified_checks: list[FailedCheck] | None = None
+        # A continued run (the previous one's history grew long) resumes in
+        # the wait the previous run left, without re-entering or re-notifying.
+        self._resume_in: UnbindStatus | None = None
+        self._next_auto_recheck_at: datetime | None = None
+        carried = application.carried_over
+        if carried is not None and workflow.info().continued_run_id is not None:
+            self._restore(carried)
+
+    def _restore(self, carried: CarriedOver) -> None:
+        self._state = carried.state.model_copy(update={"runs": carried.state.runs + 1})
+        self._roles = rules.Roles(
+            self._input.customer_uin, self._input.initiator_uin, self._state.distributor_uin
+        )
+        self._validated = True
+        self._revision = carried.revision
+        self._reminded = set(carried.reminded)
+        self._notified_checks = carried.notified_checks
+        self._answers = {a.action_id: (a.accepted, a.reason) for a in carried.answers}
+        self._seen = set(self._answers)
+        self._next_auto_recheck_at = carried.next_auto_recheck_at
+        self._resume_in = self._state.status
 
     # ---- the story --------------------------------------------------------
 
@@ -142,6 +190,8 @@ class UnbindingWorkflow:
         return self._state
 
     async def _check_preconditions(self) -> None:
+        if self._resume_in is not None:
+            return
         result = await self._call(
             UnbindingActivities.check_application,
             PrecheckRequest(
@@ -178,6 +228,8 @@ class UnbindingWorkflow:
         assert self._state.partner_kind is not None
         if rules.first_wait(self._state.partner_kind) is not S.PENDING_DISTRIBUTOR_REVIEW:
             return
+        if self._resumes_past(S.PENDING_DISTRIBUTOR_REVIEW):
+            return
         await self._ask(
             S.PENDING_DISTRIBUTOR_REVIEW,
             self._state.deadlines.distributor_review,
@@ -201,6 +253,8 @@ class UnbindingWorkflow:
             await self._end(S.DISTRIBUTOR_REJECTED, review.reason)
 
     async def _wait_for_customer_decision(self) -> None:
+        if self._resumes_past(S.PENDING_CUSTOMER_CONFIRMATION):
+            return
         await self._ask(
             S.PENDING_CUSTOMER_CONFIRMATION,
             self._state.deadlines.customer_confirmation,
@@ -230,6 +284,8 @@ class UnbindingWorkflow:
     async def _wait_for_card_binding(self) -> None:
         if rules.after_confirmation(bool(self._state.card_bound)) is S.FINAL_CHECK:
             return
+        if self._resumes_past(S.PENDING_CARD_BINDING):
+            return
         await self._ask(
             S.PENDING_CARD_BINDING,
             self._state.deadlines.card_binding,
@@ -258,33 +314,36 @@ class UnbindingWorkflow:
 
     async def _check_again_until_remedied(self) -> None:
         remediation_deadline: datetime | None = None
+        if self._resume_in is S.AWAITING_REMEDIATION:
+            remediation_deadline = self._state.deadline
         while True:
-            await self._enter(S.FINAL_CHECK)
-            result = await self._call(
-                UnbindingActivities.check_account,
-                AccountCheckRequest(
-                    application_id=self._input.application_id,
-                    customer_uin=self._input.customer_uin,
-                ),
-                summary="Re-check the customer account before cutover",
-            )
-            self._state.failed_checks = list(result.failed_checks)
-            await self._end_if_withdrawn()
-            if rules.after_final_check(result.failed_checks) is S.CUTTING_OVER:
-                return
-            if remediation_deadline is None:
-                remediation_deadline = workflow.now() + self._state.deadlines.remediation
-            await self._enter(S.AWAITING_REMEDIATION, deadline=remediation_deadline)
-            if self._notified_checks != self._state.failed_checks:
-                self._notified_checks = list(self._state.failed_checks)
-                await self._notify(
-                    f"final_check_failed:{len(self._state.transitions)}",
-                    [self._input.initiator_uin],
-                    "Unbinding is waiting for a fix",
-                    "The final check failed:\n"
-                    + "\n".join(f"- {c.check}: {c.hint}" for c in self._state.failed_checks)
-                    + "\nFix the account, then ask for a recheck.",
+            if not self._resumed(S.AWAITING_REMEDIATION):
+                await self._enter(S.FINAL_CHECK)
+                result = await self._call(
+                    UnbindingActivities.check_account,
+                    AccountCheckRequest(
+                        application_id=self._input.application_id,
+                        customer_uin=self._input.customer_uin,
+                    ),
+                    summary="Re-check the customer account before cutover",
                 )
+                self._state.failed_checks = list(result.failed_checks)
+                await self._end_if_withdrawn()
+                if rules.after_final_check(result.failed_checks) is S.CUTTING_OVER:
+                    return
+                if remediation_deadline is None:
+                    remediation_deadline = workflow.now() + self._state.deadlines.remediation
+                await self._enter(S.AWAITING_REMEDIATION, deadline=remediation_deadline)
+                if self._notified_checks != self._state.failed_checks:
+                    self._notified_checks = list(self._state.failed_checks)
+                    await self._notify(
+                        f"final_check_failed:{len(self._state.transitions)}",
+                        [self._input.initiator_uin],
+                        "Unbinding is waiting for a fix",
+                        "The final check failed:\n"
+                        + "\n".join(f"- {c.check}: {c.hint}" for c in self._state.failed_checks)
+                        + "\nFix the account, then ask for a recheck.",
+                    )
             wake = await self._wait_for_people(
                 lambda: self._recheck is not None,
                 auto_recheck_every=self._state.deadlines.auto_recheck_every,
@@ -334,6 +393,8 @@ class UnbindingWorkflow:
         self, status: UnbindStatus, wait: timedelta, event: str, subject: str, body: str
     ) -> None:
         """Enter a human wait and tell the party it waits for."""
+        if self._resumed(status):
+            return
         await self._enter(status, deadline=workflow.now() + wait)
         await self._notify(event, [self._awaited_party(status)], subject, body)
 
@@ -345,12 +406,16 @@ class UnbindingWorkflow:
         status, deadline = self._state.status, self._state.deadline
         assert deadline is not None
         recheck_at = workflow.now() + auto_recheck_every if auto_recheck_every else None
+        if recheck_at is not None and self._next_auto_recheck_at is not None:
+            recheck_at, self._next_auto_recheck_at = self._next_auto_recheck_at, None
         reminders = rules.reminder_times(
             deadline=deadline,
             reminders_before=self._state.deadlines.reminders_before,
-            now=workflow.now(),
+            now=self._reminders_owed_since(status, deadline),
         )
         woken = lambda: ready() or self._withdrawal is not None  # noqa: E731
+        may_continue = workflow.patched(CONTINUE_AS_NEW_PATCH)
+        woken_or_long = lambda: woken() or (may_continue and history_is_long())  # noqa: E731
         while True:
             alarms = {
                 t: "Reminder"
@@ -363,7 +428,9 @@ class UnbindingWorkflow:
             alarm = min(alarms)
             self._settled = True
             summary = f"{alarms[alarm]} while waiting for {WAITING_FOR[status]}"
-            if await self._sleep_until(alarm, woken, summary):
+            if await self._sleep_until(alarm, woken_or_long, summary):
+                if not woken():
+                    await self._continue_as_new(woken, recheck_at)
                 break
             if workflow.now() >= deadline:
                 return _Wake.EXPIRED
@@ -388,6 +455,82 @@ class UnbindingWorkflow:
         except TimeoutError:
             return woken()
         return True
+
+    async def _continue_as_new(
+        self, woken: Callable[[], bool], recheck_at: datetime | None
+    ) -> None:
+        """Hand the whole state to a fresh run that resumes in this same wait,
+        with the same absolute deadline and the reminders already sent: a flood
+        of actions cannot grow one history towards Temporal's limits. Returns
+        only when an action arrived meanwhile."""
+        await workflow.wait_condition(lambda: woken() or workflow.all_handlers_finished())
+        if woken():
+            return
+        workflow.continue_as_new(
+            self._input.model_copy(update={"carried_over": self._carry_over(recheck_at)})
+        )
+
+    def _carry_over(self, recheck_at: datetime | None) -> CarriedOver:
+        """The state, with what is remembered of earlier actions bounded."""
+        state = self._state.model_copy(deep=True)
+        # Accepted entries are the audit trail: refusals make room first.
+        limit = SETTINGS.carried_timeline_entries
+        accepted_at = [i for i, e in enumerate(state.timeline) if e.accepted][-limit:]
+        room = limit - len(accepted_at)
+        refused_at = [i for i, e in enumerate(state.timeline) if not e.accepted]
+        kept_at = set(accepted_at) | set(refused_at[-room:] if room > 0 else [])
+        timeline = [e for i, e in enumerate(state.timeline) if i in kept_at]
+        transitions = state.transitions[-SETTINGS.carried_transitions :]
+        state.forgotten_entries += len(state.timeline) - len(timeline)
+        state.forgotten_entries += len(state.transitions) - len(transitions)
+        state.timeline, state.transitions = timeline, transitions
+        accepted = [i for i, (ok, _) in self._answers.items() if ok]
+        refused = [i for i, (ok, _) in self._answers.items() if not ok]
+        kept = set(accepted[-SETTINGS.remembered_accepted_actions :])
+        kept |= set(refused[-SETTINGS.remembered_refused_actions :])
+        return CarriedOver(
+            state=state,
+            revision=self._revision,
+            reminded=tuple(sorted(self._reminded)),
+            notified_checks=self._notified_checks,
+            answers=[
+                RememberedAnswer(action_id=i, accepted=ok, reason=reason)
+                for i, (ok, reason) in self._answers.items()
+                if i in kept
+            ],
+            next_auto_recheck_at=recheck_at,
+        )
+
+    def _resumes_past(self, status: UnbindStatus) -> bool:
+        """True when a continued run resumes in a wait after ``status``'s step."""
+        return self._resume_in is not None and RESUMABLE_WAITS.index(
+            self._resume_in
+        ) > RESUMABLE_WAITS.index(status)
+
+    def _resumed(self, status: UnbindStatus) -> bool:
+        """True once, when a continued run resumes in ``status``'s wait: it was
+        entered and announced by an earlier run, only the details are new."""
+        if self._resume_in is not status:
+            return False
+        self._resume_in = None
+        self._publish()
+        return True
+
+    def _reminders_owed_since(self, status: UnbindStatus, deadline: datetime) -> datetime:
+        """Reminders due since the wait began are still owed, even those that fell
+        due while the state was being entered (worker down, database slow)."""
+        if not workflow.patched(REMINDERS_OWED_PATCH):
+            return workflow.now()
+        return deadline - self._wait_length(status)
+
+    def _wait_length(self, status: UnbindStatus) -> timedelta:
+        deadlines = self._state.deadlines
+        return {
+            S.PENDING_DISTRIBUTOR_REVIEW: deadlines.distributor_review,
+            S.PENDING_CUSTOMER_CONFIRMATION: deadlines.customer_confirmation,
+            S.PENDING_CARD_BINDING: deadlines.card_binding,
+            S.AWAITING_REMEDIATION: deadlines.remediation,
+        }[status]
 
     def _reminder_event(self, status: UnbindStatus, deadline: datetime, at: datetime) -> str:
         return f"reminder:{status}:{rules.humanize(deadline - at)}"
@@ -603,6 +746,38 @@ class UnbindingWorkflow:
             action.actor, action.kind, True, getattr(action, "reason", None), action.action_id
         )
 
+    @staticmethod
+    def _action_in(kind: type[Action], payload: tuple[Any, ...]) -> Action:
+        """The one action a signal or update carries, validated here rather than
+        by the SDK: it would fail the workflow task on a signal with no argument
+        or several (retried forever, wedging the application), and answer such
+        an update with a Python error instead of naming the field."""
+        if len(payload) != 1:
+            raise ApplicationError(
+                f"a {kind.kind} carries exactly one action, got {len(payload)}",
+                type=INVALID_ACTION,
+                non_retryable=True,
+            )
+        try:
+            return kind.model_validate(payload[0])
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in e['loc']) or 'action'}: {e['msg']}"
+                for e in error.errors()
+            )
+            raise ApplicationError(
+                f"invalid {kind.kind} action: {problems}", type=INVALID_ACTION, non_retryable=True
+            ) from None
+
+    def _on_signal_payload(self, kind: type[Action], payload: tuple[Any, ...]) -> None:
+        """A malformed signal cannot be answered: it is logged and dropped."""
+        try:
+            action = self._action_in(kind, payload)
+        except ApplicationError as error:
+            workflow.logger.warning("dropped a malformed signal: %s", error.message)
+            return
+        self._on_signal(action)
+
     def _on_signal(self, action: Action) -> None:
         if action.action_id in self._seen:
             return
@@ -617,6 +792,13 @@ class UnbindingWorkflow:
     def _validate(self, action: Action) -> None:
         """Update validator: a refusal writes no history."""
         if action.action_id in self._seen:
+            # A repeat gets its first answer; a refusal (of an earlier signal)
+            # is repeated here too, so it writes no history either.
+            accepted, earlier = self._answers.get(action.action_id, (True, None))
+            if not accepted:
+                raise ApplicationError(
+                    earlier or "refused", type="ActionRefused", non_retryable=True
+                )
             return
         reason = self._refusal(action)
         if reason is not None:
@@ -661,76 +843,76 @@ class UnbindingWorkflow:
     # timeline) and an update (validated; a refusal is answered at once).
 
     @workflow.signal(name="review", description="Distributor approves or rejects.")
-    def review_signal(self, action: ReviewAction) -> None:
-        self._on_signal(action)
+    def review_signal(self, *payload: Any) -> None:
+        self._on_signal_payload(ReviewAction, payload)
 
     @workflow.update(name="review", description="Distributor approves or rejects.")
-    async def review_update(self, action: ReviewAction) -> ActionResult:
-        return await self._on_update(action)
+    async def review_update(self, *payload: Any) -> ActionResult:
+        return await self._on_update(self._action_in(ReviewAction, payload))
 
     @review_update.validator
-    def _validate_review(self, action: ReviewAction) -> None:
-        self._validate(action)
+    def _validate_review(self, *payload: Any) -> None:
+        self._validate(self._action_in(ReviewAction, payload))
 
     @workflow.signal(name="confirm", description="Customer confirms the unbinding.")
-    def confirm_signal(self, action: ConfirmAction) -> None:
-        self._on_signal(action)
+    def confirm_signal(self, *payload: Any) -> None:
+        self._on_signal_payload(ConfirmAction, payload)
 
     @workflow.update(name="confirm", description="Customer confirms the unbinding.")
-    async def confirm_update(self, action: ConfirmAction) -> ActionResult:
-        return await self._on_update(action)
+    async def confirm_update(self, *payload: Any) -> ActionResult:
+        return await self._on_update(self._action_in(ConfirmAction, payload))
 
     @confirm_update.validator
-    def _validate_confirm(self, action: ConfirmAction) -> None:
-        self._validate(action)
+    def _validate_confirm(self, *payload: Any) -> None:
+        self._validate(self._action_in(ConfirmAction, payload))
 
     @workflow.signal(name="reject", description="Customer rejects the unbinding.")
-    def reject_signal(self, action: RejectAction) -> None:
-        self._on_signal(action)
+    def reject_signal(self, *payload: Any) -> None:
+        self._on_signal_payload(RejectAction, payload)
 
     @workflow.update(name="reject", description="Customer rejects the unbinding.")
-    async def reject_update(self, action: RejectAction) -> ActionResult:
-        return await self._on_update(action)
+    async def reject_update(self, *payload: Any) -> ActionResult:
+        return await self._on_update(self._action_in(RejectAction, payload))
 
     @reject_update.validator
-    def _validate_reject(self, action: RejectAction) -> None:
-        self._validate(action)
+    def _validate_reject(self, *payload: Any) -> None:
+        self._validate(self._action_in(RejectAction, payload))
 
     @workflow.signal(name="card_bound", description="Customer says a card is bound.")
-    def card_bound_signal(self, action: CardBoundAction) -> None:
-        self._on_signal(action)
+    def card_bound_signal(self, *payload: Any) -> None:
+        self._on_signal_payload(CardBoundAction, payload)
 
     @workflow.update(name="card_bound", description="Customer says a card is bound.")
-    async def card_bound_update(self, action: CardBoundAction) -> ActionResult:
-        return await self._on_update(action)
+    async def card_bound_update(self, *payload: Any) -> ActionResult:
+        return await self._on_update(self._action_in(CardBoundAction, payload))
 
     @card_bound_update.validator
-    def _validate_card_bound(self, action: CardBoundAction) -> None:
-        self._validate(action)
+    def _validate_card_bound(self, *payload: Any) -> None:
+        self._validate(self._action_in(CardBoundAction, payload))
 
     @workflow.signal(name="withdraw", description="Initiator withdraws before cutover.")
-    def withdraw_signal(self, action: WithdrawAction) -> None:
-        self._on_signal(action)
+    def withdraw_signal(self, *payload: Any) -> None:
+        self._on_signal_payload(WithdrawAction, payload)
 
     @workflow.update(name="withdraw", description="Initiator withdraws before cutover.")
-    async def withdraw_update(self, action: WithdrawAction) -> ActionResult:
-        return await self._on_update(action)
+    async def withdraw_update(self, *payload: Any) -> ActionResult:
+        return await self._on_update(self._action_in(WithdrawAction, payload))
 
     @withdraw_update.validator
-    def _validate_withdraw(self, action: WithdrawAction) -> None:
-        self._validate(action)
+    def _validate_withdraw(self, *payload: Any) -> None:
+        self._validate(self._action_in(WithdrawAction, payload))
 
-    @workflow.signal(name="recheck", description="Re-run the final check after a fix.")
-    def recheck_signal(self, action: RecheckAction) -> None:
-        self._on_signal(action)
+    @workflow.signal(name="recheck", description=RECHECK_DESCRIPTION)
+    def recheck_signal(self, *payload: Any) -> None:
+        self._on_signal_payload(RecheckAction, payload)
 
-    @workflow.update(name="recheck", description="Re-run the final check after a fix.")
-    async def recheck_update(self, action: RecheckAction) -> ActionResult:
-        return await self._on_update(action)
+    @workflow.update(name="recheck", description=RECHECK_DESCRIPTION)
+    async def recheck_update(self, *payload: Any) -> ActionResult:
+        return await self._on_update(self._action_in(RecheckAction, payload))
 
     @recheck_update.validator
-    def _validate_recheck(self, action: RecheckAction) -> None:
-        self._validate(action)
+    def _validate_recheck(self, *payload: Any) -> None:
+        self._validate(self._action_in(RecheckAction, payload))
 
     @workflow.update(
         name="submission",
@@ -750,6 +932,16 @@ class UnbindingWorkflow:
     @workflow.query(name="status", description="Full state: parties, deadlines, timeline.")
     def status(self) -> UnbindingState:
         return self._state
+
+
+def history_is_long() -> bool:
+    """The server suggests continuing as new, or the history passed our own bound."""
+    info = workflow.info()
+    return (
+        info.is_continue_as_new_suggested()
+        or info.get_current_history_length() >= SETTINGS.continue_as_new_after_events
+        or info.get_current_history_size() >= SETTINGS.continue_as_new_after_bytes
+    )
 
 
 def describe(state: UnbindingState) -> str:

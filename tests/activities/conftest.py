@@ -1,8 +1,9 @@
 """A small, fixed ledger in the real partner center of each test (the
 ``partner_center`` fixture of tests/conftest.py).
 
-Set ``UNBIND_TEST_POSTGRES_URL`` (a ``postgresql+psycopg://`` URL of a scratch
-database) to run the same scenarios on PostgreSQL; its tables are dropped
+``UNBIND_TEST_DATABASE=postgresql`` runs them on a throwaway PostgreSQL cluster
+(tests/conftest.py); ``UNBIND_TEST_POSTGRES_URL`` (a ``postgresql+psycopg://``
+URL of a scratch database) on an existing server instead, its tables dropped
 before each test.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,10 +97,12 @@ class SeededLedger:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(database_url: str) -> str:
+    """tests/conftest.py's fresh database, or the scratch database named by
+    ``UNBIND_TEST_POSTGRES_URL`` with its tables dropped."""
     postgres = os.environ.get("UNBIND_TEST_POSTGRES_URL")
     if not postgres:
-        return f"sqlite:///{tmp_path / 'partner-center.db'}"
+        return database_url
     engine = create_engine(postgres)
     metadata.drop_all(engine)
     engine.dispose()

@@ -100,15 +100,16 @@ def test_the_final_check_and_the_card_check_read_the_ledger(
     assert env.run(acts.check_account, account).card_bound is True
 
 
-def test_the_final_check_of_a_vanished_customer_is_not_retried(
+def test_the_final_check_of_a_vanished_customer_fails_the_relationship_check(
     seeded, acts: UnbindingActivities, env: ActivityEnvironment
 ) -> None:
     request = AccountCheckRequest(application_id="app-00000001", customer_uin="20000000099")
 
-    with pytest.raises(ApplicationError) as raised:
-        env.run(acts.check_account, request)
-    assert raised.value.non_retryable
-    assert raised.value.type == "RelationshipConflict"
+    result = env.run(acts.check_account, request)
+
+    assert [failed.check for failed in result.failed_checks] == [CheckName.RELATIONSHIP]
+    assert "20000000099 no longer exists" in result.failed_checks[0].hint
+    assert result.card_bound is False
 
 
 def test_saving_a_record_twice_keeps_one_row(

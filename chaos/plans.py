@@ -1,0 +1,317 @@
+"""The paths applications take through the process, and what each must leave
+in the database: its final status, its record, its cutover and invalidated
+agreement (or none), and its system messages, each exactly once."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from uuid import uuid4
+
+from activities.sql import SqlPartnerCenter
+from chaos.settings import ChaosSettings
+from workflows.model import ActionKind, Deadlines, PartnerKind, UnbindStatus
+
+S = UnbindStatus
+OPERATOR = "operator:chaos"
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    INITIATOR = "initiator"
+    DISTRIBUTOR = "distributor"
+    OPERATOR = "operator"
+
+
+LedgerChange = Callable[[SqlPartnerCenter, str], None]
+"""A change to the customer's account, made right before an action."""
+
+
+def _bind_card(pc: SqlPartnerCenter, customer: str) -> None:
+    pc.set_account(customer, card_bound=True)
+
+
+def _freeze(pc: SqlPartnerCenter, customer: str) -> None:
+    pc.set_account(customer, frozen=True)
+
+
+def _unfreeze(pc: SqlPartnerCenter, customer: str) -> None:
+    pc.set_account(customer, frozen=False)
+
+
+def _bind_card_and_freeze(pc: SqlPartnerCenter, customer: str) -> None:
+    pc.set_account(customer, card_bound=True, frozen=True)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One person's action, taken once the application waits in ``wait_for``."""
+
+    wait_for: UnbindStatus
+    kind: ActionKind
+    actor: Role
+    approve: bool | None = None
+    reason: str | None = None
+    before: LedgerChange | None = None
+
+
+@dataclass(frozen=True)
+class PathPlan:
+    name: str
+    second_level: bool
+    card: bool
+    steps: tuple[Step, ...]
+    outcome: UnbindStatus
+    frozen_at_submission: bool = False
+    expires: bool = False
+    """No one acts: the customer confirmation deadline passes, after reminders."""
+    remediation: bool = False
+
+
+def _confirm(before: LedgerChange | None = None) -> Step:
+    return Step(S.PENDING_CUSTOMER_CONFIRMATION, ActionKind.CONFIRM, Role.CUSTOMER, before=before)
+
+
+_APPROVE = Step(S.PENDING_DISTRIBUTOR_REVIEW, ActionKind.REVIEW, Role.DISTRIBUTOR, approve=True)
+_CARD = Step(S.PENDING_CARD_BINDING, ActionKind.CARD_BOUND, Role.CUSTOMER, before=_bind_card)
+
+PATHS: tuple[PathPlan, ...] = (
+    PathPlan("direct, card bound", False, True, (_confirm(),), S.COMPLETED),
+    PathPlan("direct, card binding", False, False, (_confirm(), _CARD), S.COMPLETED),
+    PathPlan("second-level, card bound", True, True, (_APPROVE, _confirm()), S.COMPLETED),
+    PathPlan("second-level, card binding", True, False, (_APPROVE, _confirm(), _CARD), S.COMPLETED),
+    PathPlan(
+        "direct, remediation, operator recheck",
+        False,
+        True,
+        (
+            _confirm(before=_freeze),
+            Step(S.AWAITING_REMEDIATION, ActionKind.RECHECK, Role.OPERATOR, before=_unfreeze),
+        ),
+        S.COMPLETED,
+        remediation=True,
+    ),
+    PathPlan(
+        "second-level, card binding, remediation",
+        True,
+        False,
+        (
+            _APPROVE,
+            _confirm(),
+            Step(
+                S.PENDING_CARD_BINDING,
+                ActionKind.CARD_BOUND,
+                Role.CUSTOMER,
+                before=_bind_card_and_freeze,
+            ),
+            Step(S.AWAITING_REMEDIATION, ActionKind.RECHECK, Role.INITIATOR, before=_unfreeze),
+        ),
+        S.COMPLETED,
+        remediation=True,
+    ),
+    PathPlan(
+        "direct, customer rejects",
+        False,
+        False,
+        (
+            Step(
+                S.PENDING_CUSTOMER_CONFIRMATION,
+                ActionKind.REJECT,
+                Role.CUSTOMER,
+                reason="we stay with our reseller",
+            ),
+        ),
+        S.CUSTOMER_REJECTED,
+    ),
+    PathPlan(
+        "second-level, distributor rejects",
+        True,
+        True,
+        (
+            Step(
+                S.PENDING_DISTRIBUTOR_REVIEW,
+                ActionKind.REVIEW,
+                Role.DISTRIBUTOR,
+                approve=False,
+                reason="open invoices",
+            ),
+        ),
+        S.DISTRIBUTOR_REJECTED,
+    ),
+    PathPlan(
+        "direct, withdrawn during card binding",
+        False,
+        False,
+        (
+            _confirm(),
+            Step(S.PENDING_CARD_BINDING, ActionKind.WITHDRAW, Role.INITIATOR, reason="by mistake"),
+        ),
+        S.WITHDRAWN,
+    ),
+    PathPlan(
+        "direct, precheck fails", False, True, (), S.PRECHECK_FAILED, frozen_at_submission=True
+    ),
+    PathPlan(
+        "second-level, expires after reminders", True, True, (_APPROVE,), S.EXPIRED, expires=True
+    ),
+)
+
+
+@dataclass
+class Application:
+    """One application of the run: its parties, its plan, what happened to it."""
+
+    index: int
+    plan: PathPlan
+    customer: str
+    initiator: str
+    distributor: str | None
+    application_id: str = field(default_factory=lambda: uuid4().hex)
+    channels: tuple[str, ...] = ()
+    """Per step: "signal" or "update"."""
+    action_ids: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    """Answers the workflow gave that the path does not expect (a refused
+    action, a submission accepted or refused wrongly)."""
+    driver_error: str | None = None
+
+    def actor(self, role: Role) -> str:
+        match role:
+            case Role.CUSTOMER:
+                return self.customer
+            case Role.INITIATOR:
+                return self.initiator
+            case Role.DISTRIBUTOR:
+                assert self.distributor is not None
+                return self.distributor
+            case Role.OPERATOR:
+                return OPERATOR
+
+    def deadlines(self, settings: ChaosSettings) -> Deadlines:
+        if not self.plan.expires:
+            return Deadlines()
+        return Deadlines(
+            customer_confirmation=settings.expiry_deadline,
+            reminders_before=settings.expiry_reminders_before,
+        )
+
+    # ---- what the database must show -----------------------------------------
+
+    @property
+    def expected_records(self) -> int:
+        # A precheck that fails never validates the parties: no record.
+        return 0 if self.plan.outcome is S.PRECHECK_FAILED else 1
+
+    @property
+    def expected_cutovers(self) -> int:
+        return 1 if self.plan.outcome is S.COMPLETED else 0
+
+    def expected_inbox(self, settings: ChaosSettings) -> Counter[tuple[str, str]]:
+        """(event, recipient) pairs, events with their variable suffix cut off."""
+        plan = self.plan
+        r, c, d = self.initiator, self.customer, self.distributor
+        everyone = [r, c] + ([d] if d else [])
+        messages: list[tuple[str, str]] = []
+
+        def send(event: str, *recipients: str | None) -> None:
+            messages.extend((event, who) for who in recipients if who)
+
+        if plan.outcome is S.PRECHECK_FAILED:
+            return Counter()
+        send("submitted", r)
+        if plan.second_level:
+            send("review_requested", d)
+            approved = plan.outcome is not S.DISTRIBUTOR_REJECTED
+            send(f"review_decision:{'approved' if approved else 'rejected'}", r)
+            if not approved:
+                send("distributor_rejected", *everyone)
+                return Counter(messages)
+        send("confirmation_requested", c)
+        if plan.expires:
+            for _ in settings.expiry_reminders_before:
+                send(f"reminder:{S.PENDING_CUSTOMER_CONFIRMATION}", c)
+            send("expired", *everyone)
+            return Counter(messages)
+        rejected = plan.outcome is S.CUSTOMER_REJECTED
+        send(f"customer_decision:{'rejected' if rejected else 'confirmed'}", r, d)
+        if rejected:
+            send("customer_rejected", *everyone)
+            return Counter(messages)
+        if not plan.card:
+            send("card_binding_requested", c)
+        if plan.outcome is S.WITHDRAWN:
+            send("withdrawn", *everyone)
+            return Counter(messages)
+        if plan.remediation:
+            send("final_check_failed", r)
+        send("completed", *everyone)
+        return Counter(messages)
+
+
+def normalized_event(event: str) -> str:
+    """``final_check_failed:3`` and ``reminder:<status>:25s`` carry a suffix
+    that depends on timing settings, not on the path: compare without it."""
+    if event.startswith("final_check_failed:"):
+        return "final_check_failed"
+    if event.startswith("reminder:"):
+        return ":".join(event.split(":")[:2])
+    return event
+
+
+class UinSource:
+    """Fresh, valid UINs (11 digits, no leading zero), reproducible per seed."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._used: set[str] = set()
+
+    def __call__(self) -> str:
+        while True:
+            uin = str(self._rng.randrange(30_000_000_000, 99_999_999_999))
+            if uin not in self._used:
+                self._used.add(uin)
+                return uin
+
+
+def set_up_applications(
+    pc: SqlPartnerCenter, *, count: int, rng: random.Random
+) -> list[Application]:
+    """Partners and customers in the ledger for ``count`` applications spread
+    evenly over every path, in a shuffled order; each step's channel (signal or
+    update) alternates."""
+    fresh = UinSource(rng)
+    applications = []
+    for index in range(count):
+        plan = PATHS[index % len(PATHS)]
+        distributor = None
+        initiator = fresh()
+        if plan.second_level:
+            distributor = fresh()
+            pc.add_partner(distributor, kind=PartnerKind.DISTRIBUTOR)
+            pc.add_partner(
+                initiator, kind=PartnerKind.SECOND_LEVEL_RESELLER, distributor_uin=distributor
+            )
+        else:
+            pc.add_partner(initiator, kind=PartnerKind.RESELLER)
+        customer = fresh()
+        pc.add_customer(customer, partner_uin=initiator, card=plan.card)
+        if plan.frozen_at_submission:
+            pc.set_account(customer, frozen=True)
+        channels = tuple(
+            "signal" if (index + step) % 2 else "update" for step in range(len(plan.steps))
+        )
+        applications.append(
+            Application(
+                index=index,
+                plan=plan,
+                customer=customer,
+                initiator=initiator,
+                distributor=distributor,
+                channels=channels,
+            )
+        )
+    rng.shuffle(applications)
+    return applications

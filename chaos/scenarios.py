@@ -1,0 +1,492 @@
+"""The five fault scenarios. Each runs on a stack of its own (dev server on a
+database file, partner center on a SQLite file, worker process) in its own
+directory, drives its applications through every path while a fault injector
+breaks something, then verifies every application against its path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus
+
+from activities.sql import SqlPartnerCenter
+from chaos.driver import Deadline, Driver, StatusBoard
+from chaos.plans import Application, set_up_applications
+from chaos.processes import DatabaseLock, DevServer, PostgresServer, WorkerProcess
+from chaos.settings import ChaosSettings
+from chaos.verify import Verdict, verify
+from starter.client import UnbindingClient
+from workflows.model import UnbindingState, UnbindStatus
+
+log = logging.getLogger("chaos")
+TASK_QUEUE = "chaos-unbinding"
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    applications: int
+    faults: str
+    as_expected: int
+    duplicated: int
+    lost: int
+    stuck: int
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.as_expected == self.applications and not (
+            self.duplicated or self.lost or self.stuck
+        )
+
+
+@dataclass
+class Context:
+    """What a fault injector may touch while the applications run."""
+
+    settings: ChaosSettings
+    rng: random.Random
+    workdir: Path
+    server: DevServer
+    worker: WorkerProcess
+    pc: SqlPartnerCenter
+    board: StatusBoard
+    driver: Driver
+    deadline: Deadline
+    applications: list[Application]
+    notes: list[str]
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    database_server: PostgresServer | None = None
+    outage: tuple[datetime, datetime] | None = None
+    """When no worker ran (scenario 2), wall clock."""
+    unexpected_worker_exits: int = 0
+    expected_worker_exits: int = 0
+    supervising: bool = True
+
+    def open_statuses(self) -> list[UnbindStatus]:
+        return [s for s in self.board.statuses.values() if not s.is_terminal]
+
+    async def busy(self) -> None:
+        """Until a share of the applications waits in an open state: the moment
+        to strike (or give up waiting after a while)."""
+        give_up = time.monotonic() + self.settings.busy_within.total_seconds()
+        wanted = self.settings.busy_share * len(self.applications)
+        while len(self.open_statuses()) < wanted and time.monotonic() < give_up:
+            await asyncio.sleep(0.2)
+
+    async def supervise_worker(self) -> None:
+        """Restart the worker whenever it is dead and should not be (as a
+        process supervisor would), counting exits nobody caused."""
+        while not self.done.is_set():
+            if self.supervising and not self.worker.running:
+                if self.expected_worker_exits > 0:
+                    self.expected_worker_exits -= 1
+                else:
+                    self.unexpected_worker_exits += 1
+                await asyncio.sleep(self.settings.worker_restart_delay.total_seconds())
+                self.worker.start()
+                self.deadline.restart()
+            await asyncio.sleep(0.2)
+
+
+Injector = Callable[[Context], Coroutine[Any, Any, str]]
+"""Breaks things while the applications run; returns the faults it injected."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    inject: Injector
+    worker_args: list[str] | None = None
+    """None: the product's ``worker.py``; else ``chaos.worker_process`` args."""
+    outage_hooks: bool = False
+    think_time: str = "think_time"
+    database: str = "sqlite"
+    """The partner center's database: "sqlite" (a file) or "postgresql" (a
+    throwaway cluster of Debian's PostgreSQL, as the test suite uses)."""
+    """Which of the settings' think times people take in this scenario."""
+
+
+def _phases(statuses: Counter[UnbindStatus]) -> str:
+    return ", ".join(f"{status} ({count})" for status, count in sorted(statuses.items()))
+
+
+# ---- 1. kill -9 the worker ------------------------------------------------------
+
+
+async def kill_worker(ctx: Context) -> str:
+    settings = ctx.settings
+    phases: Counter[UnbindStatus] = Counter()
+    kills = 0
+    while kills < settings.worker_kills and not ctx.done.is_set():
+        if not await ctx.worker.polling(within=settings.server_ready_within):
+            await asyncio.sleep(0.2)  # dead (the supervisor restarts it) or slow
+            continue
+        await asyncio.sleep(ctx.rng.uniform(*settings.worker_kill_after_polling))
+        if not ctx.worker.running or ctx.done.is_set():
+            continue
+        phases.update(ctx.open_statuses())
+        ctx.expected_worker_exits += 1
+        ctx.worker.kill()
+        kills += 1
+        ctx.deadline.restart()
+    await ctx.done.wait()
+    markers = ctx.workdir / "cutover-crashes"
+    crashes = len(list(markers.iterdir())) if markers.exists() else 0
+    # The crash hook's exits were counted as unexpected by the supervisor.
+    ctx.unexpected_worker_exits -= crashes
+    ctx.notes.append(f"random kills landed while applications waited in: {_phases(phases)}")
+    ctx.notes.append(f"{crashes} kills between a cutover's commit and its completion report")
+    return f"{kills + crashes} worker kill -9 ({crashes} after cutover commit)"
+
+
+# ---- 2. people act while no worker runs -------------------------------------------
+
+
+class OutageBarrier:
+    """Holds each application right before its last action (or, with no action
+    left, once it waits), until every one is there; then the worker dies and
+    all those actions are sent, twice each, with no worker running.
+
+    The expiring applications start their last wait only once all others are
+    held, so that its reminders fall due during the outage."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._expiring = sum(a.plan.expires for a in ctx.applications)
+        self._others = len(ctx.applications) - self._expiring
+        self._arrived: Counter[bool] = Counter()
+        self.others_there = asyncio.Event()
+        self.everyone_there = asyncio.Event()
+        self.outage = asyncio.Event()
+        self.sent_during_outage = 0
+
+    def _arrive(self, application: Application) -> None:
+        self._arrived[application.plan.expires] += 1
+        if self._arrived[False] >= self._others:
+            self.others_there.set()
+            if self._arrived[True] >= self._expiring:
+                self.everyone_there.set()
+
+    async def before_step(self, application: Application, index: int) -> None:
+        plan = application.plan
+        if plan.expires:
+            if index == 0:
+                await self.others_there.wait()
+            elif index == len(plan.steps):
+                await self.ctx.board.wait_for(
+                    application.application_id,
+                    UnbindStatus.PENDING_CUSTOMER_CONFIRMATION,
+                    self.ctx.deadline,
+                )
+                self._arrive(application)
+            return
+        if index == len(plan.steps) - 1:
+            await self.ctx.board.wait_for(
+                application.application_id, plan.steps[index].wait_for, self.ctx.deadline
+            )
+            self._arrive(application)
+            await self.outage.wait()
+            self.sent_during_outage += 1
+        elif not plan.steps:
+            self._arrive(application)
+
+    def copies(self, application: Application, index: int) -> int:
+        return 2 if self.outage.is_set() else 1
+
+
+async def act_while_no_worker_runs(ctx: Context) -> str:
+    barrier = ctx.driver.outage_barrier
+    assert isinstance(barrier, OutageBarrier)
+    await asyncio.wait_for(barrier.everyone_there.wait(), timeout=ctx.deadline.remaining)
+    ctx.supervising = False
+    ctx.worker.kill()
+    began = time.monotonic()
+    outage_began = datetime.now(UTC)
+    barrier.outage.set()
+    await asyncio.sleep(ctx.settings.worker_outage.total_seconds())
+    sent = barrier.sent_during_outage
+    ctx.outage = (outage_began, datetime.now(UTC))
+    ctx.worker.start()
+    ctx.supervising = True
+    ctx.deadline.restart()
+    ctx.notes.append(
+        f"worker down {time.monotonic() - began:.0f} s; {sent} actions sent meanwhile "
+        "(each twice, same action_id, half as signals, half as updates)"
+    )
+    await ctx.done.wait()
+    return f"1 worker outage, {sent} actions (x2) during it"
+
+
+# ---- 3. kill -9 the dev server ------------------------------------------------------
+
+
+async def kill_server(ctx: Context) -> str:
+    phases: Counter[UnbindStatus] = Counter()
+    kills = 0
+    await ctx.busy()
+    for _ in range(2):
+        if ctx.done.is_set():
+            break
+        phases.update(ctx.open_statuses())
+        ctx.server.kill()
+        kills += 1
+        await asyncio.sleep(ctx.settings.server_outage.total_seconds())
+        await ctx.server.start(ready_within=ctx.settings.server_ready_within)
+        ctx.deadline.restart()
+        await asyncio.sleep(ctx.settings.server_kill_interval.total_seconds())
+    ctx.notes.append(f"server kills landed while applications waited in: {_phases(phases)}")
+    await ctx.done.wait()
+    return f"{kills} dev server kill -9, {ctx.settings.server_outage.seconds} s down each"
+
+
+# ---- 4. the database is unavailable ---------------------------------------------------
+
+
+async def lock_database(ctx: Context) -> str:
+    await ctx.busy()
+    phases = Counter(ctx.open_statuses())
+    held = await DatabaseLock(ctx.workdir / "unbind.db").hold(ctx.settings.database_lock)
+    ctx.deadline.restart()
+    ctx.notes.append(f"database locked while applications waited in: {_phases(phases)}")
+    await ctx.done.wait()
+    return f"database write-locked {held:.0f} s"
+
+
+async def take_database_down(ctx: Context) -> str:
+    database = ctx.database_server
+    assert database is not None
+    await ctx.busy()
+    phases = Counter(ctx.open_statuses())
+    began = time.monotonic()
+    await asyncio.to_thread(database.down)
+    await asyncio.sleep(ctx.settings.database_down.total_seconds())
+    await asyncio.to_thread(database.up)
+    down = time.monotonic() - began
+    ctx.deadline.restart()
+    ctx.notes.append(f"database down while applications waited in: {_phases(phases)}")
+    await ctx.done.wait()
+    return f"PostgreSQL stopped {down:.0f} s (unreachable)"
+
+
+# ---- 5. no workflow cache ----------------------------------------------------------------
+
+
+async def no_cache(ctx: Context) -> str:
+    await ctx.done.wait()
+    return "max_cached_workflows=0"
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "worker-kill": Scenario(
+        "1. kill -9 worker (every phase, cutover)",
+        kill_worker,
+        worker_args=[
+            "--crash-after-cutover",
+            "{workdir}/cutover-crashes",
+            "--crash-limit",
+            "{cutover_crashes}",
+        ],
+    ),
+    "worker-outage": Scenario(
+        "2. people act, no worker",
+        act_while_no_worker_runs,
+        outage_hooks=True,
+        think_time="think_time_before_outage",
+    ),
+    "server-kill": Scenario(
+        "3. kill -9 dev server", kill_server, think_time="think_time_server_kill"
+    ),
+    "database-lock": Scenario("4. database locked", lock_database),
+    "database-down": Scenario(
+        "4b. database down (PostgreSQL)", take_database_down, database="postgresql"
+    ),
+    "no-cache": Scenario(
+        "5. replay every task", no_cache, worker_args=["--max-cached-workflows", "0"]
+    ),
+}
+
+
+# ---- running one ---------------------------------------------------------------------------
+
+
+async def _history_figures(
+    driver: Driver, applications: list[Application]
+) -> tuple[Counter[str], Counter[str]]:
+    """Totals over every application's history, and the retries by activity
+    (the last attempt's number is on its started event)."""
+    figures: Counter[str] = Counter()
+    retried: Counter[str] = Counter()
+    for application in applications:
+        try:
+            history = await driver.handle(application).fetch_history()
+        except Exception:
+            continue
+        activity_types: dict[int, str] = {}
+        for event in history.events:
+            match event.event_type:
+                case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                    scheduled = event.activity_task_scheduled_event_attributes
+                    activity_types[event.event_id] = scheduled.activity_type.name
+                case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                    started = event.activity_task_started_event_attributes
+                    if started.attempt > 1:
+                        name = activity_types.get(started.scheduled_event_id, "?")
+                        retried[name] += started.attempt - 1
+                        figures["activity retries"] += started.attempt - 1
+                case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                    figures["workflow tasks"] += 1
+                case EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                    figures["workflow task failures"] += 1
+                case EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+                    figures["workflow task timeouts"] += 1
+        figures["history events"] += len(history.events)
+    return figures, retried
+
+
+async def run(key: str, settings: ChaosSettings, workdir: Path, seed: int) -> ScenarioResult:
+    scenario = SCENARIOS[key]
+    workdir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(f"{seed}-{key}")
+    started = time.monotonic()
+    async with AsyncExitStack() as cleanup:
+        server = DevServer(workdir)
+        cleanup.push_async_callback(asyncio.to_thread, server.stop)
+        await server.start(ready_within=settings.server_ready_within)
+        database_server = None
+        database_url = f"sqlite:///{workdir / 'unbind.db'}"
+        if scenario.database == "postgresql":
+            database_server = PostgresServer()
+            cleanup.push_async_callback(asyncio.to_thread, database_server.stop)
+            await asyncio.to_thread(database_server.start)
+            database_url = database_server.url(database_server.create_database())
+        pc = SqlPartnerCenter(database_url, pool_size=8)
+        cleanup.callback(pc.dispose)
+        worker = WorkerProcess(
+            workdir,
+            address=server.address,
+            task_queue=TASK_QUEUE,
+            database_url=database_url,
+            wrapper_args=[
+                a.format(workdir=workdir, cutover_crashes=settings.cutover_crashes)
+                for a in scenario.worker_args
+            ]
+            if scenario.worker_args is not None
+            else None,
+        )
+        cleanup.push_async_callback(asyncio.to_thread, worker.stop)
+        applications = set_up_applications(pc, count=settings.applications, rng=rng)
+        worker.start()
+        client = UnbindingClient(
+            await server.client(), task_queue=TASK_QUEUE, answer_timeout=settings.answer_timeout
+        )
+        deadline = Deadline(settings.settle_within)
+        board = StatusBoard(pc, settings)
+        driver = Driver(client, pc, board, settings, deadline)
+        notes: list[str] = []
+        ctx = Context(
+            settings, rng, workdir, server, worker, pc, board, driver, deadline, applications, notes
+        )
+        ctx.database_server = database_server
+        driver.think_time = getattr(settings, scenario.think_time)
+        if scenario.outage_hooks:
+            barrier = OutageBarrier(ctx)
+            driver.outage_barrier = barrier
+            driver.before_step = barrier.before_step
+            driver.copies = barrier.copies
+        board.start()
+        cleanup.push_async_callback(board.stop)
+        supervisor = asyncio.create_task(ctx.supervise_worker())
+        injector = asyncio.create_task(scenario.inject(ctx))
+        # Whatever happens, nothing restarts the worker once cleanup begins.
+        cleanup.push_async_callback(_cancel, supervisor, injector)
+        await driver.drive_all(applications)
+        outcomes = await asyncio.gather(*(driver.outcome(a) for a in applications))
+        ctx.done.set()
+        faults = await injector
+        await supervisor
+        verdicts = [
+            verify(a, state, status, pc, settings)
+            for a, (state, status) in zip(applications, outcomes, strict=True)
+        ]
+        figures, retried = await _history_figures(driver, applications)
+        if ctx.outage is not None:
+            notes.append(_reminders_during(ctx.outage, applications, outcomes, settings))
+    notes.append(
+        "histories: " + ", ".join(f"{name} {count}" for name, count in sorted(figures.items()))
+    )
+    if retried:
+        notes.append(
+            "activity attempts that failed or timed out and were retried: "
+            + ", ".join(f"{name} {count}" for name, count in sorted(retried.items()))
+        )
+    if ctx.unexpected_worker_exits:
+        notes.append(f"worker exited by itself {ctx.unexpected_worker_exits} times (restarted)")
+    return _result(scenario, applications, verdicts, faults, started, notes)
+
+
+async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _reminders_during(
+    outage: tuple[datetime, datetime],
+    applications: list[Application],
+    outcomes: list[tuple[UnbindingState | None, WorkflowExecutionStatus | None]],
+    settings: ChaosSettings,
+) -> str:
+    """How many reminders of the expiring applications fell due while no worker
+    ran (each must still have been sent once: ``verify`` checks the inbox)."""
+    due = during = 0
+    for application, (state, _) in zip(applications, outcomes, strict=True):
+        if not application.plan.expires or state is None:
+            continue
+        waiting = UnbindStatus.PENDING_CUSTOMER_CONFIRMATION
+        entered = next(t.at for t in state.transitions if t.status is waiting)
+        deadline = entered + settings.expiry_deadline
+        for before in settings.expiry_reminders_before:
+            due += 1
+            during += outage[0] <= deadline - before <= outage[1]
+    return f"{during} of {due} reminders of the expiring applications fell due while no worker ran"
+
+
+def _result(
+    scenario: Scenario,
+    applications: list[Application],
+    verdicts: list[Verdict],
+    faults: str,
+    started: float,
+    notes: list[str],
+) -> ScenarioResult:
+    problems = []
+    for v in verdicts:
+        if not v.as_expected:
+            what = "stuck" if v.stuck else "; ".join(v.lost + v.duplicated)
+            problems.append(f"#{v.application.index} {v.application.plan.name}: {what}")
+    return ScenarioResult(
+        name=scenario.name,
+        applications=len(applications),
+        faults=faults,
+        as_expected=sum(v.as_expected for v in verdicts),
+        duplicated=sum(v.duplicate_count for v in verdicts),
+        lost=sum(1 for v in verdicts if v.lost and not v.stuck),
+        stuck=sum(v.stuck for v in verdicts),
+        seconds=time.monotonic() - started,
+        notes=notes,
+        problems=problems,
+    )

@@ -1,0 +1,129 @@
+"""A throwaway PostgreSQL cluster for a test session: Debian's binaries
+(``apt-get install postgresql``), a temporary data directory, a free loopback
+port, trust authentication, durability off (tests need speed, not crash
+safety). Each test gets a database of its own, dropped afterwards.
+
+As root, ``initdb`` and ``postgres`` refuse to run, so they run as the
+``postgres`` user the Debian package creates.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+BINARIES = Path("/usr/lib/postgresql")
+SERVICE_USER = "postgres"
+START_TIMEOUT_SECONDS = 60
+MAX_CONNECTIONS = 400
+"""Each test's partner center pools up to 30 connections; CLI runs open more."""
+SPEED_OVER_SAFETY = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+def _bin_dir() -> Path:
+    """The newest installed major version's ``bin`` directory."""
+    versions = sorted(
+        (p for p in BINARIES.glob("*/bin") if (p / "initdb").exists()),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
+    if not versions:
+        raise RuntimeError(
+            f"no PostgreSQL binaries under {BINARIES}: `apt-get install -y postgresql`"
+        )
+    return versions[-1]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PostgresCluster:
+    """One running cluster; ``create_database`` / ``drop_database`` per test."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.port = _free_port()
+        self._bin = _bin_dir()
+        self._as_service_user = os.geteuid() == 0
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [str(self._bin / program), *args]
+        if self._as_service_user:
+            command = ["runuser", "-u", SERVICE_USER, "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            log = self.root / "postgres.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(
+                f"{program} failed ({done.returncode}): {done.stderr.strip()}\n{tail}"
+            )
+
+    def start(self) -> None:
+        if self._as_service_user:
+            shutil.chown(self.root, user=SERVICE_USER, group=SERVICE_USER)
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        options = [
+            f"-p {self.port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-c unix_socket_directories={self.root}",
+            f"-c max_connections={MAX_CONNECTIONS}",
+            *(f"-c {setting}" for setting in SPEED_OVER_SAFETY),
+        ]
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "postgres.log"),
+            "-o",
+            " ".join(options),
+            "-t",
+            str(START_TIMEOUT_SECONDS),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _admin(self) -> psycopg.Connection:
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        )
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        name = f"test_{uuid.uuid4().hex}"
+        with self._admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        # FORCE: a connection a test leaked must not keep its database alive.
+        with self._admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_cluster(root: Path) -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster(root)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

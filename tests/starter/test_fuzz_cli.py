@@ -1,0 +1,515 @@
+"""Every field of every ``unbind`` command, fuzzed with bad values (hypothesis):
+UINs with leading zeros, the wrong length, letters, Unicode digits, control,
+zero-width and bidirectional characters; actors that are neither a UIN nor
+``operator:<name>``; blank, over-long and unsafe reasons and names; deadlines
+and amounts that are not numbers or out of range; unknown choices.
+
+Each must exit 2 with an error naming the field and the rule it broke, and
+touch nothing: Temporal points at a port where nothing listens (and a guard
+records any connection attempt), and the database file must never appear.
+
+The generated examples run in-process through click's ``CliRunner``; a few
+run the real command as a subprocess, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from activities.sql import SqlPartnerCenter
+from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
+from starter.client import UnbindingClient
+from starter.errors import UNDECODABLE_TEXT_RULE
+from workflows.model import OPERATOR_PATTERN, UIN_PATTERN, UnbindStatus, text_problem
+from workflows.settings import SETTINGS
+
+ROOT = Path(__file__).resolve().parents[2]
+NOWHERE = "127.0.0.1:1"
+CUSTOMER, RESELLER = "20000000001", "10000000002"
+
+# A few seconds in CI; UNBIND_FUZZ_EXAMPLES=5000 explores more locally.
+fuzz = settings(
+    max_examples=int(os.environ.get("UNBIND_FUZZ_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+# ---- bad values, by kind of field ---------------------------------------------------
+
+# Undecodable bytes in a command line reach Python as lone surrogates.
+UIN_RULES = ("must be 5-20 digits with no leading zero", UNDECODABLE_TEXT_RULE)
+ACTOR_RULES = (
+    "must be a UIN (5-20 digits, no leading zero) or operator:<name>",
+    UNDECODABLE_TEXT_RULE,
+)
+
+
+def _is_uin(value: str) -> bool:
+    return re.fullmatch(UIN_PATTERN, value) is not None
+
+
+def _is_actor(value: str) -> bool:
+    return _is_uin(value) or re.fullmatch(OPERATOR_PATTERN, value) is not None
+
+
+# Characters that must never get through: controls, zero-width and bidi
+# formatting, other Unicode digits and spaces, signs and separators.
+_junk_characters = st.one_of(
+    st.sampled_from(
+        [
+            "\x00",
+            "\x1b",
+            "\n",
+            "\r",
+            "\t",
+            " ",
+            "\x7f",
+            "\x85",
+            "\u200b",
+            "\u200e",
+            "\u202e",
+            "\u2066",
+            "\ufeff",
+            "\u00a0",
+            "-",
+            "+",
+            ".",
+            "e",
+            "_",
+            "\u0661",
+            "\uff15",
+            "\udcff",
+        ]
+    ),
+    st.characters(categories=["Cc", "Cf", "Zs", "Nd", "Cs"]),
+)
+_valid_uins = st.from_regex(r"[1-9][0-9]{4,19}", fullmatch=True)
+
+
+def _insert(parts: tuple[str, str, int]) -> str:
+    text, junk, at = parts
+    at %= len(text) + 1
+    return text[:at] + junk + text[at:]
+
+
+bad_uins = st.one_of(
+    st.from_regex(r"0[0-9]{4,19}", fullmatch=True),  # leading zero
+    st.from_regex(r"[1-9][0-9]{0,3}", fullmatch=True),  # too short
+    st.from_regex(r"[1-9][0-9]{20,40}", fullmatch=True),  # too long
+    st.just(""),
+    st.text(  # digits, but not ASCII ones (Arabic-Indic, fullwidth, ...)
+        alphabet=st.characters(categories=["Nd"]).filter(lambda c: c not in "0123456789"),
+        min_size=5,
+        max_size=20,
+    ),
+    st.tuples(_valid_uins, _junk_characters, st.integers(0, 20)).map(_insert),
+    st.text(max_size=30),
+).filter(lambda value: not _is_uin(value))
+
+bad_actors = st.one_of(
+    bad_uins,
+    st.sampled_from(
+        ["operator:", "operator", "Operator:alice", "operator:-alice", "operator: alice"]
+    ),
+    st.just("operator:" + "a" * 65),
+    st.tuples(st.just("operator:alice"), _junk_characters, st.integers(0, 14)).map(_insert),
+).filter(lambda value: not _is_actor(value))
+
+_printable = st.characters(categories=["L", "N", "P", "Zs"], exclude_characters="\x85\xa0")
+
+
+def bad_text(max_length: int) -> st.SearchStrategy[str]:
+    """Free text that is blank, too long, or carries an unsafe character."""
+    unsafe = st.characters(
+        codec=None,
+        categories=["Cc", "Cs"],
+        exclude_characters="\t\n",
+    ) | st.sampled_from(["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2069"])
+    return st.one_of(
+        st.text(alphabet=st.sampled_from(" \t\n\r\u3000"), max_size=5).filter(
+            lambda s: not s.strip()
+        ),
+        st.text(_printable, min_size=max_length + 1, max_size=max_length + 40),
+        st.tuples(st.text(_printable, min_size=1, max_size=40), unsafe, st.integers(0, 40)).map(
+            _insert
+        ),
+    ).filter(lambda s: len(s) > max_length or text_problem(s) is not None)
+
+
+_MINUTE_IN_DAYS = 1 / (24 * 60)
+bad_days = st.one_of(
+    st.floats(max_value=_MINUTE_IN_DAYS * 0.99, allow_nan=False).map(repr),
+    st.floats(min_value=SETTINGS.max_deadline.days * 1.01, allow_nan=False).map(repr),
+    st.sampled_from(["nan", "inf", "-inf", "", "soon", "1,5", "1e999", "\u0663", "P3D", "3 days"]),
+)
+bad_amounts = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False, places=3)
+    .filter(lambda d: d != d.quantize(Decimal("0.01")))
+    .map(str),
+    st.sampled_from(
+        ["nan", "Infinity", "-inf", "", "12,50", "1e999999999", "ten", "\u0661\u0660", "0x10"]
+    ),
+    st.just(str(2**63)),
+)
+
+
+def bad_choice(valid: set[str]) -> st.SearchStrategy[str]:
+    return st.text(max_size=20).filter(lambda s: s not in valid)
+
+
+# ---- every command's fields ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of one command: how to build the command line around a bad
+    value, the name the error must give, and the rules it may state."""
+
+    command: str
+    name: str
+    build: Callable[[str], list[str]]
+    values: st.SearchStrategy[str]
+    rules: tuple[str, ...]
+
+
+def _text_rules(max_length: int) -> tuple[str, ...]:
+    return (
+        f"at most {max_length} characters",
+        "must not be blank",
+        "must not contain control, bidirectional-override or surrogate characters",
+        UNDECODABLE_TEXT_RULE,
+    )
+
+
+REASON_RULES = _text_rules(SETTINGS.max_reason_length)
+DAYS_RULES = ("is not a number of days", "must be at least 1 minute", "must be at most 90 days")
+CHOICE_RULES = ("is not one of", "is not a valid choice")
+APPLY = ["apply", f"--customer={CUSTOMER}", f"--initiator={RESELLER}", "--acknowledge-notice"]
+
+
+def _action_fields(command: str, *, reason: bool, extra: tuple[str, ...] = ()) -> list[Field]:
+    fields = [
+        Field(
+            command,
+            "--customer",
+            lambda v: [command, f"--customer={v}", f"--as={CUSTOMER}", *extra],
+            bad_uins,
+            UIN_RULES,
+        ),
+        Field(
+            command,
+            "--as",
+            lambda v: [command, f"--customer={CUSTOMER}", f"--as={v}", *extra],
+            bad_actors,
+            ACTOR_RULES,
+        ),
+    ]
+    if reason:
+        fields.append(
+            Field(
+                command,
+                "--reason",
+                lambda v: [
+                    command,
+                    f"--customer={CUSTOMER}",
+                    f"--as={CUSTOMER}",
+                    *extra,
+                    f"--reason={v}",
+                ],
+                bad_text(SETTINGS.max_reason_length),
+                REASON_RULES,
+            )
+        )
+    return fields
+
+
+def _ledger(command: str, *rest: str) -> Callable[[str], list[str]]:
+    # "--" keeps a value starting with "-" a value, not an option.
+    return lambda v: ["ledger", command, *rest, "--", v]
+
+
+FIELDS: list[Field] = [
+    Field("apply", "--customer", lambda v: [*APPLY, f"--customer={v}"], bad_uins, UIN_RULES),
+    Field("apply", "--initiator", lambda v: [*APPLY, f"--initiator={v}"], bad_uins, UIN_RULES),
+    Field("apply", "--operator", lambda v: [*APPLY, f"--operator={v}"], bad_uins, UIN_RULES),
+    Field(
+        "apply",
+        "--reason",
+        lambda v: [*APPLY, f"--reason={v}"],
+        bad_text(SETTINGS.max_reason_length),
+        REASON_RULES,
+    ),
+    *(
+        Field("apply", option, lambda v, o=option: [*APPLY, f"{o}={v}"], bad_days, DAYS_RULES)
+        for option in ("--review-days", "--confirmation-days", "--card-days", "--remediation-days")
+    ),
+    *_action_fields("review", reason=True, extra=("--approve",)),
+    *_action_fields("confirm", reason=False),
+    *_action_fields("reject", reason=True),
+    *_action_fields("card-bound", reason=False),
+    *_action_fields("withdraw", reason=True),
+    *_action_fields("recheck", reason=False),
+    *_action_fields("close-terminated", reason=True),
+    Field("status", "--customer", lambda v: ["status", f"--customer={v}"], bad_uins, UIN_RULES),
+    Field(
+        "list",
+        "--status",
+        lambda v: ["list", f"--status={v}"],
+        bad_choice({status.value for status in UnbindStatus}),
+        CHOICE_RULES,
+    ),
+    Field("list", "--reseller", lambda v: ["list", f"--reseller={v}"], bad_uins, UIN_RULES),
+    Field("list", "--distributor", lambda v: ["list", f"--distributor={v}"], bad_uins, UIN_RULES),
+    Field("inbox", "--account", lambda v: ["inbox", f"--account={v}"], bad_uins, UIN_RULES),
+    Field(
+        "ledger add-partner",
+        "UIN",
+        _ledger("add-partner", "--kind=reseller"),
+        bad_uins,
+        UIN_RULES,
+    ),
+    Field(
+        "ledger add-partner",
+        "--kind",
+        lambda v: ["ledger", "add-partner", f"--kind={v}", RESELLER],
+        bad_choice({"reseller", "distributor", "second_level_reseller"}),
+        CHOICE_RULES,
+    ),
+    Field(
+        "ledger add-partner",
+        "--distributor",
+        lambda v: [
+            "ledger",
+            "add-partner",
+            "--kind=second_level_reseller",
+            f"--distributor={v}",
+            RESELLER,
+        ],
+        bad_uins,
+        UIN_RULES,
+    ),
+    Field(
+        "ledger add-partner",
+        "--name",
+        lambda v: ["ledger", "add-partner", "--kind=reseller", f"--name={v}", RESELLER],
+        bad_text(MAX_NAME_LENGTH),
+        _text_rules(MAX_NAME_LENGTH),
+    ),
+    Field(
+        "ledger add-customer",
+        "UIN",
+        _ledger("add-customer", f"--partner={RESELLER}"),
+        bad_uins,
+        UIN_RULES,
+    ),
+    Field(
+        "ledger add-customer",
+        "--partner",
+        lambda v: ["ledger", "add-customer", f"--partner={v}", CUSTOMER],
+        bad_uins,
+        UIN_RULES,
+    ),
+    Field(
+        "ledger add-customer",
+        "--name",
+        lambda v: ["ledger", "add-customer", f"--partner={RESELLER}", f"--name={v}", CUSTOMER],
+        bad_text(MAX_NAME_LENGTH),
+        _text_rules(MAX_NAME_LENGTH),
+    ),
+    Field(
+        "ledger add-subuser",
+        "UIN",
+        _ledger("add-subuser", f"--owner={RESELLER}"),
+        bad_uins,
+        UIN_RULES,
+    ),
+    Field(
+        "ledger add-subuser",
+        "--owner",
+        lambda v: ["ledger", "add-subuser", f"--owner={v}", CUSTOMER],
+        bad_uins,
+        UIN_RULES,
+    ),
+    Field("ledger show", "UIN", _ledger("show"), bad_uins, UIN_RULES),
+    Field("ledger set", "UIN", _ledger("set", "--frozen"), bad_uins, UIN_RULES),
+    Field(
+        "ledger set",
+        "--credit",
+        lambda v: ["ledger", "set", f"--credit={v}", CUSTOMER],
+        bad_amounts,
+        ("is not an amount with at most 2 decimals", "is out of range"),
+    ),
+    *(
+        Field(
+            "ledger set",
+            option,
+            lambda v, o=option: ["ledger", "set", f"{o}={v}", CUSTOMER],
+            bad_choice(valid),
+            CHOICE_RULES,
+        )
+        for option, valid in (
+            ("--privilege", {"none", "postpaid", "prepaid"}),
+            ("--group", {"none", "admin", "member"}),
+        )
+    ),
+    Field(
+        "ledger set",
+        "--savings-unit",
+        lambda v: ["ledger", "set", f"--savings-unit={v}", CUSTOMER],
+        bad_text(MAX_SAVINGS_UNIT_LENGTH),
+        _text_rules(MAX_SAVINGS_UNIT_LENGTH),
+    ),
+]
+
+
+def test_every_command_with_a_field_is_fuzzed() -> None:
+    covered = {field.command for field in FIELDS}
+    commands = {name for name in cli.commands if name != "ledger"}
+    ledger = cli.commands["ledger"]
+    assert hasattr(ledger, "commands")
+    commands |= {f"ledger {name}" for name in ledger.commands if name != "seed-demo"}
+    assert covered == commands
+
+
+# ---- nothing may be contacted or written ------------------------------------------------
+
+
+@contextmanager
+def nothing_reachable(database: Path) -> Iterator[list[str]]:
+    """Temporal at a dead port and a database file that must not appear; any
+    attempt to connect to either is recorded."""
+    attempts: list[str] = []
+    original_connect = UnbindingClient.connect.__func__  # type: ignore[attr-defined]
+    original_init = SqlPartnerCenter.__init__
+
+    async def connect(cls: type[UnbindingClient], **options: Any) -> UnbindingClient:
+        attempts.append("temporal")
+        return await original_connect(cls, **options)
+
+    def open_database(self: SqlPartnerCenter, url: str, **options: Any) -> None:
+        attempts.append("database")
+        original_init(self, url, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEMPORAL_ADDRESS", NOWHERE)
+        patch.setenv("UNBIND_DATABASE_URL", f"sqlite:///{database}")
+        patch.setattr(UnbindingClient, "connect", classmethod(connect))
+        patch.setattr(SqlPartnerCenter, "__init__", open_database)
+        yield attempts
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as directory:
+        yield Path(directory) / "never.db"
+
+
+def _field_by_index(index: int) -> Field:
+    return FIELDS[index % len(FIELDS)]
+
+
+@fuzz
+@given(data=st.data(), as_json=st.booleans())
+def test_bad_input_in_any_field_exits_2_naming_it(
+    data: st.DataObject, as_json: bool, database: Path
+) -> None:
+    field = data.draw(st.sampled_from(FIELDS), label="field")
+    value = data.draw(field.values, label=f"{field.command} {field.name}")
+    args = field.build(value)
+    if as_json:
+        after_command = 2 if args[0] == "ledger" else 1
+        args = [*args[:after_command], "--json", *args[after_command:]]
+
+    with nothing_reachable(database) as attempts:
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+
+    assert result.exit_code == 2, (args, result.output, result.stderr)
+    if as_json:
+        error = json.loads(result.stdout)
+        assert error["field"] == field.name, (args, error)
+        message = error["error"]
+    else:
+        assert result.stdout == ""
+        message = result.stderr
+        assert "Traceback" not in message
+    assert field.name in message, (args, message)
+    assert any(rule in message for rule in field.rules), (args, message)
+    assert attempts == []
+    assert not database.exists()
+
+
+# ---- the real command, as a user runs it --------------------------------------------------
+
+REAL_CASES = {
+    "Arabic-Indic digits": (
+        [
+            "confirm",
+            "--customer",
+            "\u0662\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0661",
+            "--as",
+            CUSTOMER,
+        ],
+        "--customer",
+    ),
+    "leading zero": ([*APPLY, "--customer", "020000000001"], "--customer"),
+    "zero-width space in a UIN": ([*APPLY, "--initiator", "10000\u200b000002"], "--initiator"),
+    "bidi override in a reason": (
+        ["withdraw", "--customer", CUSTOMER, "--as", RESELLER, "--reason", "ok\u202egnp.exe"],
+        "--reason",
+    ),
+    "escape sequence in a reason": (
+        ["reject", "--customer", CUSTOMER, "--as", CUSTOMER, "--reason", "\x1b[2Jgone"],
+        "--reason",
+    ),
+    "over-long reason": (
+        [*APPLY, "--reason", "x" * (SETTINGS.max_reason_length + 1)],
+        "--reason",
+    ),
+    "blank reason": (
+        ["withdraw", "--customer", CUSTOMER, "--as", RESELLER, "--reason", " "],
+        "--reason",
+    ),
+    "credit that overflows": (["ledger", "set", CUSTOMER, "--credit", "1e999999999"], "--credit"),
+}
+
+
+@pytest.mark.parametrize(("args", "field"), REAL_CASES.values(), ids=REAL_CASES.keys())
+def test_the_real_command_refuses_bad_input_without_a_trace(
+    args: list[str], field: str, tmp_path: Path
+) -> None:
+    database = tmp_path / "never.db"
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": NOWHERE,
+        "UNBIND_DATABASE_URL": f"sqlite:///{database}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert f"Invalid value for '{field}'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not database.exists()
