@@ -17,12 +17,14 @@ ONCE ?=
 DEMO_FLAGS := $(if $(filter 1 yes true,$(ONCE)),--once,)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install demo test lint format worker server clean distclean
+.PHONY: help venv install demo test lint format worker server clean distclean bench chaos
 
 help:
 	@echo "make demo [ONCE=1]  start Temporal + worker, play the scenarios (Web UI on :$(UNBIND_TEMPORAL_UI_PORT))"
 	@echo "make test           run the whole test suite"
 	@echo "make lint           ruff check, ruff format --check, mypy"
+	@echo "make bench          throughput, memory, scale vs a skeleton (BENCH_ARGS=\"--apps 40 ...\"; docs/PERFORMANCE.md)"
+	@echo "make chaos          fault suite: kill -9 worker/server, lock the db, no cache (CHAOS_ARGS=\"--applications 60 --seed 3\")"
 	@echo "make format         ruff format + ruff check --fix"
 	@echo "make server         the Temporal dev server in the foreground (state in var/)"
 	@echo "make worker         the worker in the foreground (python worker.py)"
@@ -45,6 +47,16 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Sizes and the database are flags: BENCH_ARGS="--apps 200 --waiting 2000 --scale 10000
+# --database-url postgresql+psycopg://..." (or UNBIND_DATABASE_URL). The last line is JSON.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The fault suite on real processes; prints one table, fails on any application
+# lost, stuck or doubled. CHAOS_ARGS="--applications N --seed S --scenario KEY --sequential".
+chaos: $(INSTALLED)
+	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

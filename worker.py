@@ -17,17 +17,29 @@ from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.partner_center import PartnerCenter
 from activities.sql import SqlPartnerCenter, database_url_from_env
 from activities.unbinding import UnbindingActivities
 from starter.connection import connect_client, task_queue_from_env
+from workflows.failures import with_business_failures
 from workflows.unbinding import UnbindingWorkflow
 
 # Activities are blocking SQL calls; they run on this many threads.
 ACTIVITY_THREADS = 16
 # On shutdown, running activities get this long to finish before cancellation.
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+# The test suite and the replay tests run workflow code in the full sandbox,
+# which re-imports the workflow module for every workflow run and so guards it
+# against non-deterministic calls. A serving worker passes our workflow modules
+# through instead: that re-import costs ~170 KB per cached workflow and a module
+# execution per run (docs/PERFORMANCE.md). Standard-library calls stay restricted
+# for any other module, and `open`/`input` everywhere.
+SERVING_PASSTHROUGH = ("workflows",)
+SERVING_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(*SERVING_PASSTHROUGH)
+)
 
 
 def build_worker(
@@ -39,7 +51,8 @@ def build_worker(
     **options: object,
 ) -> Worker:
     return Worker(
-        client,
+        # Business refusals reach the Web UI without a Python stack trace.
+        with_business_failures(client),
         task_queue=task_queue,
         workflows=[UnbindingWorkflow],
         activities=UnbindingActivities(partner_center).all(),
@@ -56,7 +69,13 @@ async def main() -> None:
     partner_center = SqlPartnerCenter(database_url_from_env(), pool_size=ACTIVITY_THREADS)
     task_queue = task_queue_from_env()
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(client, partner_center, task_queue=task_queue, executor=executor)
+        worker = build_worker(
+            client,
+            partner_center,
+            task_queue=task_queue,
+            executor=executor,
+            workflow_runner=SERVING_RUNNER,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

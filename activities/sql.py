@@ -678,6 +678,54 @@ class SqlPartnerCenter:
             for row in rows
         ]
 
+    def close_stopped_application(
+        self, application_id: str, *, at: datetime
+    ) -> RecordClosure | None:
+        """Close the record of an application whose workflow was stopped by hand
+        (terminated), which left it open and so blocks every new application
+        for the customer (the ``open_application`` check).
+
+        ``COMPLETED``, with its billing boundary, when the cutover had been
+        made; ``CANCELLED`` otherwise. The caller must have verified that no
+        run of the application is still going. Idempotent: a record already
+        closed is returned unchanged. None when the application has no record
+        (it was stopped before its checks passed, so it blocks nothing)."""
+        with self._write() as conn:
+            row = conn.execute(
+                select(unbinding_records)
+                .where(unbinding_records.c.application_id == application_id)
+                .with_for_update()
+            ).first()
+            if row is None:
+                return None
+            record = _record_from(row)
+            if record.status.is_terminal:
+                return RecordClosure(record=record, closed_now=False)
+            cutover = conn.execute(
+                select(cutovers.c.effective_at).where(cutovers.c.application_id == application_id)
+            ).first()
+            closed = record.model_copy(
+                update={
+                    "status": UnbindStatus.COMPLETED if cutover else UnbindStatus.CANCELLED,
+                    "deadline": None,
+                    "effective_at": cutover.effective_at if cutover else None,
+                    "revision": record.revision + 1,
+                    "updated_at": at,
+                }
+            )
+            conn.execute(
+                update(unbinding_records)
+                .where(unbinding_records.c.application_id == application_id)
+                .values(
+                    status=closed.status,
+                    deadline=None,
+                    effective_at=closed.effective_at,
+                    revision=closed.revision,
+                    updated_at=at,
+                )
+            )
+        return RecordClosure(record=closed, closed_now=True)
+
     def records(self, customer_uin: str | None = None) -> list[UnbindingRecord]:
         """The "Unbinding Customers" page, oldest application first."""
         query = select(unbinding_records).order_by(
@@ -687,12 +735,7 @@ class SqlPartnerCenter:
             query = query.where(unbinding_records.c.customer_uin == customer_uin)
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [
-            UnbindingRecord.model_validate(
-                {**row._mapping, "failed_checks": json.loads(row.failed_checks)}
-            )
-            for row in rows
-        ]
+        return [_record_from(row) for row in rows]
 
     def cutover_for(self, application_id: str) -> CutoverResult | None:
         with self._read() as conn:
@@ -710,6 +753,20 @@ class SqlPartnerCenter:
         query = query.where(*(table.c[column] == value for column, value in filters.items()))
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+class RecordClosure(NamedTuple):
+    """What :meth:`SqlPartnerCenter.close_stopped_application` found or did."""
+
+    record: UnbindingRecord
+    closed_now: bool
+    """False when the record was already closed (a repeated repair)."""
+
+
+def _record_from(row: _Row) -> UnbindingRecord:
+    return UnbindingRecord.model_validate(
+        {**row._mapping, "failed_checks": json.loads(row.failed_checks)}
+    )
 
 
 # ---- SQLite tuning ------------------------------------------------------------

@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.partner_center import (
     PartnerCenter,
     RelationshipConflict,
     account_checks,
+    failed,
     submission_checks,
 )
 from workflows.model import (
     AccountCheckRequest,
     AccountCheckResult,
     CardCheckRequest,
+    CheckName,
     CutoverRequest,
     CutoverResult,
     Notification,
@@ -30,6 +32,10 @@ from workflows.model import (
     PrecheckResult,
     UnbindingRecord,
 )
+
+# A business refusal is an answer, not an incident: the worker logs it at
+# DEBUG and records no failure metric (the Web UI still shows it).
+BUSINESS = ApplicationErrorCategory.BENIGN
 
 
 class UnbindingActivities:
@@ -73,10 +79,17 @@ class UnbindingActivities:
         """The final check before cutover: the account checks again."""
         customer = self._pc.account(request.customer_uin)
         if customer is None:
-            raise ApplicationError(
-                f"customer {request.customer_uin} no longer exists",
-                type=RelationshipConflict.__name__,
-                non_retryable=True,
+            # A failed check, not an error: the application waits for a fix
+            # (or its deadline, or a withdrawal) with its record kept current,
+            # instead of failing the whole run and leaving the record open.
+            return AccountCheckResult(
+                card_bound=False,
+                failed_checks=[
+                    failed(
+                        CheckName.RELATIONSHIP,
+                        f"customer {request.customer_uin} no longer exists",
+                    )
+                ],
             )
         return AccountCheckResult(
             card_bound=customer.card_bound, failed_checks=account_checks(customer)
@@ -103,7 +116,10 @@ class UnbindingActivities:
             return self._pc.cut_over(request)
         except RelationshipConflict as err:
             raise ApplicationError(
-                str(err), type=RelationshipConflict.__name__, non_retryable=True
+                f"{CheckName.RELATIONSHIP} check failed at cutover: {err}",
+                type=RelationshipConflict.__name__,
+                non_retryable=True,
+                category=BUSINESS,
             ) from err
 
     def all(self) -> list[Callable[..., object]]:

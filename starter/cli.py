@@ -45,6 +45,7 @@ from starter.errors import (
     bad_input_from,
     describe_duration,
 )
+from starter.repair import close_terminated
 from workflows.model import (
     Action,
     ActionResult,
@@ -63,6 +64,7 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
     WithdrawAction,
+    text_problem,
 )
 from workflows.settings import SETTINGS
 from workflows.unbinding import workflow_id_for
@@ -94,7 +96,7 @@ class _Validated(click.ParamType):
 
 
 class _Text(click.ParamType):
-    """Free text with a length limit and no control characters."""
+    """Free text with a length limit, held to the same rules as a reason."""
 
     def __init__(self, name: str, max_length: int) -> None:
         self.name = name
@@ -104,8 +106,9 @@ class _Text(click.ParamType):
         text = str(value)
         if len(text) > self.max_length:
             self.fail(f"at most {self.max_length} characters", param, ctx)
-        if not text.strip() or any(ord(c) < 32 or ord(c) == 127 for c in text):
-            self.fail("must be non-empty text without control characters", param, ctx)
+        problem = text_problem(text)
+        if problem:
+            self.fail(problem, param, ctx)
         return text
 
 
@@ -119,6 +122,8 @@ class _Days(click.ParamType):
     ) -> timedelta:
         if isinstance(value, timedelta):
             return value
+        if not str(value).isascii():  # float() reads Arabic-Indic digits too
+            self.fail(f"{value!r} is not a number of days", param, ctx)
         try:
             return timedelta(days=float(value))
         except (ValueError, OverflowError):
@@ -133,9 +138,11 @@ class _Amount(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
+        if not str(value).isascii():  # Decimal() reads Arabic-Indic digits too
+            self.fail(f"{value!r} is not an amount with at most 2 decimals", param, ctx)
         try:
             cents = cents_from_amount(str(value).strip())
-        except ValueError:
+        except (ValueError, ArithmeticError):  # ArithmeticError: 1e999999999 overflows
             self.fail(f"{value!r} is not an amount with at most 2 decimals", param, ctx)
         if abs(cents) > _MAX_CENTS:
             self.fail(f"{value!r} is out of range", param, ctx)
@@ -570,6 +577,43 @@ def inbox(account: str, as_json: bool) -> None:
         return "\n".join(lines)
 
     _emit(as_json, messages, text)
+
+
+# ---- operators' repairs ----------------------------------------------------------------
+
+
+@cli.command("close-terminated")
+@_customer_option
+@_actor_option
+@_reason_option
+@_json_option
+def close_terminated_command(customer: str, actor: str, reason: str | None, as_json: bool) -> None:
+    """Close the record of an application whose workflow was terminated.
+
+    Terminate skips the workflow's own ending: the unbinding record stays open
+    and refuses every new application for the customer. This tells the parties
+    and closes the record (CANCELLED, or COMPLETED if the cutover was made), for
+    applications Temporal reports as terminated, failed or timed out. Refused
+    while the application still runs. Operators only (--as operator:NAME);
+    running it again changes nothing.
+    """
+    with _partner_center() as pc:
+        repairs = _temporal(
+            lambda client: close_terminated(client, pc, customer, actor=actor, reason=reason)
+        )
+    data = {"customer_uin": customer, "repairs": [r.model_dump(mode="json") for r in repairs]}
+
+    def text() -> str:
+        if not repairs:
+            return f"no open unbinding record for customer {customer}: nothing to repair"
+        return "\n".join(
+            f"{r.workflow_id} (run {r.run_id}, {r.execution_status}): record "
+            + (f"closed as {r.status}" if r.closed_now else f"already {r.status}")
+            + f", {r.notified} message(s) sent"
+            for r in repairs
+        )
+
+    _emit(as_json, data, text)
 
 
 # ---- the ledger (partner center administration) -----------------------------------------

@@ -1,0 +1,167 @@
+"""Repairing what a Terminate leaves behind.
+
+Cancel ends an application cleanly; Terminate stops its workflow on the spot,
+so nobody is told and the unbinding record stays in its last open status. The
+``open_application`` check reads those records, so the customer could never
+apply again. :func:`close_terminated` is the repair behind
+``unbind close-terminated``: for each open record of the customer whose
+workflow Temporal reports as stopped (terminated, failed or timed out; never a
+running one), it tells the parties and closes the record, as the workflow
+would have.
+
+Both steps are idempotent and run in that order, so running the repair again
+after an interruption finishes the job without a second message.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from activities.sql import SqlPartnerCenter
+from starter.client import RunReport, UnbindingClient, customer_ref
+from starter.errors import BadInput, Refused
+from workflows.model import (
+    Notification,
+    UnbindingRecord,
+    UnbindStatus,
+    is_operator,
+)
+from workflows.settings import SETTINGS
+
+STOPPED_WITHOUT_CLOSING = frozenset({"TERMINATED", "FAILED", "TIMED_OUT"})
+"""Execution statuses of a run that ended without the workflow closing its record."""
+
+
+class Repair(BaseModel):
+    """One application closed (or found closed) by :func:`close_terminated`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow_id: str
+    run_id: str
+    application_id: str
+    execution_status: str
+    status: UnbindStatus
+    """The record's status now: CANCELLED, or COMPLETED if the cutover was made."""
+    closed_now: bool
+    notified: int
+    """System messages delivered by this call (0 when they went out before)."""
+
+
+async def close_terminated(
+    client: UnbindingClient,
+    partner_center: SqlPartnerCenter,
+    customer_uin: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> list[Repair]:
+    """Close every open record of the customer whose workflow was stopped by hand.
+
+    Refuses (:class:`Refused`) while a run of such an application is still
+    going (cancel or withdraw it instead), and right after a terminate during
+    the cutover, until no cutover attempt can still be running. An empty list
+    means there was nothing to repair.
+    """
+    customer = customer_ref(customer_uin)
+    if not is_operator(actor):
+        raise BadInput("--as", "only an operator (operator:<name>) may close an application")
+    at = now or datetime.now(UTC)
+    repairs = []
+    for record in partner_center.records(customer):
+        if record.status.is_terminal:
+            continue
+        run = await client.run_of_application(customer, record.application_id)
+        _require_stopped(record, run, at)
+        assert run is not None
+        # The outcome the record will get: the cutover is one transaction, so
+        # either it happened (COMPLETED) or nothing changed (CANCELLED).
+        cutover = partner_center.cutover_for(record.application_id)
+        outcome = UnbindStatus.COMPLETED if cutover else UnbindStatus.CANCELLED
+        notified = partner_center.deliver(
+            _outcome_notice(
+                record, outcome, cutover.effective_at if cutover else None, actor, reason, at
+            )
+        )
+        closure = partner_center.close_stopped_application(record.application_id, at=at)
+        assert closure is not None
+        repairs.append(
+            Repair(
+                workflow_id=run.workflow_id,
+                run_id=run.run_id,
+                application_id=record.application_id,
+                execution_status=run.execution_status,
+                status=closure.record.status,
+                closed_now=closure.closed_now,
+                notified=notified,
+            )
+        )
+    return repairs
+
+
+def _require_stopped(record: UnbindingRecord, run: RunReport | None, at: datetime) -> None:
+    application = f"application {record.application_id} ({record.workflow_id})"
+    if run is None:
+        raise Refused(
+            f"Temporal knows no run of {application}: the list view may lag a moment "
+            "behind, try again"
+        )
+    if run.execution_status == "RUNNING":
+        raise Refused(
+            f"{application} is still running ({record.status}): cancel it "
+            "(Web UI: Request Cancellation) or withdraw it; nothing to repair"
+        )
+    if run.execution_status not in STOPPED_WITHOUT_CLOSING:
+        raise Refused(
+            f"the latest run of {application} is {run.execution_status}, not stopped by "
+            f"hand, yet its record is {record.status}: investigate before closing it"
+        )
+    if record.status is UnbindStatus.CUTTING_OVER and run.closed_at is not None:
+        # A cutover attempt started before the terminate may still commit.
+        settled_at = run.closed_at + SETTINGS.cutover.start_to_close
+        if at < settled_at:
+            raise Refused(
+                f"{application} was stopped during the cutover: an attempt may still be "
+                f"running until {settled_at.isoformat(timespec='seconds')}; try again then"
+            )
+
+
+def _outcome_notice(
+    record: UnbindingRecord,
+    outcome: UnbindStatus,
+    effective_at: datetime | None,
+    actor: str,
+    reason: str | None,
+    at: datetime,
+) -> Notification:
+    customer = record.customer_uin
+    why = f"its process was stopped by hand and closed by {actor}"
+    if reason:
+        why += f": {reason}"
+    if outcome is UnbindStatus.COMPLETED:
+        assert effective_at is not None
+        body = (
+            f"Customer {customer} is now a direct customer of the provider and the reseller "
+            f"customer agreement is invalidated. Usage before {effective_at.isoformat()} is "
+            f"billed to reseller {record.reseller_uin or record.initiator_uin} (delayed bills "
+            f"included); usage after it is billed to the customer. ({why}.)"
+        )
+    else:
+        body = f"The application to unbind customer {customer} ended as {outcome}. Reason: {why}."
+    parties = [record.initiator_uin, record.customer_uin]
+    if record.distributor_uin:
+        parties.append(record.distributor_uin)
+    return Notification(
+        application_id=record.application_id,
+        workflow_id=record.workflow_id,
+        # The event the workflow itself announces an ending with: one message per
+        # party even if the workflow had begun announcing before it was stopped.
+        event=outcome.lower(),
+        recipients=tuple(parties),
+        subject=f"Unbinding application {outcome.lower()}",
+        body=body,
+        at=at,
+    )
