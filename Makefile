@@ -16,8 +16,15 @@ export UNBIND_TEMPORAL_PORT UNBIND_TEMPORAL_UI_PORT
 ONCE ?=
 DEMO_FLAGS := $(if $(filter 1 yes true,$(ONCE)),--once,)
 
+# Debian packages some targets need: Chromium for the Web UI tests, PostgreSQL for
+# the fault suite's database-down scenario. Installed once if missing (root, or sudo).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
+CHROMIUM := /usr/bin/chromium
+BROWSER_FOR_TESTS := $(if $(filter 1 yes true,$(UNBIND_SKIP_BROWSER_TESTS)),,$(CHROMIUM))
+
 .DEFAULT_GOAL := help
-.PHONY: help venv install demo test lint format worker server clean distclean bench chaos
+.PHONY: help venv install demo test lint format worker server clean distclean bench chaos postgresql
 
 help:
 	@echo "make demo [ONCE=1]  start Temporal + worker, play the scenarios (Web UI on :$(UNBIND_TEMPORAL_UI_PORT))"
@@ -45,8 +52,16 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/python -m starter.demo $(DEMO_FLAGS)
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(BROWSER_FOR_TESTS)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null 2>&1 || { echo "error: the Web UI tests need Chromium at $@" \
+		"(Debian: apt-get install chromium), or UNBIND_SKIP_BROWSER_TESTS=1 to skip them" >&2; exit 1; }
+	$(APT_INSTALL) chromium
+
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT_INSTALL) postgresql; }
 
 # Sizes and the database are flags: BENCH_ARGS="--apps 200 --waiting 2000 --scale 10000
 # --database-url postgresql+psycopg://..." (or UNBIND_DATABASE_URL). The last line is JSON.
@@ -55,7 +70,7 @@ bench: $(INSTALLED)
 
 # The fault suite on real processes; prints one table, fails on any application
 # lost, stuck or doubled. CHAOS_ARGS="--applications N --seed S --scenario KEY --sequential".
-chaos: $(INSTALLED)
+chaos: $(INSTALLED) postgresql
 	$(BIN)/python -m chaos $(CHAOS_ARGS)
 
 lint: $(INSTALLED)

@@ -124,6 +124,26 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else _as_utc(value)
 
 
+class PlainString(TypeDecorator[str]):
+    """Text that holds no NUL character. PostgreSQL cannot store one, so
+    SQLite refuses it too: the ledger behaves the same on both."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("text may not contain the NUL character (U+0000)")
+        return value
+
+
+class PlainText(PlainString):
+    """Unbounded :class:`PlainString`."""
+
+    impl = Text
+    cache_ok = True
+
+
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -157,7 +177,7 @@ accounts = Table(
     "accounts",
     metadata,
     Column("uin", _Uin, primary_key=True),
-    Column("name", String(200)),
+    Column("name", PlainString(200)),
     Column("owner_uin", _Uin, ForeignKey("accounts.uin")),
     Column("frozen", Boolean, nullable=False, default=False),
     Column("credit_cents", BigInteger, nullable=False, default=0),
@@ -168,7 +188,7 @@ accounts = Table(
         default=OverduePrivilege.NONE,
     ),
     Column("group_role", _enum(GroupRole), nullable=False, default=GroupRole.NONE),
-    Column("savings_unit", String(64)),
+    Column("savings_unit", PlainString(64)),
     Column("card_bound", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False, default=_now),
 )
@@ -190,7 +210,7 @@ agreements = Table(
     Column("state", _enum(AgreementState), nullable=False),
     Column("signed_at", UtcDateTime, nullable=False),
     Column("invalidated_at", UtcDateTime),
-    Column("invalidated_by_application", String(64)),
+    Column("invalidated_by_application", PlainString(64)),
 )
 _active = agreements.c.state == AgreementState.ACTIVE.value
 # At most one active agreement per customer, even against a concurrent writer.
@@ -207,8 +227,8 @@ Index(
 unbinding_records = Table(
     "unbinding_records",
     metadata,
-    Column("application_id", String(64), primary_key=True),
-    Column("workflow_id", String(128), nullable=False),
+    Column("application_id", PlainString(64), primary_key=True),
+    Column("workflow_id", PlainString(128), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("customer_uin", _Uin, nullable=False, index=True),
     Column("initiator_uin", _Uin, nullable=False),
@@ -216,12 +236,12 @@ unbinding_records = Table(
     Column("distributor_uin", _Uin),
     # No CHECK: the process may gain statuses without a schema migration.
     Column("status", _enum(UnbindStatus, constrained=False), nullable=False),
-    Column("failed_checks", Text, nullable=False),
+    Column("failed_checks", PlainText(), nullable=False),
     Column("deadline", UtcDateTime),
     Column("submitted_at", UtcDateTime, nullable=False),
     Column("notice_acknowledged_by", _Uin, nullable=False),
     Column("notice_acknowledged_at", UtcDateTime, nullable=False),
-    Column("reason", Text),
+    Column("reason", PlainText()),
     Column("effective_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
@@ -229,7 +249,7 @@ unbinding_records = Table(
 cutovers = Table(
     "cutovers",
     metadata,
-    Column("application_id", String(64), primary_key=True),
+    Column("application_id", PlainString(64), primary_key=True),
     Column("customer_uin", _Uin, nullable=False),
     Column("partner_uin", _Uin, nullable=False),
     Column("agreement_id", _Id, ForeignKey("agreements.id"), nullable=False),
@@ -241,11 +261,11 @@ inbox = Table(
     metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("recipient_uin", _Uin, nullable=False, index=True),
-    Column("application_id", String(64), nullable=False),
-    Column("workflow_id", String(128), nullable=False),
-    Column("event", String(64), nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("body", Text, nullable=False),
+    Column("application_id", PlainString(64), nullable=False),
+    Column("workflow_id", PlainString(128), nullable=False),
+    Column("event", PlainString(64), nullable=False),
+    Column("subject", PlainText(), nullable=False),
+    Column("body", PlainText(), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime, nullable=False),
     UniqueConstraint("application_id", "event", "recipient_uin", name="one_message_per_event"),

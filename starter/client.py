@@ -362,7 +362,9 @@ class UnbindingClient:
                 submitting = cast(
                     "Awaitable[SubmissionResult]",
                     self._client.execute_update_with_start_workflow(
-                        UnbindingWorkflow.submission, start_workflow_operation=start
+                        UnbindingWorkflow.submission,
+                        start_workflow_operation=start,
+                        id=_submission_update_id(application),
                     ),
                 )
                 return await self._answer(
@@ -376,12 +378,42 @@ class UnbindingClient:
                 raise
             except Unreachable as error:
                 await _consume_start_failure(start)
+                answer = await self._ask_for_the_submission_again(application)
+                if answer is not None:
+                    return answer
                 raise Unreachable(
                     f"{error.message} The application may have started: "
                     f"`unbind status --customer {application.customer_uin}` shows it."
                 ) from None
             except WorkflowUpdateFailedError as error:
                 raise Refused(_failure_message(error.cause)) from None
+
+    async def _ask_for_the_submission_again(
+        self, application: ApplicationInput
+    ) -> SubmissionResult | None:
+        """The first answer can be lost even though the application started
+        (seen once in 10,000 under a burst: the run's first workflow task timed
+        out). If the open run is this application, ask it again under the same
+        update id, which the server answers with the first outcome; None when
+        it did not start or still cannot answer."""
+        handle = self._client.get_workflow_handle(workflow_id_for(application.customer_uin))
+        try:
+            state = await self._answer(
+                handle.query(UnbindingWorkflow.status),
+                waiting_for=f"the status of {handle.id}",
+            )
+            if state.application_id != application.application_id:
+                return None
+            return await self._answer(
+                handle.execute_update(
+                    "submission",
+                    id=_submission_update_id(application),
+                    result_type=SubmissionResult,
+                ),
+                waiting_for=f"the submission of {handle.id}",
+            )
+        except (Unreachable, RPCError, WorkflowQueryFailedError, WorkflowUpdateFailedError):
+            return None
 
     # ---- people's actions ----------------------------------------------------
 
@@ -656,6 +688,10 @@ async def _consume_start_failure(start: WithStartWorkflowOperation[Any, Any]) ->
     # record of the timed-out call, not a cancellation of this task.
     with suppress(Exception, asyncio.CancelledError):
         await start.workflow_handle()
+
+
+def _submission_update_id(application: ApplicationInput) -> str:
+    return f"submission-{application.application_id}"
 
 
 def _failure_message(cause: BaseException) -> str:

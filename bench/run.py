@@ -1,0 +1,810 @@
+"""``make bench`` / ``python -m bench``: one run, four measurements, all on a
+fresh local Temporal dev server with persistence that the run starts itself.
+
+- throughput: ``--apps`` mixed applications driven through ``UnbindingClient``,
+  against a skeleton of the same shape (``bench.skeleton``), in the order
+  unbinding, skeleton, skeleton, unbinding (half the applications each time)
+  so that drift in a shared machine's load cancels out of the ratio;
+- processes: the same burst with 1, 2 and 4 worker processes;
+- memory: ``--waiting`` applications waiting for the customer in one worker
+  process, RSS growth per application, and the same for the skeleton;
+- scale: ``--scale`` applications waiting on one worker, then all confirmed:
+  every one must complete and the worker log must stay clean.
+
+A readable table goes to stdout; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import platform
+import signal
+import sys
+import time
+import tracemalloc
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from activities.sql import SqlPartnerCenter
+from bench import stack
+from bench.paths import DIRECT_CARD, PATHS, Driver, Latencies, Partners, Story, Uins, mixed
+from bench.skeleton import ACTION_UPDATE, SKELETON_WORKFLOW, SUBMISSION_UPDATE
+from bench.stack import Child, WorkerSpec
+from bench.worker import SKELETON, UNBINDING
+from starter.client import UnbindingClient
+from starter.connection import connect_client
+from worker import ACTIVITY_THREADS
+from workflows.model import UnbindStatus
+
+ANSWER_TIMEOUT = timedelta(minutes=10)
+"""A burst queues actions behind each other; only a stuck worker takes this long."""
+SETTLE_SECONDS = 3.0
+"""Pause before reading RSS, so the last workflow tasks and their garbage are done."""
+CACHE_HEADROOM = 100
+"""Extra cache slots in the memory phase, for the warm-up applications."""
+WARM_UP_APPS = 20
+"""Applications run before a memory baseline, so imports and pools are loaded."""
+PROCESS_COUNTS = (1, 2, 4)
+SNAPSHOT_TIMEOUT = 120.0
+FILL_CONCURRENCY = 200
+"""Applications submitted at once while filling the memory and scale phases."""
+KB = 1024
+
+SERVER_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+"""The dev server's SQLite in WAL mode: about half the server CPU per
+application of its default rollback journal (docs/PERFORMANCE.md)."""
+
+TARGETS = {
+    "ratio_vs_skeleton": ("≥", 0.90),
+    "bytes_per_waiting_application": ("≤", 100 * KB),
+    "waiting_10k_ok": ("=", True),
+}
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    apps: int
+    waiting: int
+    scale: int
+    process_apps: int
+    concurrency: int
+    database_url: str | None
+    phases: frozenset[str]
+    temporal_port: int
+    server_pragmas: tuple[str, ...]
+    run_dir: Path
+    profile_memory: bool = False
+
+
+PHASES = ("throughput", "processes", "memory", "scale")
+
+
+def parse(argv: Sequence[str] | None) -> BenchSettings:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Throughput, memory and scale of the unbinding worker against a skeleton.",
+    )
+    parser.add_argument("--apps", type=int, default=200, help="applications per throughput run")
+    parser.add_argument(
+        "--waiting", type=int, default=2000, help="waiting applications for the memory phase"
+    )
+    parser.add_argument(
+        "--scale", type=int, default=10_000, help="waiting-then-confirmed applications"
+    )
+    parser.add_argument(
+        "--process-apps",
+        type=int,
+        default=None,
+        help="applications per run of the processes phase (default: --apps)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="applications in flight at once (default: all of a throughput run; "
+        "200 when filling the memory and scale phases)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("UNBIND_DATABASE_URL") or None,
+        help="the partner center (default: UNBIND_DATABASE_URL, else a fresh SQLite file "
+        "in the run directory)",
+    )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated subset of {','.join(PHASES)}",
+    )
+    parser.add_argument(
+        "--temporal-port", type=int, default=0, help="dev server port (default: a free one)"
+    )
+    parser.add_argument(
+        "--server-sqlite-pragma",
+        action="append",
+        default=None,
+        metavar="PRAGMA=VALUE",
+        help="passed to `temporal server start-dev --sqlite-pragma` (repeatable; replaces "
+        f"the default {' '.join(SERVER_PRAGMAS)}; `none` for the server's own defaults)",
+    )
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="where the server file, ledger and logs go (default: var/bench/<time>)",
+    )
+    parser.add_argument(
+        "--profile-memory",
+        action="store_true",
+        help="trace the memory phase's workers with tracemalloc (slow) and print "
+        "where the Python heap grew per waiting workflow",
+    )
+    args = parser.parse_args(argv)
+    phases = frozenset(p.strip() for p in args.phases.split(",") if p.strip())
+    if unknown := phases - set(PHASES):
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    for name in ("apps", "waiting", "scale"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return BenchSettings(
+        apps=args.apps,
+        waiting=args.waiting,
+        scale=args.scale,
+        process_apps=args.process_apps or args.apps,
+        concurrency=args.concurrency or 0,
+        database_url=args.database_url,
+        phases=phases,
+        temporal_port=args.temporal_port or stack.free_port(),
+        server_pragmas=tuple(
+            p for p in (args.server_sqlite_pragma or SERVER_PRAGMAS) if p.lower() != "none"
+        ),
+        profile_memory=args.profile_memory,
+        run_dir=(args.run_dir or stack.ROOT / "var" / "bench" / stamp).resolve(),
+    )
+
+
+# ---- a run's moving parts ------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    settings: BenchSettings
+    client: Client
+    ledger: SqlPartnerCenter
+    database_url: str
+    address: str
+    server: Child
+    uins: Uins = field(default_factory=Uins)
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+    """Activities per segment of each path, counted in a real history."""
+    workers: list[Child] = field(default_factory=list)
+    trouble: list[str] = field(default_factory=list)
+    _queues: Counter[str] = field(default_factory=Counter)
+
+    def queue(self, name: str) -> str:
+        self._queues[name] += 1
+        return f"bench-{name}-{self._queues[name]}"
+
+    @contextlib.asynccontextmanager
+    async def workers_on(
+        self,
+        kind: str,
+        task_queue: str,
+        *,
+        count: int = 1,
+        cache: int | None = None,
+        trace_dir: Path | None = None,
+    ) -> AsyncIterator[list[Child]]:
+        spec = WorkerSpec(kind, self.address, task_queue, self.database_url, cache, trace_dir)
+        started: list[Child] = []
+        try:
+            for _ in range(count):
+                name = f"{task_queue}-{kind}-{len(started) + 1}"
+                started.append(
+                    await stack.start_worker(spec, name=name, run_dir=self.settings.run_dir)
+                )
+            self.workers += started
+            yield started
+        finally:
+            for child in started:
+                code = child.stop()
+                self.trouble += [f"{child.name}: {line}" for line in child.trouble()]
+                if code not in (0, None):
+                    self.trouble.append(f"{child.name}: exit code {code}")
+
+    def driver(self, task_queue: str, latencies: Latencies, partners: Partners) -> Driver:
+        client = UnbindingClient(self.client, task_queue=task_queue, answer_timeout=ANSWER_TIMEOUT)
+        return Driver(client, self.ledger, partners, latencies)
+
+    async def customers(self, driver: Driver, stories: Sequence[Story]) -> list[str]:
+        """Create one customer per story in the ledger (not timed)."""
+
+        def create() -> list[str]:
+            uins = [self.uins() for _ in stories]
+            for story, uin in zip(stories, uins, strict=True):
+                driver.customer_for(story, uin)
+            return uins
+
+        return await asyncio.to_thread(create)
+
+
+async def _all(jobs: Iterable[Awaitable[Any]], *, concurrency: int) -> list[BaseException]:
+    """Await every job, at most ``concurrency`` at once (0: all); the failures.
+    A coroutine does nothing until awaited, so the gate holds the rest back."""
+    gate = asyncio.Semaphore(concurrency) if concurrency > 0 else None
+
+    async def one(job: Awaitable[Any]) -> None:
+        if gate is None:
+            await job
+            return
+        async with gate:
+            await job
+
+    results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
+    return [r for r in results if isinstance(r, BaseException)]
+
+
+def _errors(failures: list[BaseException]) -> list[str]:
+    return [f"{type(f).__name__}: {f}" for f in failures]
+
+
+# ---- throughput -------------------------------------------------------------------
+
+
+@dataclass
+class Burst:
+    apps: int = 0
+    seconds: float = 0.0
+    latencies: Latencies = field(default_factory=Latencies)
+    errors: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds spent by each process during the burst."""
+
+    @property
+    def per_second(self) -> float:
+        return self.apps / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, fraction: float) -> float | None:
+        samples = sorted(self.latencies.samples)
+        if not samples:
+            return None
+        return 1000 * samples[min(len(samples) - 1, int(fraction * len(samples)))]
+
+
+async def unbinding_burst(
+    bench: Bench, task_queue: str, partners: Partners, count: int, into: Burst
+) -> None:
+    driver = bench.driver(task_queue, into.latencies, partners)
+    stories = mixed(count)
+    customers = await bench.customers(driver, stories)
+    started = time.perf_counter()
+    failures = await _all(
+        (driver.play(s, c) for s, c in zip(stories, customers, strict=True)),
+        concurrency=bench.settings.concurrency,
+    )
+    into.seconds += time.perf_counter() - started
+    into.apps += count
+    into.errors += _errors(failures)
+
+
+async def skeleton_app(
+    client: Client, task_queue: str, shape: list[int], workflow_id: str, latencies: Latencies
+) -> None:
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        SKELETON_WORKFLOW,
+        shape,
+        id=workflow_id,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        task_queue=task_queue,
+    )
+    await latencies.timed(
+        client.execute_update_with_start_workflow(
+            SUBMISSION_UPDATE, start_workflow_operation=start, result_type=int
+        )
+    )
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in shape[1:]:
+        await latencies.timed(handle.execute_update(ACTION_UPDATE, result_type=int))
+    await handle.result()
+
+
+async def skeleton_burst(bench: Bench, task_queue: str, count: int, into: Burst) -> None:
+    shapes = [bench.shapes[story.name] for story in mixed(count)]
+    ids = [f"skeleton-{bench.uins()}" for _ in shapes]
+    started = time.perf_counter()
+    failures = await _all(
+        (
+            skeleton_app(bench.client, task_queue, shape, wid, into.latencies)
+            for shape, wid in zip(shapes, ids, strict=True)
+        ),
+        concurrency=bench.settings.concurrency,
+    )
+    into.seconds += time.perf_counter() - started
+    into.apps += count
+    into.errors += _errors(failures)
+
+
+async def metered(burst: Burst, processes: dict[str, int], work: Awaitable[None]) -> None:
+    """Run ``work``, adding each process's CPU time to ``burst.cpu``."""
+    before = {role: stack.cpu_seconds(pid) for role, pid in processes.items()}
+    await work
+    for role, pid in processes.items():
+        spent = stack.cpu_seconds(pid) - before[role]
+        burst.cpu[role] = burst.cpu.get(role, 0.0) + spent
+
+
+def cpu_note(burst: Burst) -> str:
+    per_app = {role: 1000 * seconds / burst.apps for role, seconds in burst.cpu.items()}
+    return "CPU per app: " + ", ".join(f"{role} {ms:.0f} ms" for role, ms in per_app.items())
+
+
+async def learn_shapes(bench: Bench, task_queue: str, partners: Partners) -> None:
+    """One application per path; count activities between accepted actions."""
+    driver = bench.driver(task_queue, Latencies(), partners)
+    customers = await bench.customers(driver, PATHS)
+    for story, customer in zip(PATHS, customers, strict=True):
+        await driver.play(story, customer)
+        history = await bench.client.get_workflow_handle(f"unbind-{customer}").fetch_history()
+        segments: list[int] = [0]
+        accepted = 0
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                accepted += 1
+                if accepted > 1:
+                    segments.append(0)
+            elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                segments[-1] += 1
+        bench.shapes[story.name] = segments
+
+
+async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str]]) -> None:
+    half = max(1, bench.settings.apps // 2)
+    rest = bench.settings.apps - half
+    partners = Partners.create(bench.ledger, bench.uins)
+    unbinding, skeleton = Burst(), Burst()
+    unbinding_queue, skeleton_queue = bench.queue("throughput"), bench.queue("skeleton")
+    async with (
+        bench.workers_on(UNBINDING, unbinding_queue) as (unbinding_worker,),
+        bench.workers_on(SKELETON, skeleton_queue) as (skeleton_worker,),
+    ):
+        _progress("throughput: one application per path, to learn the skeleton's shape")
+        await learn_shapes(bench, unbinding_queue, partners)
+        await skeleton_burst(bench, skeleton_queue, len(PATHS), Burst())
+        _progress(f"throughput: {bench.settings.apps} unbinding and as many skeleton (ABBA)")
+        server, driver = bench.server.pid, os.getpid()
+        on_unbinding = {"server": server, "worker": unbinding_worker.pid, "bench": driver}
+        on_skeleton = {"server": server, "worker": skeleton_worker.pid, "bench": driver}
+
+        def unbinding_half(count: int) -> Awaitable[None]:
+            work = unbinding_burst(bench, unbinding_queue, partners, count, unbinding)
+            return metered(unbinding, on_unbinding, work)
+
+        def skeleton_half(count: int) -> Awaitable[None]:
+            work = skeleton_burst(bench, skeleton_queue, count, skeleton)
+            return metered(skeleton, on_skeleton, work)
+
+        await unbinding_half(half)
+        await skeleton_half(half)
+        if rest:
+            await skeleton_half(rest)
+            await unbinding_half(rest)
+    ratio = unbinding.per_second / skeleton.per_second if skeleton.per_second else None
+    results.update(
+        unbind_per_s=round(unbinding.per_second, 2),
+        skeleton_per_s=round(skeleton.per_second, 2),
+        ratio_vs_skeleton=_round(ratio, 3),
+        action_latency_p50_ms=_round(unbinding.percentile_ms(0.50), 1),
+        action_latency_p95_ms=_round(unbinding.percentile_ms(0.95), 1),
+        skeleton_latency_p50_ms=_round(skeleton.percentile_ms(0.50), 1),
+        skeleton_latency_p95_ms=_round(skeleton.percentile_ms(0.95), 1),
+        throughput_errors=len(unbinding.errors) + len(skeleton.errors),
+        skeleton_shapes=bench.shapes,
+    )
+    for burst, name in ((unbinding, "unbinding"), (skeleton, "skeleton")):
+        table.append(
+            [
+                f"throughput: {name}",
+                f"{burst.apps} apps in {burst.seconds:.1f} s",
+                f"{burst.per_second:.2f} apps/s",
+                f"p50 {_ms(burst.percentile_ms(0.5))}, p95 {_ms(burst.percentile_ms(0.95))}"
+                f" ({len(burst.latencies.samples)} actions)",
+                _error_note(burst.errors),
+            ]
+        )
+    table.append(["ratio vs skeleton", "", f"{_fmt(ratio, '.3f')}", "target ≥ 0.90", ""])
+    for burst, name in ((unbinding, "unbinding"), (skeleton, "skeleton")):
+        table.append([f"  where the CPU went: {name}", "", "", cpu_note(burst), ""])
+    unbinding_cpu, skeleton_cpu = sum(unbinding.cpu.values()), sum(skeleton.cpu.values())
+    cpu_ratio = (
+        (skeleton_cpu / skeleton.apps) / (unbinding_cpu / unbinding.apps)
+        if unbinding_cpu and skeleton_cpu
+        else None
+    )
+    results["cpu_ratio_vs_skeleton"] = _round(cpu_ratio, 3)
+    table.append(
+        ["ratio by CPU per app", "", f"{_fmt(cpu_ratio, '.3f')}", "robust to a shared machine", ""]
+    )
+    results["cpu_ms_per_app"] = {
+        name: {role: round(1000 * sec / burst.apps, 1) for role, sec in burst.cpu.items()}
+        for burst, name in ((unbinding, "unbinding"), (skeleton, "skeleton"))
+    }
+    for error in unbinding.errors[:5] + skeleton.errors[:5]:
+        _progress(f"  error: {error}")
+
+
+# ---- worker processes -----------------------------------------------------------
+
+
+async def processes(bench: Bench, results: dict[str, Any], table: list[list[str]]) -> None:
+    partners = Partners.create(bench.ledger, bench.uins)
+    rates: dict[int, float] = {}
+    for count in PROCESS_COUNTS:
+        queue = bench.queue(f"processes-{count}")
+        burst = Burst()
+        async with bench.workers_on(UNBINDING, queue, count=count):
+            _progress(f"processes: {bench.settings.process_apps} applications, {count} worker(s)")
+            await unbinding_burst(bench, queue, partners, bench.settings.process_apps, burst)
+        rates[count] = burst.per_second
+        table.append(
+            [
+                f"processes: {count} worker(s)",
+                f"{burst.apps} apps in {burst.seconds:.1f} s",
+                f"{burst.per_second:.2f} apps/s",
+                f"speedup {_fmt(burst.per_second / rates[1] if rates[1] else None, '.2f')}",
+                _error_note(burst.errors),
+            ]
+        )
+    results.update(
+        speedup_2_workers=_round(rates[2] / rates[1] if rates[1] else None, 2),
+        speedup_4_workers=_round(rates[4] / rates[1] if rates[1] else None, 2),
+        workers_per_s={str(k): round(v, 2) for k, v in rates.items()},
+    )
+
+
+# ---- memory --------------------------------------------------------------------
+
+
+async def _rss_growth(
+    worker: Child, fill: Callable[[], Awaitable[list[BaseException]]], trace_dir: Path | None
+) -> tuple[int, int, list[BaseException]]:
+    """RSS of the worker before and after ``fill``, each read once it settled;
+    with ``trace_dir``, a tracemalloc snapshot at both points."""
+    await asyncio.sleep(SETTLE_SECONDS)
+    before = stack.rss_bytes(worker.pid)
+    if trace_dir is not None:
+        await _snapshot(worker, trace_dir / "snapshot-1.trace")
+    failures = await fill()
+    await asyncio.sleep(SETTLE_SECONDS)
+    after = stack.rss_bytes(worker.pid)
+    if trace_dir is not None:
+        await _snapshot(worker, trace_dir / "snapshot-2.trace")
+    return before, after, failures
+
+
+async def _snapshot(worker: Child, path: Path) -> None:
+    os.kill(worker.pid, signal.SIGUSR1)
+    give_up = time.monotonic() + SNAPSHOT_TIMEOUT
+    while time.monotonic() < give_up:
+        if path.exists() and path.stat().st_size > 0:
+            await asyncio.sleep(SETTLE_SECONDS)  # the dump may still be writing
+            return
+        await asyncio.sleep(0.5)
+    raise stack.StackFailed(f"no tracemalloc snapshot at {path}")
+
+
+def allocation_profile(trace_dir: Path, count: int, *, top: int = 12) -> list[str]:
+    """Where the Python heap grew while ``count`` workflows came to wait:
+    bytes per workflow by source line, largest first."""
+    before = tracemalloc.Snapshot.load(str(trace_dir / "snapshot-1.trace"))
+    after = tracemalloc.Snapshot.load(str(trace_dir / "snapshot-2.trace"))
+    stats = after.compare_to(before, "lineno")
+    total = sum(stat.size_diff for stat in stats)
+    lines = [f"python heap growth {total / count / KB:.1f} KB per workflow, by line:"]
+    for stat in stats[:top]:
+        frame = stat.traceback[0]
+        where = frame.filename.replace(str(stack.ROOT) + "/", "").split("site-packages/")[-1]
+        where = f"{where}:{frame.lineno}"
+        lines.append(f"  {stat.size_diff / count / KB:8.1f} KB  {where}")
+    return lines
+
+
+async def waiting_applications(
+    bench: Bench, queue: str, partners: Partners, count: int
+) -> tuple[list[str], list[BaseException]]:
+    """``count`` direct customers' applications, each left waiting for the
+    customer's decision; their UINs and the failures."""
+    driver = bench.driver(queue, Latencies(), partners)
+    customers = await bench.customers(driver, [DIRECT_CARD] * count)
+    failures = await _all(
+        (
+            driver.apply(
+                c, initiator=partners.reseller, expect=UnbindStatus.PENDING_CUSTOMER_CONFIRMATION
+            )
+            for c in customers
+        ),
+        concurrency=bench.settings.concurrency or FILL_CONCURRENCY,
+    )
+    return customers, failures
+
+
+async def _failures_of_waiting(
+    bench: Bench, queue: str, partners: Partners, count: int
+) -> list[BaseException]:
+    return (await waiting_applications(bench, queue, partners, count))[1]
+
+
+async def waiting_skeletons(bench: Bench, queue: str, count: int) -> list[BaseException]:
+    """``count`` skeletons of the direct path, each at its first wait."""
+    shape = bench.shapes[DIRECT_CARD.name]
+
+    async def submit(workflow_id: str) -> None:
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            SKELETON_WORKFLOW,
+            shape,
+            id=workflow_id,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            task_queue=queue,
+        )
+        await bench.client.execute_update_with_start_workflow(
+            SUBMISSION_UPDATE, start_workflow_operation=start, result_type=int
+        )
+
+    ids = [f"skeleton-{bench.uins()}" for _ in range(count)]
+    return await _all(
+        (submit(wid) for wid in ids),
+        concurrency=bench.settings.concurrency or FILL_CONCURRENCY,
+    )
+
+
+async def memory(bench: Bench, results: dict[str, Any], table: list[list[str]]) -> None:
+    count = bench.settings.waiting
+    cache = count + CACHE_HEADROOM + WARM_UP_APPS
+    partners = Partners.create(bench.ledger, bench.uins)
+    if not bench.shapes:
+        queue = bench.queue("shapes")
+        async with bench.workers_on(UNBINDING, queue):
+            await learn_shapes(bench, queue, partners)
+    growth: dict[str, float] = {}
+    for kind in (UNBINDING, SKELETON):
+        queue = bench.queue(f"memory-{kind}")
+        trace_dir = (
+            bench.settings.run_dir / f"tracemalloc-{kind}"
+            if bench.settings.profile_memory
+            else None
+        )
+        async with bench.workers_on(kind, queue, cache=cache, trace_dir=trace_dir) as (worker,):
+            _progress(f"memory: warm-up, then {count} {kind} workflows waiting (cache {cache})")
+            fill: Callable[[], Awaitable[list[BaseException]]]
+            if kind == UNBINDING:
+                await unbinding_burst(bench, queue, partners, WARM_UP_APPS, Burst())
+                fill = functools.partial(_failures_of_waiting, bench, queue, partners, count)
+            else:
+                await skeleton_burst(bench, queue, WARM_UP_APPS, Burst())
+                fill = functools.partial(waiting_skeletons, bench, queue, count)
+            before, after, failures = await _rss_growth(worker, fill, trace_dir)
+        growth[kind] = (after - before) / count
+        for error in _errors(failures)[:5]:
+            _progress(f"  memory {kind}: {error}")
+        table.append(
+            [
+                f"memory: {kind}",
+                f"{count} waiting",
+                f"{growth[kind] / KB:.1f} KB each",
+                f"RSS {before / 2**20:.0f} → {after / 2**20:.0f} MB",
+                _error_note(_errors(failures)),
+            ]
+        )
+        if trace_dir is not None:
+            profile = allocation_profile(trace_dir, count)
+            (bench.settings.run_dir / f"memory-profile-{kind}.txt").write_text("\n".join(profile))
+            for line in profile:
+                _progress(f"  {kind}: {line}")
+    results.update(
+        bytes_per_waiting_application=round(growth[UNBINDING]),
+        bytes_per_waiting_skeleton=round(growth[SKELETON]),
+        memory_cache_size=cache,
+    )
+
+
+# ---- scale ----------------------------------------------------------------------
+
+
+async def scale(bench: Bench, results: dict[str, Any], table: list[list[str]]) -> None:
+    """The worker as shipped (its own cache size), ``--scale`` applications
+    waiting at once, then every one confirmed and completed."""
+    count = bench.settings.scale
+    partners = Partners.create(bench.ledger, bench.uins)
+    queue = bench.queue("scale")
+    trouble_before = len(bench.trouble)
+    started = time.perf_counter()
+    async with bench.workers_on(UNBINDING, queue) as (worker,):
+        _progress(f"scale: {count} applications waiting on one worker")
+        customers, failures = await waiting_applications(bench, queue, partners, count)
+        filled = time.perf_counter()
+        peak = stack.rss_bytes(worker.pid)
+        _progress(f"scale: all {count} waiting after {filled - started:.0f} s; confirming")
+        driver = bench.driver(queue, Latencies(), partners)
+
+        async def confirm(customer: str) -> None:
+            await driver.act(
+                customer,
+                driver.client.confirm(customer, actor=customer),
+                "confirm",
+                UnbindStatus.COMPLETED,
+            )
+            await bench.client.get_workflow_handle(f"unbind-{customer}").result()
+
+        failures += await _all(
+            (confirm(c) for c in customers),
+            concurrency=bench.settings.concurrency or FILL_CONCURRENCY,
+        )
+        peak = max(peak, stack.rss_bytes(worker.pid))
+    seconds = time.perf_counter() - started
+    trouble = bench.trouble[trouble_before:]
+    ok = not failures and not trouble
+    results.update(
+        waiting_10k_ok=ok,
+        scale_apps=count,
+        scale_seconds=round(seconds, 1),
+        scale_errors=len(failures),
+        scale_log_trouble=len(trouble),
+    )
+    table.append(
+        [
+            f"scale: {count} waiting, then confirmed",
+            f"{seconds:.0f} s ({filled - started:.0f} s to fill)",
+            f"worker RSS peak {peak / 2**20:.0f} MB",
+            f"{len(failures)} errors, {len(trouble)} log warnings",
+            "ok" if ok else "NOT OK",
+        ]
+    )
+    for line in [*_errors(failures)[:5], *trouble[:5]]:
+        _progress(f"  scale: {line}")
+
+
+# ---- the run --------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(memory_kb / 2**20, 1),
+        "python": platform.python_version(),
+    }
+
+
+def render(table: list[list[str]]) -> str:
+    header = ["measurement", "work", "result", "detail", "status"]
+    rows = [header, *table]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, bool | None]:
+    met: dict[str, bool | None] = {}
+    for key, (sign, target) in TARGETS.items():
+        value = results.get(key)
+        if value is None:
+            met[key] = None
+        elif sign == "≥":
+            met[key] = value >= target
+        elif sign == "≤":
+            met[key] = value <= target
+        else:
+            met[key] = value == target
+    return met
+
+
+async def run(settings: BenchSettings) -> dict[str, Any]:
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    database_url = settings.database_url or f"sqlite:///{settings.run_dir / 'partner-center.db'}"
+    address = f"{stack.HOST}:{settings.temporal_port}"
+    results: dict[str, Any] = {}
+    table: list[list[str]] = []
+    _progress(f"starting the dev server on {address}; run directory {settings.run_dir}")
+    server = await stack.start_server(
+        run_dir=settings.run_dir, port=settings.temporal_port, pragmas=list(settings.server_pragmas)
+    )
+    ledger: SqlPartnerCenter | None = None
+    started = time.perf_counter()
+    try:
+        client = await connect_client({"target_host": address, "namespace": "default"})
+        ledger = SqlPartnerCenter(database_url, pool_size=ACTIVITY_THREADS)
+        bench = Bench(settings, client, ledger, database_url, address, server)
+        for phase, measure in (
+            ("throughput", throughput),
+            ("processes", processes),
+            ("memory", memory),
+            ("scale", scale),
+        ):
+            if phase in settings.phases:
+                await measure(bench, results, table)
+        other_trouble = [t for t in bench.trouble if "scale" not in t.split(":", 1)[0]]
+    finally:
+        if ledger is not None:
+            ledger.dispose()
+        server.stop()
+    results.update(
+        apps=settings.apps,
+        server_sqlite_pragmas=list(settings.server_pragmas),
+        waiting=settings.waiting,
+        scale=settings.scale,
+        database=ledger.url if ledger is not None else database_url,
+        worker_log_trouble=len(other_trouble),
+        seconds=round(time.perf_counter() - started, 1),
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        machine=machine(),
+    )
+    results["targets_met"] = verdicts(results)
+    print()
+    print(render(table))
+    for line in other_trouble[:10]:
+        print(f"worker log: {line}")
+    print(f"run directory: {settings.run_dir}  ({results['seconds']:.0f} s in all)")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = parse(argv)
+    code = 0
+    try:
+        results = asyncio.run(run(settings))
+    except stack.StackFailed as error:
+        print(f"bench: {error}", file=sys.stderr, flush=True)
+        results = {"error": str(error)}
+        code = 3
+    # The last line is the machine-readable result, whatever happened.
+    print(json.dumps(results, sort_keys=True), flush=True)
+    sys.stderr.flush()
+    # A client process only, but it shares sdk-python#300's exit-time hazard.
+    os._exit(code)
+
+
+def _progress(text: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", flush=True)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
+
+
+def _error_note(errors: list[str]) -> str:
+    return f"{len(errors)} errors" if errors else "ok"
