@@ -45,7 +45,7 @@ from bench.skeleton import ACTION_UPDATE, SKELETON_WORKFLOW, SUBMISSION_UPDATE
 from bench.stack import Child, WorkerSpec
 from bench.worker import SKELETON, UNBINDING
 from starter.client import UnbindingClient
-from starter.connection import connect_client
+from starter.connection import DEV_SERVER_SQLITE_PRAGMAS, connect_client
 from worker import ACTIVITY_THREADS
 from workflows.model import UnbindStatus
 
@@ -63,9 +63,7 @@ FILL_CONCURRENCY = 200
 """Applications submitted at once while filling the memory and scale phases."""
 KB = 1024
 
-SERVER_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
-"""The dev server's SQLite in WAL mode: about half the server CPU per
-application of its default rollback journal (docs/PERFORMANCE.md)."""
+SERVER_PRAGMAS = DEV_SERVER_SQLITE_PRAGMAS
 
 TARGETS = {
     "ratio_vs_skeleton": ("≥", 0.90),

@@ -48,7 +48,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
-from starter.connection import task_queue_from_env
+from starter.connection import dev_server_flags, task_queue_from_env
 from starter.errors import UnbindError
 from workflows import search_attributes as sa
 from workflows.model import (
@@ -539,7 +539,7 @@ class Stack:
             str(VAR / "temporal.db"),
             "--log-level",
             "error",
-            *sa.registration_flags(),
+            *dev_server_flags(),
         ]
         print(f"Starting the Temporal dev server on {address} (state in var/)…", flush=True)
         self.server = Child.start("temporal", args, env=dict(os.environ))
