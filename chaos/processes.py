@@ -18,7 +18,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from starter.connection import connect_client
-from tests.postgres import MAX_CONNECTIONS, SPEED_OVER_SAFETY, PostgresCluster
+from tests.postgres import PostgresCluster
 from workflows.search_attributes import registration_flags
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,27 +223,3 @@ class PostgresServer(PostgresCluster):
 
     def __init__(self) -> None:
         super().__init__(Path(tempfile.mkdtemp(prefix="unbind-chaos-pg-")))
-
-    def down(self) -> None:
-        # "fast": clients are disconnected at once, committed work is kept.
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def up(self) -> None:
-        options = [
-            f"-p {self.port}",
-            "-c listen_addresses=127.0.0.1",
-            f"-c unix_socket_directories={self.root}",
-            f"-c max_connections={MAX_CONNECTIONS}",
-            *(f"-c {setting}" for setting in SPEED_OVER_SAFETY),
-        ]
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "postgres.log"),
-            "-o",
-            " ".join(options),
-            "-w",
-            "start",
-        )

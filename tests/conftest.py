@@ -3,17 +3,19 @@ real SQLite partner center per test, and a real worker."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import pytest_asyncio
@@ -31,6 +33,7 @@ from workflows import search_attributes as sa
 from workflows.model import PartnerKind
 
 BIN = Path(sys.executable).parent
+_Probed = TypeVar("_Probed")
 
 
 def _binary(name: str) -> str:
@@ -140,6 +143,37 @@ async def running_worker(
     )
     async with worker:
         yield worker
+
+
+@pytest_asyncio.fixture
+async def worker(
+    dev_env: WorkflowEnvironment, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+) -> AsyncIterator[Worker]:
+    """A real worker on the dev server, on a task queue of its own, for this
+    test's partner center."""
+    async with running_worker(dev_env.client, partner_center, executor) as running:
+        yield running
+
+
+EVENTUALLY_WITHIN = 10.0
+"""Seconds to wait for the dev server's (eventually consistent) list view."""
+POLL_EVERY = 0.3
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[_Probed]],
+    until: Callable[[_Probed], bool],
+    *,
+    within: float = EVENTUALLY_WITHIN,
+) -> _Probed:
+    """Probe until ``until(answer)`` holds; the last answer either way."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within
+    while True:
+        answer = await probe()
+        if until(answer) or loop.time() >= give_up:
+            return answer
+        await asyncio.sleep(POLL_EVERY)
 
 
 _uins = itertools.count(

@@ -73,6 +73,10 @@ class PostgresCluster:
         if self._as_service_user:
             shutil.chown(self.root, user=SERVICE_USER, group=SERVICE_USER)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.up()
+
+    def up(self) -> None:
+        """Start the server on the existing data directory."""
         options = [
             f"-p {self.port}",
             "-c listen_addresses=127.0.0.1",
@@ -93,6 +97,11 @@ class PostgresCluster:
             "-w",
             "start",
         )
+
+    def down(self) -> None:
+        """Stop the server, keeping its data: clients are disconnected at
+        once ("fast"), committed work is kept."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

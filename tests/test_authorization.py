@@ -17,13 +17,10 @@ of ``workflows.rules``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -33,7 +30,7 @@ from activities.partner_center import HINTS
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.errors import BadInput
-from tests.conftest import fresh_uin, running_worker
+from tests.conftest import fresh_uin
 from tests.workflows.scenarios import SIGNALS, UPDATES
 from workflows.model import (
     ACTION_TYPES,
@@ -121,14 +118,6 @@ def build_world(pc: SqlPartnerCenter) -> World:
 
 def new_action(kind: ActionKind, actor: str) -> Action:
     return ACTION_TYPES[kind](action_id=uuid.uuid4().hex, actor=actor, **FIELDS.get(kind, {}))
-
-
-@pytest_asyncio.fixture
-async def worker(
-    dev_env: WorkflowEnvironment, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
-) -> AsyncIterator[Worker]:
-    async with running_worker(dev_env.client, partner_center, executor) as running:
-        yield running
 
 
 @pytest.fixture

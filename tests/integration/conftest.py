@@ -12,30 +12,25 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from json import loads
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
-import pytest_asyncio
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Parties, running_worker
+from tests.conftest import Parties, eventually
 from workflows.model import UnbindingState
 from workflows.unbinding import UnbindingWorkflow, workflow_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_TIMEOUT = 60.0
 """Seconds one CLI run may take before the test gives up on it."""
-VISIBILITY_WAIT = 10.0
-"""Seconds to wait for the dev server's (eventually consistent) list view."""
-POLL_EVERY = 0.3
 
 _Probed = TypeVar("_Probed")
 
@@ -67,15 +62,6 @@ def _cli_environment(target_host: str, task_queue: str, database_url: str) -> di
         UNBIND_DATABASE_URL=database_url,
     )
     return env
-
-
-@pytest_asyncio.fixture
-async def worker(
-    dev_env: WorkflowEnvironment, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
-) -> AsyncIterator[Worker]:
-    """A real worker on a task queue of its own, for this test's partner center."""
-    async with running_worker(dev_env.client, partner_center, executor) as running:
-        yield running
 
 
 @pytest.fixture
@@ -118,22 +104,6 @@ def unbind(dev_env: WorkflowEnvironment, worker: Worker, database_url: str) -> U
 def handle_for(dev_env: WorkflowEnvironment, customer: str) -> WorkflowHandle[Any, UnbindingState]:
     """The customer's latest application, typed, for what only the client API does."""
     return dev_env.client.get_workflow_handle_for(UnbindingWorkflow.run, workflow_id_for(customer))
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[_Probed]],
-    until: Callable[[_Probed], bool],
-    *,
-    within: float = VISIBILITY_WAIT,
-) -> _Probed:
-    """Probe until ``until(answer)`` holds; the last answer either way."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + within
-    while True:
-        answer = await probe()
-        if until(answer) or loop.time() >= give_up:
-            return answer
-        await asyncio.sleep(POLL_EVERY)
 
 
 def events(messages: Iterable[dict[str, Any]]) -> list[str]:

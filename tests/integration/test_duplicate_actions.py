@@ -14,8 +14,8 @@ from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
-from tests.conftest import Ledger
-from tests.integration.conftest import assert_inbox, eventually, handle_for
+from tests.conftest import Ledger, eventually
+from tests.integration.conftest import assert_inbox, handle_for
 from tests.workflows.scenarios import SIGNALS, UPDATES, action
 from workflows.model import ActionKind, ActionResult, UnbindingState, UnbindStatus
 from workflows.unbinding import UnbindingWorkflow

@@ -9,8 +9,8 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Ledger
-from tests.integration.conftest import Unbind, apply, assert_inbox, eventually, handle_for, message
+from tests.conftest import Ledger, eventually
+from tests.integration.conftest import Unbind, apply, assert_inbox, handle_for, message
 from workflows.model import UnbindStatus
 from workflows.unbinding import workflow_id_for
 

@@ -9,13 +9,11 @@ nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -26,8 +24,7 @@ from temporalio.worker import Worker
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient, build_action, build_application, build_deadlines
 from starter.errors import OPTION_NAMES, BadInput
-from tests.conftest import Ledger, running_worker
-from tests.integration.conftest import eventually
+from tests.conftest import Ledger, eventually
 from workflows.model import (
     ACTION_TYPES,
     ApplicationInput,
@@ -192,14 +189,6 @@ def test_client_builders_refuse_them_as_bad_input_naming_the_field(
 
 
 # ---- on the real server: bad calls start, signal and write nothing -------------------
-
-
-@pytest_asyncio.fixture
-async def worker(
-    dev_env: WorkflowEnvironment, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
-) -> AsyncIterator[Worker]:
-    async with running_worker(dev_env.client, partner_center, executor) as running:
-        yield running
 
 
 async def _exists(dev_env: WorkflowEnvironment, workflow_id: str) -> bool:

@@ -15,7 +15,7 @@ import asyncio
 import random
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,7 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Parties, _binary, fresh_uin
+from tests.conftest import Parties, _binary, eventually, fresh_uin
 from tests.workflows.test_rules_properties import ALLOWED_ROLES, SPEC_ACCEPTED_IN, Role
 from workflows import search_attributes as sa
 from workflows.model import (
@@ -346,18 +346,6 @@ async def run_ids(client: Client, handle: WorkflowHandle[Any, Any]) -> list[str]
         started = history.events[0].workflow_execution_started_event_attributes
         run_id = started.continued_execution_run_id
     return ids
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], until: Callable[[Any], bool], within: float
-) -> Any:
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + within
-    while True:
-        answer = await probe()
-        if until(answer) or loop.time() >= give_up:
-            return answer
-        await asyncio.sleep(POLL_EVERY)
 
 
 def report(title: str, rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> None:

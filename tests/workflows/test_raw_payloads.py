@@ -29,8 +29,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter, metadata
-from tests.conftest import Ledger, running_worker
-from tests.integration.conftest import eventually
+from tests.conftest import Ledger, eventually, running_worker
 from tests.workflows.scenarios import act, submit
 from workflows.model import ACTION_TYPES, ActionKind, UnbindingState, UnbindStatus
 from workflows.settings import SETTINGS
