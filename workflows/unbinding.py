@@ -232,7 +232,6 @@ class UnbindingWorkflow:
             return
         await self._ask(
             S.PENDING_DISTRIBUTOR_REVIEW,
-            self._state.deadlines.distributor_review,
             "review_requested",
             "Review an unbinding application",
             f"Reseller {self._input.initiator_uin} applied to unbind customer "
@@ -257,7 +256,6 @@ class UnbindingWorkflow:
             return
         await self._ask(
             S.PENDING_CUSTOMER_CONFIRMATION,
-            self._state.deadlines.customer_confirmation,
             "confirmation_requested",
             "Confirm or reject an unbinding application",
             f"Your reseller {self._input.initiator_uin} applied to end its reselling "
@@ -288,7 +286,6 @@ class UnbindingWorkflow:
             return
         await self._ask(
             S.PENDING_CARD_BINDING,
-            self._state.deadlines.card_binding,
             "card_binding_requested",
             "Bind a card to complete the unbinding",
             "Bind a credit card to your account so that you can be billed directly.",
@@ -332,7 +329,9 @@ class UnbindingWorkflow:
                 if rules.after_final_check(result.failed_checks) is S.CUTTING_OVER:
                     return
                 if remediation_deadline is None:
-                    remediation_deadline = workflow.now() + self._state.deadlines.remediation
+                    remediation_deadline = workflow.now() + self._wait_length(
+                        S.AWAITING_REMEDIATION
+                    )
                 await self._enter(S.AWAITING_REMEDIATION, deadline=remediation_deadline)
                 if self._notified_checks != self._state.failed_checks:
                     self._notified_checks = list(self._state.failed_checks)
@@ -389,13 +388,11 @@ class UnbindingWorkflow:
 
     # ---- waiting for people ----------------------------------------------
 
-    async def _ask(
-        self, status: UnbindStatus, wait: timedelta, event: str, subject: str, body: str
-    ) -> None:
+    async def _ask(self, status: UnbindStatus, event: str, subject: str, body: str) -> None:
         """Enter a human wait and tell the party it waits for."""
         if self._resumed(status):
             return
-        await self._enter(status, deadline=workflow.now() + wait)
+        await self._enter(status, deadline=workflow.now() + self._wait_length(status))
         await self._notify(event, [self._awaited_party(status)], subject, body)
 
     async def _wait_for_people(
@@ -524,6 +521,7 @@ class UnbindingWorkflow:
         return deadline - self._wait_length(status)
 
     def _wait_length(self, status: UnbindStatus) -> timedelta:
+        """How long a human wait lasts, from this application's deadlines."""
         deadlines = self._state.deadlines
         return {
             S.PENDING_DISTRIBUTOR_REVIEW: deadlines.distributor_review,
