@@ -5,7 +5,6 @@ file. Each can be killed with SIGKILL and started again."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from starter.connection import connect_client
+from tests.environment import isolated_environment
 from tests.postgres import PostgresCluster
 from workflows.search_attributes import registration_flags
 
@@ -29,20 +29,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def process_environment(*, address: str, task_queue: str, database_url: str) -> dict[str, str]:
-    """Only what the suite chooses: nothing of the developer's Temporal setup."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "UNBIND_"))}
-    env.update(
-        TEMPORAL_ADDRESS=address,
-        TEMPORAL_NAMESPACE="default",
-        TEMPORAL_CONFIG_FILE=str(ROOT / "var" / "no-such-temporal-config.toml"),
-        UNBIND_TASK_QUEUE=task_queue,
-        UNBIND_DATABASE_URL=database_url,
-        PYTHONPATH=str(ROOT),
-    )
-    return env
 
 
 class _Managed:
@@ -149,7 +135,7 @@ class WorkerProcess(_Managed):
         wrapper_args: list[str] | None = None,
     ) -> None:
         super().__init__("worker", workdir / "worker.log")
-        self.env = process_environment(
+        self.env = isolated_environment(
             address=address, task_queue=task_queue, database_url=database_url
         )
         if wrapper_args is None:

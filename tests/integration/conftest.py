@@ -10,7 +10,6 @@ the worker that has to answer it.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Parties, eventually
+from tests.environment import isolated_environment
 from workflows.model import UnbindingState
 from workflows.unbinding import UnbindingWorkflow, workflow_id_for
 
@@ -50,26 +50,14 @@ class Unbind(Protocol):
     async def __call__(self, *args: str, json: bool = True) -> Result: ...
 
 
-def _cli_environment(target_host: str, task_queue: str, database_url: str) -> dict[str, str]:
-    # Nothing from the developer's own Temporal setup (profiles, API keys, TLS)
-    # may leak into the run: only what the test chooses.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "UNBIND_"))}
-    env.update(
-        TEMPORAL_ADDRESS=target_host,
-        TEMPORAL_NAMESPACE="default",
-        TEMPORAL_CONFIG_FILE=str(ROOT / "var" / "no-such-temporal-config.toml"),
-        UNBIND_TASK_QUEUE=task_queue,
-        UNBIND_DATABASE_URL=database_url,
-    )
-    return env
-
-
 @pytest.fixture
 def unbind(dev_env: WorkflowEnvironment, worker: Worker, database_url: str) -> Unbind:
     """Runs ``unbind <args> [--json]`` as a subprocess against this test's worker
     and database: ``await unbind("status", "--customer", uin)``."""
-    env = _cli_environment(
-        dev_env.client.service_client.config.target_host, worker.task_queue, database_url
+    env = isolated_environment(
+        address=dev_env.client.service_client.config.target_host,
+        task_queue=worker.task_queue,
+        database_url=database_url,
     )
 
     async def run(*args: str, json: bool = True) -> Result:
