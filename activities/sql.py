@@ -90,16 +90,39 @@ class AgreementState(StrEnum):
     INVALIDATED = "invalidated"
 
 
+# Beyond any balance a ledger holds; keeps 10**shift small for inputs like 1e999999999.
+_MAX_AMOUNT_DIGITS = 40
+
+
 def cents_from_amount(amount: str | Decimal) -> int:
-    """``"-12.5"`` -> ``-1250``; refuses fractions of a cent."""
+    """``"-12.5"`` -> ``-1250``; refuses fractions of a cent.
+
+    Exact for any number of digits: Decimal arithmetic would round to the
+    context's 28 digits and could turn ``99999999999999999999999999.995``
+    into whole cents, so the digits are counted instead of multiplied."""
     try:
         value = Decimal(amount)
     except InvalidOperation:
         raise ValueError(f"not an amount: {amount!r}") from None
-    cents = value * 100
-    if not cents.is_finite() or cents != cents.to_integral_value():
+    if not value.is_finite():
         raise ValueError(f"not an amount in cents: {amount!r}")
-    return int(cents)
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    coefficient = int("".join(map(str, digits)) or "0")
+    if coefficient == 0:
+        return 0
+    if value.adjusted() > _MAX_AMOUNT_DIGITS:
+        raise ValueError(f"not an amount in cents: {amount!r} has too many digits")
+    shift = exponent + 2  # the exponent of the coefficient's last digit, in cents
+    if shift >= 0:
+        cents = coefficient * 10**shift
+    elif -shift >= len(digits):  # all of it below a cent (and 10**-shift may be huge)
+        raise ValueError(f"not an amount in cents: {amount!r}")
+    else:
+        cents, below_a_cent = divmod(coefficient, 10**-shift)
+        if below_a_cent:
+            raise ValueError(f"not an amount in cents: {amount!r}")
+    return -cents if sign else cents
 
 
 def amount_from_cents(cents: int) -> str:

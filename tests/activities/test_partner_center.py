@@ -88,6 +88,30 @@ def test_amounts_convert_to_cents_and_back() -> None:
         cents_from_amount("ten")
 
 
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "99999999999999999999999999.995",  # 28-digit Decimal arithmetic rounds this to whole cents
+        "1.0000000000000000000000000000000000001",
+        "1e-999999999",
+        "1e999999999",
+        "NaN",
+        "-Infinity",
+    ],
+)
+def test_amounts_beyond_decimal_precision_are_refused_not_rounded(amount: str) -> None:
+    with pytest.raises(ValueError):
+        cents_from_amount(amount)
+
+
+def test_amounts_convert_exactly_at_any_length() -> None:
+    assert cents_from_amount("99999999999999999999999999.99") == 9999999999999999999999999999
+    assert cents_from_amount("-1.50000000000000000000000000000000") == -150
+    assert cents_from_amount("12E+3") == 1200000
+    assert cents_from_amount("-0.00") == 0
+    assert cents_from_amount("0E-999999999") == 0
+
+
 # ---- ledger administration ---------------------------------------------------
 
 
