@@ -17,14 +17,14 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
     from activities.unbinding import UnbindingActivities
     from workflows import rules
@@ -61,6 +61,8 @@ DEFAULT_TASK_QUEUE = "reseller-unbinding"
 SYSTEM = "system"
 INVALID_ACTION = "InvalidAction"
 """The ``ApplicationError`` type of a malformed action (an update is rejected with it)."""
+INVALID_APPLICATION = "InvalidApplication"
+"""The ``ApplicationError`` type a run fails with when started with a malformed application."""
 S = UnbindStatus
 
 
@@ -110,12 +112,49 @@ WAITING_FOR: dict[UnbindStatus, str] = {
 }
 
 
+_Message = TypeVar("_Message", bound=BaseModel)
+
+
+def _one_message(
+    model: type[_Message], payload: tuple[Any, ...], *, carrier: str, name: str, error_type: str
+) -> _Message:
+    """The one message a start, signal or update carries, or a non-retryable
+    error naming every field that is wrong."""
+    if len(payload) != 1:
+        raise ApplicationError(
+            f"{carrier} carries exactly one {name}, got {len(payload)}",
+            type=error_type,
+            non_retryable=True,
+        )
+    try:
+        return model.model_validate(payload[0])
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or name}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise ApplicationError(
+            f"invalid {name}: {problems}", type=error_type, non_retryable=True
+        ) from None
+
+
 @workflow.defn(name="Unbinding")
 class UnbindingWorkflow:
     """A reseller ends its reselling relationship with one sub-customer."""
 
     @workflow.init
-    def __init__(self, application: ApplicationInput) -> None:
+    def __init__(self, *payload: Any) -> None:
+        """Takes one :class:`ApplicationInput`, validated here rather than by
+        the SDK: a malformed start sent through a raw client would otherwise
+        fail the first workflow task forever. This way the run fails at once,
+        naming the field, with nothing checked, written or notified."""
+        application = _one_message(
+            ApplicationInput,
+            payload,
+            carrier="a start",
+            name="application",
+            error_type=INVALID_APPLICATION,
+        )
         self._input = application
         self._state = UnbindingState(
             application_id=application.application_id,
@@ -171,7 +210,8 @@ class UnbindingWorkflow:
     # ---- the story --------------------------------------------------------
 
     @workflow.run
-    async def run(self, application: ApplicationInput) -> UnbindingState:
+    async def run(self, *payload: Any) -> UnbindingState:
+        """``payload`` is the one :class:`ApplicationInput`, already taken by ``__init__``."""
         try:
             await self._check_preconditions()
             await self._wait_for_distributor_review()
@@ -750,22 +790,13 @@ class UnbindingWorkflow:
         by the SDK: it would fail the workflow task on a signal with no argument
         or several (retried forever, wedging the application), and answer such
         an update with a Python error instead of naming the field."""
-        if len(payload) != 1:
-            raise ApplicationError(
-                f"a {kind.kind} carries exactly one action, got {len(payload)}",
-                type=INVALID_ACTION,
-                non_retryable=True,
-            )
-        try:
-            return kind.model_validate(payload[0])
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in e['loc']) or 'action'}: {e['msg']}"
-                for e in error.errors()
-            )
-            raise ApplicationError(
-                f"invalid {kind.kind} action: {problems}", type=INVALID_ACTION, non_retryable=True
-            ) from None
+        return _one_message(
+            kind,
+            payload,
+            carrier=f"a {kind.kind}",
+            name=f"{kind.kind} action",
+            error_type=INVALID_ACTION,
+        )
 
     def _on_signal_payload(self, kind: type[Action], payload: tuple[Any, ...]) -> None:
         """A malformed signal cannot be answered: it is logged and dropped."""

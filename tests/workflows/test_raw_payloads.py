@@ -197,7 +197,8 @@ def _names_the_problem(error: ApplicationError, case: str, payload: Args) -> Non
         assert isinstance(error.cause, ApplicationError) and error.cause.message, case
         return
     if len(payload) != 1:
-        assert f"exactly one action, got {len(payload)}" in message, case
+        assert "carries exactly one" in message, case
+        assert f"action, got {len(payload)}" in message, case
     elif isinstance(payload[0], dict):
         model_fields = set(ACTION_TYPES[ActionKind.CONFIRM].model_fields) | {"approve", "reason"}
         named = {f for f in [*model_fields, *payload[0]] if f"{f}:" in message}
