@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck, settings
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
@@ -31,6 +32,18 @@ from tests.postgres import PostgresCluster, postgres_cluster
 from worker import build_worker
 from workflows import search_attributes as sa
 from workflows.model import PartnerKind
+
+# Every hypothesis test starts from this profile (loaded before test modules
+# import). The health checks on generation speed fire on a loaded 2-core CI
+# machine and say nothing about correctness; a failure prints the blob that
+# reproduces it, since CI keeps no example database between runs.
+settings.register_profile(
+    "unbind",
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.load_profile("unbind")
 
 BIN = Path(sys.executable).parent
 _Probed = TypeVar("_Probed")
