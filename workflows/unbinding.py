@@ -147,14 +147,24 @@ class UnbindingWorkflow:
         """Takes one :class:`ApplicationInput`, validated here rather than by
         the SDK: a malformed start sent through a raw client would otherwise
         fail the first workflow task forever. This way the run fails at once,
-        naming the field, with nothing checked, written or notified."""
-        application = _one_message(
-            ApplicationInput,
-            payload,
-            carrier="a start",
-            name="application",
-            error_type=INVALID_APPLICATION,
-        )
+        naming the field, with nothing checked, written or notified.
+
+        A continued run is different: its input is this workflow's own
+        hand-over, so a refusal there is a bug in a newer worker, not the
+        caller's mistake. Its workflow task fails and is retried until a fixed
+        worker takes it, instead of failing an application in mid-process."""
+        try:
+            application = _one_message(
+                ApplicationInput,
+                payload,
+                carrier="a start",
+                name="application",
+                error_type=INVALID_APPLICATION,
+            )
+        except ApplicationError as refusal:
+            if workflow.info().continued_run_id is None:
+                raise
+            raise RuntimeError(f"a continued run's {refusal.message}") from None
         self._input = application
         self._state = UnbindingState(
             application_id=application.application_id,

@@ -7,7 +7,9 @@ the first workflow task on such a start and retried it forever: the run sat
 "running" with nothing to show. Now each run fails at once with an
 ``InvalidApplication`` error naming the field and the rule, having scheduled
 no activity, written no row and notified no one. A well-formed application
-sent the same raw way still runs as usual.
+sent the same raw way still runs as usual. A continued run is the exception:
+its input is the workflow's own hand-over, so a refusal there is a bug in a
+newer worker and its task is retried rather than the application failed.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Ledger
+from tests.conftest import Ledger, eventually
 from tests.workflows.test_raw_payloads import _database_rows, _history
 from workflows.model import UnbindStatus
 from workflows.unbinding import INVALID_APPLICATION, UnbindingWorkflow
@@ -130,3 +133,54 @@ async def test_a_well_formed_raw_start_runs_as_usual(
     assert submitted.status is S.PENDING_CUSTOMER_CONFIRMATION
     [record] = partner_center.records(parties.customer)
     assert record.status is S.PENDING_CUSTOMER_CONFIRMATION
+
+
+@workflow.defn(name="HandsOverBadly")
+class HandsOverBadly:
+    """Stands in for a worker whose hand-over no longer validates: it continues
+    as new into an Unbinding run with an input the workflow refuses."""
+
+    @workflow.run
+    async def run(self, task_queue: str) -> None:
+        application = {**_valid(), "customer_uin": "0"}
+        workflow.continue_as_new(application, workflow="Unbinding", task_queue=task_queue)
+
+
+async def test_a_continued_run_that_refuses_its_input_is_retried_not_failed(
+    dev_env: WorkflowEnvironment, worker: Worker
+) -> None:
+    helper_queue = f"hands-over-{uuid.uuid4().hex}"
+    async with Worker(
+        dev_env.client,
+        task_queue=helper_queue,
+        workflows=[HandsOverBadly],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        started = await dev_env.client.start_workflow(
+            HandsOverBadly.run,
+            worker.task_queue,
+            id=f"raw-start-{uuid.uuid4().hex}",
+            task_queue=helper_queue,
+        )
+        continued = dev_env.client.get_workflow_handle(started.id)  # follows the latest run
+
+        async def failed_tasks() -> list[Any]:
+            events = (await continued.fetch_history()).events
+            return [e for e in events if e.HasField("workflow_task_failed_event_attributes")]
+
+        async def task_attempt() -> int:
+            description = await continued.describe()
+            return int(description.raw_description.pending_workflow_task.attempt)
+
+        # The server writes the first failure only; later attempts it counts.
+        attempt = await eventually(task_attempt, lambda n: n >= 2, within=30.0)
+    try:
+        assert attempt >= 2, "the continued run's task was not retried"
+        [failure] = await failed_tasks()
+        message = failure.workflow_task_failed_event_attributes.failure.message
+        assert "a continued run's invalid application" in message and "customer_uin:" in message
+        description = await continued.describe()
+        assert description.run_id != started.result_run_id
+        assert description.status is WorkflowExecutionStatus.RUNNING
+    finally:
+        await continued.terminate("test over")
