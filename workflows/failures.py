@@ -23,6 +23,10 @@ BUSINESS_ERROR_TYPES: Final = frozenset(
         "RelationshipConflict",
         # An update refused by the workflow's rules (wrong actor or state).
         "ActionRefused",
+        # A malformed action or start from a raw client: the caller's mistake,
+        # named field by field (workflows/unbinding.py, _one_message).
+        "InvalidAction",
+        "InvalidApplication",
     }
 )
 """``ApplicationError`` types that are answers, not bugs."""

@@ -112,12 +112,12 @@ WAITING_FOR: dict[UnbindStatus, str] = {
 }
 
 
-_Message = TypeVar("_Message", bound=BaseModel)
+_Parsed = TypeVar("_Parsed", bound=BaseModel)
 
 
 def _one_message(
-    model: type[_Message], payload: tuple[Any, ...], *, carrier: str, name: str, error_type: str
-) -> _Message:
+    model: type[_Parsed], payload: tuple[Any, ...], *, carrier: str, name: str, error_type: str
+) -> _Parsed:
     """The one message a start, signal or update carries, or a non-retryable
     error naming every field that is wrong."""
     if len(payload) != 1:

@@ -116,6 +116,9 @@ async def test_a_malformed_start_fails_the_run_at_once_naming_the_field(
         assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in types, case
         assert EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES not in types, case
         assert types[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, case
+        # The caller's mistake, not a fault: the Web UI shows no stack trace.
+        last = (await handle.fetch_history()).events[-1]
+        assert last.workflow_execution_failed_event_attributes.failure.stack_trace == "", case
     assert _database_rows(database_url) == rows_before
 
 
