@@ -32,6 +32,7 @@ from starter.client import UnbindingClient
 from starter.errors import BadInput
 from tests.conftest import fresh_uin
 from tests.workflows.scenarios import SIGNALS, UPDATES
+from tests.workflows.spec_oracle import ALLOWED_ROLES, HUMAN_WAITS, ROLES, SPEC_ACCEPTED_IN
 from workflows.model import (
     ACTION_TYPES,
     Action,
@@ -48,25 +49,6 @@ pytestmark = pytest.mark.integration
 S = UnbindStatus
 K = ActionKind
 
-PARTIES = (
-    "customer",
-    "partner",
-    "other_reseller",
-    "distributor",
-    "other_distributor",
-    "customer_sub_user",
-    "partner_sub_user",
-    "operator",
-)
-# SPEC section 4: the actor of each action ("partner" is the initiator).
-ALLOWED: dict[ActionKind, set[str]] = {
-    K.REVIEW: {"distributor"},
-    K.CONFIRM: {"customer"},
-    K.REJECT: {"customer"},
-    K.CARD_BOUND: {"customer"},
-    K.WITHDRAW: {"partner"},
-    K.RECHECK: {"partner", "operator"},
-}
 WHO_MAY: dict[ActionKind, str] = {
     K.REVIEW: "only the customer's distributor",
     K.CONFIRM: "only the customer",
@@ -75,12 +57,11 @@ WHO_MAY: dict[ActionKind, str] = {
     K.WITHDRAW: "only the initiator",
     K.RECHECK: "only the initiator or an operator",
 }
-# SPEC section 4: the waiting states in which each action is otherwise accepted.
+# The waiting states, each with the actions SPEC section 4 accepts in it.
 WAITING_STATES: dict[UnbindStatus, tuple[ActionKind, ...]] = {
-    S.PENDING_DISTRIBUTOR_REVIEW: (K.REVIEW, K.WITHDRAW),
-    S.PENDING_CUSTOMER_CONFIRMATION: (K.CONFIRM, K.REJECT, K.WITHDRAW),
-    S.PENDING_CARD_BINDING: (K.CARD_BOUND, K.WITHDRAW),
-    S.AWAITING_REMEDIATION: (K.RECHECK, K.WITHDRAW),
+    status: tuple(kind for kind in K if status in SPEC_ACCEPTED_IN[kind])
+    for status in S
+    if status in HUMAN_WAITS
 }
 FIELDS: dict[ActionKind, dict[str, Any]] = {K.REVIEW: {"approve": True}}
 
@@ -97,22 +78,22 @@ class World:
 
     @property
     def partner(self) -> str:
-        return self.uins["partner"]
+        return self.uins["initiator"]
 
 
 def build_world(pc: SqlPartnerCenter) -> World:
-    uins = {party: fresh_uin() for party in PARTIES if party != "operator"}
+    uins = {party: fresh_uin() for party in ROLES if party != "operator"}
     pc.add_partner(uins["distributor"], kind=PartnerKind.DISTRIBUTOR)
     pc.add_partner(uins["other_distributor"], kind=PartnerKind.DISTRIBUTOR)
     pc.add_partner(
-        uins["partner"],
+        uins["initiator"],
         kind=PartnerKind.SECOND_LEVEL_RESELLER,
         distributor_uin=uins["distributor"],
     )
     pc.add_partner(uins["other_reseller"], kind=PartnerKind.RESELLER)
-    pc.add_customer(uins["customer"], partner_uin=uins["partner"], card=False)
-    pc.add_subuser(uins["customer_sub_user"], owner_uin=uins["customer"])
-    pc.add_subuser(uins["partner_sub_user"], owner_uin=uins["partner"])
+    pc.add_customer(uins["customer"], partner_uin=uins["initiator"], card=False)
+    pc.add_subuser(uins["sub_user_of_customer"], owner_uin=uins["customer"])
+    pc.add_subuser(uins["sub_user_of_initiator"], owner_uin=uins["initiator"])
     return World({**uins, "operator": "operator:alice"})
 
 
@@ -150,8 +131,8 @@ async def wrong_parties_are_refused(
     wrong = [
         (kind, party, world.uins[party])
         for kind in WAITING_STATES[status]
-        for party in PARTIES
-        if party not in ALLOWED[kind]
+        for party in ROLES
+        if party not in ALLOWED_ROLES[kind]
     ]
     for kind, party, actor in wrong:
         with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -227,7 +208,7 @@ async def test_every_action_by_every_party_in_every_waiting_state(
         handle, partner_center, world, S.AWAITING_REMEDIATION
     )
     # Both who may recheck can; still frozen, so the check fails again.
-    for who in ("operator", "partner"):
+    for who in ("operator", "initiator"):
         moved = await right_party_acts(handle, K.RECHECK, world.uins[who])
         assert moved.status is S.AWAITING_REMEDIATION
     moved = await right_party_acts(handle, K.WITHDRAW, world.partner)
@@ -263,8 +244,8 @@ async def test_the_customer_alone_may_reject(
     handle = handle_of(dev_env, world.customer)
     await right_party_acts(handle, K.REVIEW, world.uins["distributor"])
     # Through the client API too: a wrong party is answered, not raised.
-    for party in PARTIES:
-        if party not in ALLOWED[K.REJECT]:
+    for party in ROLES:
+        if party not in ALLOWED_ROLES[K.REJECT]:
             answer = await client.reject(world.customer, actor=world.uins[party], reason="no")
             assert not answer.accepted and answer.status is S.PENDING_CUSTOMER_CONFIRMATION
             assert answer.reason is not None and WHO_MAY[K.REJECT] in answer.reason
@@ -287,15 +268,15 @@ async def test_only_the_partners_root_account_can_apply(
     refused_by_checks = {
         # (initiator, submitter): the checks that fail
         "partner's sub-user submits": (
-            (uins["partner"], uins["partner_sub_user"]),
+            (uins["initiator"], uins["sub_user_of_initiator"]),
             hints(CheckName.ROOT_ACCOUNT),
         ),
         "partner's sub-user as initiator": (
-            (uins["partner_sub_user"], uins["partner_sub_user"]),
+            (uins["sub_user_of_initiator"], uins["sub_user_of_initiator"]),
             hints(CheckName.RELATIONSHIP, CheckName.ROOT_ACCOUNT),
         ),
         "customer's sub-user": (
-            (uins["customer_sub_user"], uins["customer_sub_user"]),
+            (uins["sub_user_of_customer"], uins["sub_user_of_customer"]),
             hints(CheckName.RELATIONSHIP, CheckName.ROOT_ACCOUNT),
         ),
         "another reseller": (
@@ -311,7 +292,7 @@ async def test_only_the_partners_root_account_can_apply(
             hints(CheckName.RELATIONSHIP),
         ),
         "another reseller submits for the partner": (
-            (uins["partner"], uins["other_reseller"]),
+            (uins["initiator"], uins["other_reseller"]),
             hints(CheckName.ROOT_ACCOUNT),
         ),
         "an unknown account": (

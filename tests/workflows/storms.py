@@ -29,7 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Parties, _binary, eventually, fresh_uin
-from tests.workflows.test_rules_properties import ALLOWED_ROLES, SPEC_ACCEPTED_IN, Role
+from tests.workflows.spec_oracle import ALLOWED_ROLES, SPEC_ACCEPTED_IN, Role
 from workflows import search_attributes as sa
 from workflows.model import (
     ACTION_TYPES,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.workflows.scenarios import ACTIONS
+from tests.workflows.spec_oracle import ACTORS, ALLOWED_ROLES, SPEC_ACCEPTED_IN
 from workflows import rules
 from workflows.model import (
     ActionKind,
@@ -19,41 +20,10 @@ from workflows.model import (
 
 S = UnbindStatus
 ROLES = rules.Roles(
-    customer_uin="20000000001", initiator_uin="10000000003", distributor_uin="10000000001"
+    customer_uin=ACTORS["customer"],
+    initiator_uin=ACTORS["initiator"],
+    distributor_uin=ACTORS["distributor"],
 )
-ACTORS = {
-    "customer": "20000000001",
-    "initiator": "10000000003",
-    "distributor": "10000000001",
-    "other_reseller": "10000000099",
-    "other_distributor": "10000000098",
-    "sub_user_of_initiator": "10000000004",
-    "operator": "operator:alice",
-}
-# SPEC section 4: who may take each action.
-ALLOWED_ACTORS = {
-    ActionKind.REVIEW: {"distributor"},
-    ActionKind.CONFIRM: {"customer"},
-    ActionKind.REJECT: {"customer"},
-    ActionKind.CARD_BOUND: {"customer"},
-    ActionKind.WITHDRAW: {"initiator"},
-    ActionKind.RECHECK: {"initiator", "operator"},
-}
-ACCEPTED_IN = {
-    ActionKind.REVIEW: {S.PENDING_DISTRIBUTOR_REVIEW},
-    ActionKind.CONFIRM: {S.PENDING_CUSTOMER_CONFIRMATION},
-    ActionKind.REJECT: {S.PENDING_CUSTOMER_CONFIRMATION},
-    ActionKind.CARD_BOUND: {S.PENDING_CARD_BINDING},
-    ActionKind.WITHDRAW: {
-        S.VALIDATING,
-        S.PENDING_DISTRIBUTOR_REVIEW,
-        S.PENDING_CUSTOMER_CONFIRMATION,
-        S.PENDING_CARD_BINDING,
-        S.FINAL_CHECK,
-        S.AWAITING_REMEDIATION,
-    },
-    ActionKind.RECHECK: {S.AWAITING_REMEDIATION},
-}
 EXTRA = {ActionKind.REVIEW: {"approve": True}}
 
 
@@ -65,9 +35,9 @@ def test_every_action_in_every_state_by_every_party(
 ) -> None:
     action = ACTIONS[kind](action_id="a-1", actor=ACTORS[who], **EXTRA.get(kind, {}))
     refusal = rules.refusal(status, action, ROLES)
-    allowed = who in ALLOWED_ACTORS[kind] and status in ACCEPTED_IN[kind]
+    allowed = who in ALLOWED_ROLES[kind] and status in SPEC_ACCEPTED_IN[kind]
     assert (refusal is None) is allowed, refusal
-    if who not in ALLOWED_ACTORS[kind]:
+    if who not in ALLOWED_ROLES[kind]:
         assert refusal == f"{ACTORS[who]} may not {kind}: {rules.ACTOR_RULE[kind]}"
     elif status.is_terminal:
         assert refusal is not None and "already ended" in refusal

@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Ledger, Parties, running_worker
 from tests.workflows.scenarios import submit
+from tests.workflows.spec_oracle import Role, is_legal_path
 from tests.workflows.storms import (
     CONCURRENCY,
     SHORT_HISTORY_EVENTS,
@@ -43,7 +44,6 @@ from tests.workflows.storms import (
     run_ids,
     short_history_environment,
 )
-from tests.workflows.test_rules_properties import Role, is_legal_path
 from workflows.model import ActionKind, ActionResult, Notification, UnbindingState, UnbindStatus
 from workflows.settings import SETTINGS
 
