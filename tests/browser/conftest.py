@@ -31,14 +31,12 @@ from playwright.async_api import (
     async_playwright,
     expect,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
-from tests.conftest import _binary, running_worker
-from workflows import search_attributes as sa
+from tests.conftest import dev_server_environment, running_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "browser"
@@ -99,19 +97,8 @@ def chromium() -> Path:
 async def web_ui(chromium: Path) -> AsyncIterator[WebUi]:
     """A dev server of its own with the UI on: the other suites keep theirs headless."""
     ui_port = _free_port()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_binary("temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(sa.ALL),
-        ip="127.0.0.1",
-        ui=True,
-        ui_port=ui_port,
-        dev_server_log_level="error",
-    )
-    try:
+    async with dev_server_environment(ui=True, ui_port=ui_port) as env:
         yield WebUi(env=env, url=f"http://127.0.0.1:{ui_port}")
-    finally:
-        await env.shutdown()
 
 
 @pytest_asyncio.fixture(scope="session")

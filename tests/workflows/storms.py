@@ -22,15 +22,13 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Parties, _binary, eventually, fresh_uin
+from tests.conftest import Parties, dev_server_environment, eventually, fresh_uin
 from tests.workflows.spec_oracle import ALLOWED_ROLES, SPEC_ACCEPTED_IN, Role
-from workflows import search_attributes as sa
 from workflows.model import (
     ACTION_TYPES,
     Action,
@@ -64,21 +62,13 @@ RETRY_UPDATE_AFTER = 0.2
 async def short_history_environment() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server that suggests continue-as-new after ``SHORT_HISTORY_EVENTS``
     events (the default is 4,096), so a storm of hundreds crosses a run boundary."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_binary("temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(sa.ALL),
-        ip="127.0.0.1",
-        dev_server_log_level="error",
+    async with dev_server_environment(
         dev_server_extra_args=[
             "--dynamic-config-value",
             f"limit.historyCount.suggestContinueAsNew={SHORT_HISTORY_EVENTS}",
-        ],
-    )
-    try:
+        ]
+    ) as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 @dataclass(frozen=True)
