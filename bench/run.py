@@ -298,9 +298,11 @@ async def unbinding_burst(
     into.errors += _errors(failures)
 
 
-async def skeleton_app(
-    client: Client, task_queue: str, shape: list[int], workflow_id: str, latencies: Latencies
-) -> None:
+async def submit_skeleton(
+    client: Client, task_queue: str, shape: list[int], workflow_id: str
+) -> int:
+    """Start a skeleton and wait for its submission answer, as the real
+    client's update-with-start does."""
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
         SKELETON_WORKFLOW,
         shape,
@@ -308,11 +310,15 @@ async def skeleton_app(
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         task_queue=task_queue,
     )
-    await latencies.timed(
-        client.execute_update_with_start_workflow(
-            SUBMISSION_UPDATE, start_workflow_operation=start, result_type=int
-        )
+    return await client.execute_update_with_start_workflow(
+        SUBMISSION_UPDATE, start_workflow_operation=start, result_type=int
     )
+
+
+async def skeleton_app(
+    client: Client, task_queue: str, shape: list[int], workflow_id: str, latencies: Latencies
+) -> None:
+    await latencies.timed(submit_skeleton(client, task_queue, shape, workflow_id))
     handle = client.get_workflow_handle(workflow_id)
     for _ in shape[1:]:
         await latencies.timed(handle.execute_update(ACTION_UPDATE, result_type=int))
@@ -547,22 +553,9 @@ async def _failures_of_waiting(
 async def waiting_skeletons(bench: Bench, queue: str, count: int) -> list[BaseException]:
     """``count`` skeletons of the direct path, each at its first wait."""
     shape = bench.shapes[DIRECT_CARD.name]
-
-    async def submit(workflow_id: str) -> None:
-        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-            SKELETON_WORKFLOW,
-            shape,
-            id=workflow_id,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            task_queue=queue,
-        )
-        await bench.client.execute_update_with_start_workflow(
-            SUBMISSION_UPDATE, start_workflow_operation=start, result_type=int
-        )
-
     ids = [f"skeleton-{bench.uins()}" for _ in range(count)]
     return await _all(
-        (submit(wid) for wid in ids),
+        (submit_skeleton(bench.client, queue, shape, wid) for wid in ids),
         concurrency=bench.settings.concurrency or FILL_CONCURRENCY,
     )
 
