@@ -24,7 +24,6 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import RawValue
-from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -147,14 +146,6 @@ def _mutations(kind: ActionKind, actor: str, rng: random.Random) -> Iterator[Arg
         except ValueError:
             produced += 1
             yield [payload]
-
-
-@pytest.fixture
-def plain_client(dev_env: WorkflowEnvironment) -> Client:
-    """A client with the SDK's default converter: it sends whatever it is given."""
-    config = dev_env.client.config()
-    config["data_converter"] = DataConverter.default
-    return Client(**config)
 
 
 def _database_rows(database_url: str) -> dict[str, list[tuple[Any, ...]]]:

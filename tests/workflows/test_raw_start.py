@@ -88,13 +88,6 @@ MALFORMED: dict[str, tuple[list[Any], list[str]]] = {
 }
 
 
-@pytest.fixture
-def plain_client(dev_env: WorkflowEnvironment) -> Client:
-    config = dev_env.client.config()
-    config["data_converter"] = type(config["data_converter"]).default  # sends what it is given
-    return Client(**config)
-
-
 async def test_a_malformed_start_fails_the_run_at_once_naming_the_field(
     plain_client: Client, worker: Worker, database_url: str
 ) -> None:
