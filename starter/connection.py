@@ -7,11 +7,10 @@ from __future__ import annotations
 import os
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
+from workflows.contract import DATA_CONVERTER, DEFAULT_TASK_QUEUE
 from workflows.search_attributes import registration_flags
-from workflows.unbinding import DEFAULT_TASK_QUEUE
 
 DEV_SERVER_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 """The local dev server's SQLite in WAL mode: about half the server CPU per
@@ -40,5 +39,5 @@ async def connect_client(config: dict | None = None) -> Client:
     """A client speaking the pydantic data converter, as every process must."""
     return await Client.connect(
         **(config if config is not None else connect_config()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )

@@ -51,6 +51,7 @@ from starter.client import UnbindingClient
 from starter.connection import dev_server_flags, task_queue_from_env
 from starter.errors import UnbindError
 from workflows import search_attributes as sa
+from workflows.contract import workflow_id_for
 from workflows.model import (
     FailedCheck,
     GroupRole,
@@ -58,7 +59,6 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
 )
-from workflows.unbinding import workflow_id_for
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"

@@ -29,8 +29,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Parties, dev_server_environment, eventually, fresh_uin
 from tests.workflows.spec_oracle import ALLOWED_ROLES, SPEC_ACCEPTED_IN, Role
+from workflows.actions import ACTION_TYPES
 from workflows.model import (
-    ACTION_TYPES,
     Action,
     ActionKind,
     ActionResult,
