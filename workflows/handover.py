@@ -1,9 +1,9 @@
 """What a run hands to its continuation when its history grows long.
 
-The whole :class:`~workflows.state.WorkflowState` goes across, in
-``ApplicationInput.carried_over``; only what is remembered of earlier actions
-is bounded (see settings), so a flood of actions cannot grow the hand-over
-either. The continued run resumes in the same wait with the same absolute
+The whole :class:`~workflows.state.WorkflowState` goes across, as the
+continued run's second argument (after the application); only what is
+remembered of earlier actions is bounded (see settings), so a flood of actions
+cannot grow the hand-over either. The continued run resumes in the same wait with the same absolute
 deadline, without re-entering it or notifying anyone again.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from workflows.model import UnbindStatus
+from workflows.model import CarriedOver, UnbindStatus
 from workflows.settings import SETTINGS
 from workflows.state import WorkflowState
 
@@ -30,7 +30,7 @@ RESUMABLE_WAITS = (
 skips the steps before it."""
 
 
-def hand_over(state: WorkflowState, *, next_auto_recheck_at: datetime | None) -> dict[str, Any]:
+def hand_over(state: WorkflowState, *, next_auto_recheck_at: datetime | None) -> WorkflowState:
     """The state, with what is remembered of earlier actions bounded."""
     public = state.public.model_copy(deep=True)
     # Accepted entries are the audit trail: refusals make room first.
@@ -50,7 +50,7 @@ def hand_over(state: WorkflowState, *, next_auto_recheck_at: datetime | None) ->
     refused = [i for i, a in state.answers.items() if not a.accepted]
     kept = set(accepted[-SETTINGS.remembered_accepted_actions :])
     kept |= set(refused[-SETTINGS.remembered_refused_actions :])
-    carried = state.model_copy(
+    return state.model_copy(
         update={
             "public": public,
             "answers": {i: a for i, a in state.answers.items() if i in kept},
@@ -58,14 +58,16 @@ def hand_over(state: WorkflowState, *, next_auto_recheck_at: datetime | None) ->
             "next_auto_recheck_at": next_auto_recheck_at,
         }
     )
-    return carried.model_dump(mode="json")
 
 
-def take_over(carried: dict[str, Any]) -> WorkflowState:
+def take_over(carried: WorkflowState | CarriedOver | dict[str, Any]) -> WorkflowState:
     """The state a continued run starts from: one run more, waiting to resume
     in the wait the previous run left. A hand-over that does not decode is a
     bug in a newer worker, never the caller's mistake: it fails the workflow
     task (retried until a fixed worker takes it), not the application."""
+    if isinstance(carried, BaseModel):
+        # The older shape is read by WorkflowState too; a model is read afresh.
+        carried = carried.model_dump(mode="json")
     try:
         state = WorkflowState.model_validate(carried)
     except ValidationError as error:

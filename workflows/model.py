@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -191,11 +191,9 @@ class ApplicationInput(_Message):
     acknowledged_at: datetime
     reason: Reason | None = None
     deadlines: Deadlines = Deadlines()
-    carried_over: dict[str, Any] | None = None
-    """Set only by the workflow itself when it continues as new (a long
-    history): its whole state, which only the workflow reads
-    (``workflows.state.WorkflowState``, older hand-overs included). Ignored on
-    a fresh start."""
+    carried_over: CarriedOver | None = None
+    """Set only in runs continued by older workers (a long history); ignored
+    on a fresh start. Newer runs hand their state over as a second argument."""
 
     @field_validator("notice_acknowledged")
     @classmethod
@@ -307,6 +305,32 @@ class UnbindingState(BaseModel):
     application continued as new (see settings)."""
     runs: int = 1
     """Workflow runs so far: more than one once a long history continued as new."""
+
+
+class RememberedAnswer(_Message):
+    """The answer once given to an action id, so a repeat gets the same one."""
+
+    action_id: str
+    accepted: bool
+    reason: str | None = None
+
+
+class CarriedOver(_Message):
+    """What a run handed to its continuation before the workflow kept all its
+    state in one structure (``workflows.state.WorkflowState``, which reads
+    this shape too). Kept so that such runs still decode and replay."""
+
+    state: UnbindingState
+    revision: int
+    """The last revision written to the unbinding record."""
+    reminded: tuple[str, ...] = ()
+    notified_checks: list[FailedCheck] | None = None
+    answers: list[RememberedAnswer] = []
+    """Oldest first; bounded (see settings)."""
+    next_auto_recheck_at: datetime | None = None
+
+
+ApplicationInput.model_rebuild()
 
 
 class SubmissionResult(_Message):

@@ -78,10 +78,13 @@ class UnbindingWorkflow(Handlers):
         caller's mistake. Its workflow task fails and is retried until a fixed
         worker takes it, instead of failing an application in mid-process."""
         continued = workflow.info().continued_run_id is not None
+        # A continued run also gets its predecessor's whole state (runs
+        # continued by older workers got it inside the application instead).
+        handed = payload[1:] if continued and len(payload) == 2 else ()
         try:
             application = one_message(
                 ApplicationInput,
-                payload,
+                payload[:1] if handed else payload,
                 carrier="a start",
                 name="application",
                 error_type=INVALID_APPLICATION,
@@ -91,9 +94,10 @@ class UnbindingWorkflow(Handlers):
                 raise
             raise RuntimeError(f"a continued run's {refusal.message}") from None
         self._input = application
-        if continued and application.carried_over is not None:
+        carried = handed[0] if handed else application.carried_over
+        if continued and carried is not None:
             # The previous run's history grew long: resume in the wait it left.
-            self._state = take_over(application.carried_over)
+            self._state = take_over(carried)
         else:
             self._state = WorkflowState(
                 public=UnbindingState(
@@ -341,8 +345,9 @@ class UnbindingWorkflow(Handlers):
         return wake
 
     def _continue_as_new(self, next_auto_recheck_at: datetime | None) -> None:
+        application = self._input.model_copy(update={"carried_over": None})
         carried = hand_over(self._state, next_auto_recheck_at=next_auto_recheck_at)
-        workflow.continue_as_new(self._input.model_copy(update={"carried_over": carried}))
+        workflow.continue_as_new(args=[application, carried])
 
     def _resumed(self, status: UnbindStatus) -> bool:
         """True once, when a continued run resumes in ``status``'s wait: it was
