@@ -13,8 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
-from workflows.model import CarriedOver, UnbindStatus
+from workflows.contract import INVALID_APPLICATION
+from workflows.intake import one_message
+from workflows.model import ApplicationInput, CarriedOver, UnbindingState, UnbindStatus
 from workflows.settings import SETTINGS
 from workflows.state import WorkflowState
 
@@ -58,6 +62,42 @@ def hand_over(state: WorkflowState, *, next_auto_recheck_at: datetime | None) ->
             "next_auto_recheck_at": next_auto_recheck_at,
         }
     )
+
+
+def begin(payload: tuple[Any, ...]) -> tuple[ApplicationInput, WorkflowState]:
+    """The application a run serves, and the state it starts from: a fresh one,
+    or its predecessor's when it was continued as new (its second argument;
+    runs continued by older workers carried it inside the application)."""
+    continued = workflow.info().continued_run_id is not None
+    handed = payload[1:] if continued and len(payload) == 2 else ()
+    try:
+        application = one_message(
+            ApplicationInput,
+            payload[:1] if handed else payload,
+            carrier="a start",
+            name="application",
+            error_type=INVALID_APPLICATION,
+        )
+    except ApplicationError as refusal:
+        if not continued:
+            raise
+        raise RuntimeError(f"a continued run's {refusal.message}") from None
+    carried = handed[0] if handed else application.carried_over
+    if continued and carried is not None:
+        return application, take_over(carried)
+    fresh = UnbindingState(
+        application_id=application.application_id,
+        workflow_id=workflow.info().workflow_id,
+        customer_uin=application.customer_uin,
+        initiator_uin=application.initiator_uin,
+        submitter_uin=application.submitter_uin,
+        submitted_at=workflow.now(),
+        notice_acknowledged_by=application.submitter_uin,
+        notice_acknowledged_at=application.acknowledged_at,
+        reason=application.reason,
+        deadlines=application.deadlines,
+    )
+    return application, WorkflowState(public=fresh)
 
 
 def take_over(carried: WorkflowState | CarriedOver | dict[str, Any]) -> WorkflowState:

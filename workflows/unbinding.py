@@ -23,20 +23,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.unbinding import UnbindingActivities
     from workflows import rules, texts
     from workflows.actions import Decision
-    from workflows.contract import INVALID_APPLICATION
     from workflows.handlers import Handlers
-    from workflows.handover import hand_over, resumes_past, take_over
-    from workflows.intake import Intake, answer, log, one_message
+    from workflows.handover import begin, hand_over, resumes_past
+    from workflows.intake import Intake, answer, log
     from workflows.model import (
         AccountCheckRequest,
         ActionKind,
-        ApplicationInput,
         CardCheckRequest,
         ConfirmAction,
         CutoverRequest,
@@ -50,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.publishing import call, notify, parties, publish, save_record
     from workflows.settings import SETTINGS
-    from workflows.state import WorkflowState
     from workflows.waits import HumanWait, Wake, awaited_party, wait_length
 
 SYSTEM = "system"
@@ -76,43 +73,9 @@ class UnbindingWorkflow(Handlers):
         A continued run is different: its input is this workflow's own
         hand-over, so a refusal there is a bug in a newer worker, not the
         caller's mistake. Its workflow task fails and is retried until a fixed
-        worker takes it, instead of failing an application in mid-process."""
-        continued = workflow.info().continued_run_id is not None
-        # A continued run also gets its predecessor's whole state (runs
-        # continued by older workers got it inside the application instead).
-        handed = payload[1:] if continued and len(payload) == 2 else ()
-        try:
-            application = one_message(
-                ApplicationInput,
-                payload[:1] if handed else payload,
-                carrier="a start",
-                name="application",
-                error_type=INVALID_APPLICATION,
-            )
-        except ApplicationError as refusal:
-            if not continued:
-                raise
-            raise RuntimeError(f"a continued run's {refusal.message}") from None
-        self._input = application
-        carried = handed[0] if handed else application.carried_over
-        if continued and carried is not None:
-            # The previous run's history grew long: resume in the wait it left.
-            self._state = take_over(carried)
-        else:
-            self._state = WorkflowState(
-                public=UnbindingState(
-                    application_id=application.application_id,
-                    workflow_id=workflow.info().workflow_id,
-                    customer_uin=application.customer_uin,
-                    initiator_uin=application.initiator_uin,
-                    submitter_uin=application.submitter_uin,
-                    submitted_at=workflow.now(),
-                    notice_acknowledged_by=application.submitter_uin,
-                    notice_acknowledged_at=application.acknowledged_at,
-                    reason=application.reason,
-                    deadlines=application.deadlines,
-                )
-            )
+        worker takes it, instead of failing an application in mid-process.
+        (``workflows.handover.begin``)"""
+        self._input, self._state = begin(payload)
         self._intake = Intake(self._state)
 
     # ---- the story --------------------------------------------------------
