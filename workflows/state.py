@@ -11,7 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    model_validator,
+)
 
 from workflows.actions import ACTIONS, Decision, Roles
 from workflows.model import Action, ActionKind, FailedCheck, UnbindingState, UnbindStatus
@@ -62,9 +69,10 @@ class WorkflowState(BaseModel):
     """The failed checks the initiator was last told about."""
     next_auto_recheck_at: datetime | None = None
     """The scheduled recheck a continued run keeps."""
-    resume_in: UnbindStatus | None = None
+    # Per run, so not handed over: ``workflows.handover.take_over`` sets them.
+    resume_in: UnbindStatus | None = Field(default=None, exclude=True)
     """Set in a continued run until it is back in the wait the previous run left."""
-    settled: bool = False
+    settled: bool = Field(default=False, exclude=True)
     """False while the story has work to do; updates answer once it is back to
     waiting for people (or ended), with the status that results."""
 

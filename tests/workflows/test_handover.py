@@ -100,16 +100,21 @@ def test_the_memory_of_earlier_actions_is_bounded_refusals_first() -> None:
     assert continued.public.forgotten_entries == 3
 
 
-def _first_input(history: Path) -> dict[str, Any]:
+def _inputs(history: Path) -> list[Any]:
     events = json.loads(history.read_text())["events"]
-    attributes = events[0]["workflowExecutionStartedEventAttributes"]
-    data: dict[str, Any] = json.loads(base64.b64decode(attributes["input"]["payloads"][0]["data"]))
-    return data
+    payloads = events[0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"]
+    return [json.loads(base64.b64decode(p["data"])) for p in payloads]
+
+
+def _first_input(history: Path) -> dict[str, Any]:
+    first: dict[str, Any] = _inputs(history)[0]
+    return first
 
 
 def test_an_older_carried_over_hand_over_still_decodes() -> None:
     for run in ("continued_as_new_run2", "continued_as_new_run3"):
-        application = ApplicationInput.model_validate(_first_input(HISTORIES / f"{run}.json"))
+        history = HISTORIES / "2026-11-29-carried-over" / f"{run}.json"
+        application = ApplicationInput.model_validate(_first_input(history))
         old = application.carried_over
         assert old is not None
         continued = take_over(old)
@@ -122,3 +127,12 @@ def test_an_older_carried_over_hand_over_still_decodes() -> None:
         assert sorted(continued.reminded) == sorted(old.reminded)
         assert continued.notified_checks == old.notified_checks
         assert continued.next_auto_recheck_at == old.next_auto_recheck_at
+
+
+def test_a_recorded_hand_over_is_the_application_and_the_whole_state() -> None:
+    application, carried = _inputs(HISTORIES / "continued_as_new_run2.json")
+    assert ApplicationInput.model_validate(application).carried_over is None
+    continued = take_over(carried)
+    assert continued.public.runs == 2
+    assert continued.resume_in is continued.public.status
+    assert "settled" not in carried and "resume_in" not in carried, "per-run flags handed over"
