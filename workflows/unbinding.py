@@ -153,7 +153,7 @@ class UnbindingWorkflow(Handlers):
             [application.initiator_uin],
             texts.review_decided(review),
         )
-        if not review.approve:
+        if rules.after_review(review) is S.DISTRIBUTOR_REJECTED:
             await self._end(S.DISTRIBUTOR_REJECTED, review.reason)
 
     async def _wait_for_customer_decision(self) -> None:
