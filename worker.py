@@ -23,7 +23,7 @@ from activities.partner_center import PartnerCenter
 from activities.sql import SqlPartnerCenter, database_url_from_env
 from activities.unbinding import UnbindingActivities
 from starter.connection import connect_client, task_queue_from_env
-from workflows.failures import with_business_failures
+from workflows.contract import with_business_failures
 from workflows.unbinding import UnbindingWorkflow
 
 # Activities are blocking SQL calls; they run on this many threads.

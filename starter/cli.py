@@ -46,6 +46,7 @@ from starter.errors import (
     describe_duration,
 )
 from starter.repair import close_terminated
+from workflows.contract import workflow_id_for
 from workflows.model import (
     Action,
     ActionResult,
@@ -67,7 +68,6 @@ from workflows.model import (
     text_problem,
 )
 from workflows.settings import SETTINGS
-from workflows.unbinding import workflow_id_for
 
 _T = TypeVar("_T")
 

@@ -52,6 +52,7 @@ from starter.errors import (
     bad_input_from,
     describe_duration,
 )
+from workflows.contract import ACTION_REFUSED, DEFAULT_TASK_QUEUE, workflow_id_for
 from workflows.model import (
     Action,
     ActionResult,
@@ -75,14 +76,11 @@ from workflows.search_attributes import (
     UNBIND_DEADLINE,
     UNBIND_STATUS,
 )
-from workflows.unbinding import DEFAULT_TASK_QUEUE, UnbindingWorkflow, workflow_id_for
+from workflows.unbinding import UnbindingWorkflow
 
 DEFAULT_ANSWER_TIMEOUT = timedelta(seconds=30)
 """How long to wait for the workflow to answer an update or query. A worker
 answers in well under a second; silence this long means none is polling."""
-
-ACTION_REFUSED = "ActionRefused"
-"""The ``ApplicationError`` type the workflow's update validators raise."""
 
 UPDATE_ATTEMPTS = 10
 """How often an action is sent again while its run is handing over to the next

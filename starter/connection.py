@@ -7,10 +7,9 @@ from __future__ import annotations
 import os
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
-from workflows.unbinding import DEFAULT_TASK_QUEUE
+from workflows.contract import DATA_CONVERTER, DEFAULT_TASK_QUEUE
 
 
 def task_queue_from_env() -> str:
@@ -28,5 +27,5 @@ async def connect_client(config: dict | None = None) -> Client:
     """A client speaking the pydantic data converter, as every process must."""
     return await Client.connect(
         **(config if config is not None else connect_config()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )

@@ -41,8 +41,8 @@ from starter.devstack.ports import HOST, listening, port_from_env
 from starter.devstack.process import ROOT, ChildProcess, StackFailed
 from starter.devstack.server import DevServer, connect, register_search_attributes
 from starter.devstack.worker_process import WorkerProcess
+from workflows.contract import workflow_id_for
 from workflows.model import UnbindStatus
-from workflows.unbinding import workflow_id_for
 
 VAR = ROOT / "var"
 LOGS = VAR / "logs"

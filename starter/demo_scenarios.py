@@ -14,6 +14,7 @@ from typing import Any
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.errors import UnbindError
+from workflows.contract import workflow_id_for
 from workflows.model import (
     FailedCheck,
     GroupRole,
@@ -21,7 +22,6 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
 )
-from workflows.unbinding import workflow_id_for
 
 SETTLE_TIMEOUT = 20.0
 """Seconds for an application to reach the status a scenario expects."""

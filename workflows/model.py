@@ -249,19 +249,6 @@ class RecheckAction(Action):
     kind: ClassVar[ActionKind] = ActionKind.RECHECK
 
 
-ACTION_TYPES: dict[ActionKind, type[Action]] = {
-    cls.kind: cls
-    for cls in (
-        ReviewAction,
-        ConfirmAction,
-        RejectAction,
-        CardBoundAction,
-        WithdrawAction,
-        RecheckAction,
-    )
-}
-
-
 class ActionResult(_Message):
     accepted: bool
     status: UnbindStatus

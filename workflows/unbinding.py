@@ -29,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.unbinding import UnbindingActivities
     from workflows import rules
     from workflows import search_attributes as sa
+    from workflows.actions import ACTIONS
+    from workflows.contract import ACTION_REFUSED, INVALID_ACTION, INVALID_APPLICATION
     from workflows.model import (
         AccountCheckRequest,
         Action,
@@ -57,18 +59,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.settings import SETTINGS, ActivityPolicy
 
-DEFAULT_TASK_QUEUE = "reseller-unbinding"
 SYSTEM = "system"
-INVALID_ACTION = "InvalidAction"
-"""The ``ApplicationError`` type of a malformed action (an update is rejected with it)."""
-INVALID_APPLICATION = "InvalidApplication"
-"""The ``ApplicationError`` type a run fails with when started with a malformed application."""
 S = UnbindStatus
-
-
-def workflow_id_for(customer_uin: str) -> str:
-    """One open application per customer: the id says whose it is."""
-    return f"unbind-{customer_uin}"
 
 
 # The human waits in story order: a continued run resumes in one of them and
@@ -97,12 +89,6 @@ class _Wake(Enum):
 class _Ended(Exception):
     """Raised inside the story once the application reached a terminal state."""
 
-
-# Operators send a recheck from the Web UI, which shows this next to its name.
-RECHECK_DESCRIPTION = (
-    'Re-run the final check after a fix. Data: {"actor": "operator:<name>", '
-    '"action_id": "<a new id>"}'
-)
 
 WAITING_FOR: dict[UnbindStatus, str] = {
     S.PENDING_DISTRIBUTOR_REVIEW: "the distributor to review the application",
@@ -836,12 +822,12 @@ class UnbindingWorkflow:
             accepted, earlier = self._answers.get(action.action_id, (True, None))
             if not accepted:
                 raise ApplicationError(
-                    earlier or "refused", type="ActionRefused", non_retryable=True
+                    earlier or "refused", type=ACTION_REFUSED, non_retryable=True
                 )
             return
         reason = self._refusal(action)
         if reason is not None:
-            raise ApplicationError(reason, type="ActionRefused", non_retryable=True)
+            raise ApplicationError(reason, type=ACTION_REFUSED, non_retryable=True)
 
     async def _on_update(self, action: Action) -> ActionResult:
         if action.action_id not in self._seen:
@@ -881,11 +867,11 @@ class UnbindingWorkflow:
     # Each action is a signal (fire-and-forget; a refusal is logged in the
     # timeline) and an update (validated; a refusal is answered at once).
 
-    @workflow.signal(name="review", description="Distributor approves or rejects.")
+    @workflow.signal(name="review", description=ACTIONS[ActionKind.REVIEW].description)
     def review_signal(self, *payload: Any) -> None:
         self._on_signal_payload(ReviewAction, payload)
 
-    @workflow.update(name="review", description="Distributor approves or rejects.")
+    @workflow.update(name="review", description=ACTIONS[ActionKind.REVIEW].description)
     async def review_update(self, *payload: Any) -> ActionResult:
         return await self._on_update(self._action_in(ReviewAction, payload))
 
@@ -893,11 +879,11 @@ class UnbindingWorkflow:
     def _validate_review(self, *payload: Any) -> None:
         self._validate(self._action_in(ReviewAction, payload))
 
-    @workflow.signal(name="confirm", description="Customer confirms the unbinding.")
+    @workflow.signal(name="confirm", description=ACTIONS[ActionKind.CONFIRM].description)
     def confirm_signal(self, *payload: Any) -> None:
         self._on_signal_payload(ConfirmAction, payload)
 
-    @workflow.update(name="confirm", description="Customer confirms the unbinding.")
+    @workflow.update(name="confirm", description=ACTIONS[ActionKind.CONFIRM].description)
     async def confirm_update(self, *payload: Any) -> ActionResult:
         return await self._on_update(self._action_in(ConfirmAction, payload))
 
@@ -905,11 +891,11 @@ class UnbindingWorkflow:
     def _validate_confirm(self, *payload: Any) -> None:
         self._validate(self._action_in(ConfirmAction, payload))
 
-    @workflow.signal(name="reject", description="Customer rejects the unbinding.")
+    @workflow.signal(name="reject", description=ACTIONS[ActionKind.REJECT].description)
     def reject_signal(self, *payload: Any) -> None:
         self._on_signal_payload(RejectAction, payload)
 
-    @workflow.update(name="reject", description="Customer rejects the unbinding.")
+    @workflow.update(name="reject", description=ACTIONS[ActionKind.REJECT].description)
     async def reject_update(self, *payload: Any) -> ActionResult:
         return await self._on_update(self._action_in(RejectAction, payload))
 
@@ -917,11 +903,11 @@ class UnbindingWorkflow:
     def _validate_reject(self, *payload: Any) -> None:
         self._validate(self._action_in(RejectAction, payload))
 
-    @workflow.signal(name="card_bound", description="Customer says a card is bound.")
+    @workflow.signal(name="card_bound", description=ACTIONS[ActionKind.CARD_BOUND].description)
     def card_bound_signal(self, *payload: Any) -> None:
         self._on_signal_payload(CardBoundAction, payload)
 
-    @workflow.update(name="card_bound", description="Customer says a card is bound.")
+    @workflow.update(name="card_bound", description=ACTIONS[ActionKind.CARD_BOUND].description)
     async def card_bound_update(self, *payload: Any) -> ActionResult:
         return await self._on_update(self._action_in(CardBoundAction, payload))
 
@@ -929,11 +915,11 @@ class UnbindingWorkflow:
     def _validate_card_bound(self, *payload: Any) -> None:
         self._validate(self._action_in(CardBoundAction, payload))
 
-    @workflow.signal(name="withdraw", description="Initiator withdraws before cutover.")
+    @workflow.signal(name="withdraw", description=ACTIONS[ActionKind.WITHDRAW].description)
     def withdraw_signal(self, *payload: Any) -> None:
         self._on_signal_payload(WithdrawAction, payload)
 
-    @workflow.update(name="withdraw", description="Initiator withdraws before cutover.")
+    @workflow.update(name="withdraw", description=ACTIONS[ActionKind.WITHDRAW].description)
     async def withdraw_update(self, *payload: Any) -> ActionResult:
         return await self._on_update(self._action_in(WithdrawAction, payload))
 
@@ -941,11 +927,11 @@ class UnbindingWorkflow:
     def _validate_withdraw(self, *payload: Any) -> None:
         self._validate(self._action_in(WithdrawAction, payload))
 
-    @workflow.signal(name="recheck", description=RECHECK_DESCRIPTION)
+    @workflow.signal(name="recheck", description=ACTIONS[ActionKind.RECHECK].description)
     def recheck_signal(self, *payload: Any) -> None:
         self._on_signal_payload(RecheckAction, payload)
 
-    @workflow.update(name="recheck", description=RECHECK_DESCRIPTION)
+    @workflow.update(name="recheck", description=ACTIONS[ActionKind.RECHECK].description)
     async def recheck_update(self, *payload: Any) -> ActionResult:
         return await self._on_update(self._action_in(RecheckAction, payload))
 

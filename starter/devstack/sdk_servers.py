@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from starter.devstack.binaries import binary
 from starter.devstack.ports import HOST
 from starter.devstack.server import register_search_attributes
 from workflows import search_attributes as sa
+from workflows.contract import DATA_CONVERTER
 
 
 @asynccontextmanager
@@ -24,7 +24,7 @@ async def dev_server_environment(**options: Any) -> AsyncIterator[WorkflowEnviro
     ``WorkflowEnvironment.start_local``."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         search_attributes=list(sa.ALL),
         ip=HOST,
         dev_server_log_level="error",
@@ -40,7 +40,7 @@ async def dev_server_environment(**options: Any) -> AsyncIterator[WorkflowEnviro
 async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     try:
         # The test server knows no custom search attributes until told.

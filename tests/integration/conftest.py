@@ -25,8 +25,9 @@ from temporalio.worker import Worker
 from activities.sql import SqlPartnerCenter
 from starter.devstack.environment import isolated_environment
 from tests.conftest import Parties, eventually
+from workflows.contract import workflow_id_for
 from workflows.model import UnbindingState
-from workflows.unbinding import UnbindingWorkflow, workflow_id_for
+from workflows.unbinding import UnbindingWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_TIMEOUT = 60.0

@@ -30,8 +30,8 @@ from activities.sql import SqlPartnerCenter
 from starter.devstack.sdk_servers import dev_server_environment
 from tests.conftest import Parties, eventually, fresh_uin
 from tests.workflows.spec_oracle import ALLOWED_ROLES, SPEC_ACCEPTED_IN, Role
+from workflows.actions import ACTION_TYPES
 from workflows.model import (
-    ACTION_TYPES,
     Action,
     ActionKind,
     ActionResult,

@@ -30,9 +30,11 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter, metadata
 from tests.conftest import Ledger, eventually, running_worker
 from tests.workflows.scenarios import act, submit
-from workflows.model import ACTION_TYPES, ActionKind, UnbindingState, UnbindStatus
+from workflows.actions import ACTION_TYPES
+from workflows.contract import INVALID_ACTION
+from workflows.model import ActionKind, UnbindingState, UnbindStatus
 from workflows.settings import SETTINGS
-from workflows.unbinding import INVALID_ACTION, UnbindingWorkflow
+from workflows.unbinding import UnbindingWorkflow
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus

@@ -29,8 +29,8 @@ from tests.workflows.spec_oracle import (
     spec_allows,
 )
 from workflows import rules
+from workflows.actions import ACTION_TYPES
 from workflows.model import (
-    ACTION_TYPES,
     Action,
     ActionKind,
     CheckName,
