@@ -8,7 +8,7 @@ import asyncio
 import textwrap
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from activities.sql import SqlPartnerCenter
@@ -92,24 +92,17 @@ def _checks(failed_checks: Sequence[FailedCheck]) -> str:
     return ", ".join(str(check.check) for check in failed_checks) or "none"
 
 
+@dataclass
 class Scenarios:
     """The scripted scenarios: each builds a fresh customer, drives one
     application through the client API and the ledger, and reports."""
 
-    def __init__(
-        self,
-        client: UnbindingClient,
-        ledger: SqlPartnerCenter,
-        partners: DemoPartners,
-        *,
-        uins: Iterator[str],
-        settle_timeout: float = SETTLE_TIMEOUT,
-    ) -> None:
-        self.client = client
-        self.ledger = ledger
-        self.partners = partners
-        self.uins = uins
-        self.settle_timeout = settle_timeout
+    client: UnbindingClient
+    ledger: SqlPartnerCenter
+    partners: DemoPartners
+    _: KW_ONLY
+    uins: Iterator[str]
+    settle_timeout: float = SETTLE_TIMEOUT
 
     async def play(self) -> list[Outcome]:
         plays: Sequence[tuple[str, UnbindStatus, Callable[[str, _Story], Awaitable[None]]]] = (

@@ -77,11 +77,10 @@ class DevServer(ChildProcess):
         self,
         *,
         db_file: Path,
-        log_path: Path | None = None,
+        sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS,
         port: int | None = None,
         ui_port: int | None = None,
-        sqlite_pragmas: Sequence[str] = DEV_SERVER_SQLITE_PRAGMAS,
-        name: str = "Temporal dev server",
+        log_path: Path | None = None,
     ) -> None:
         self.port = port or free_port()
         self.ui_port = ui_port
@@ -102,7 +101,8 @@ class DevServer(ChildProcess):
             "error",
             *dev_server_flags(sqlite_pragmas),
         ]
-        super().__init__(name, command, log_path=log_path or db_file.with_suffix(".log"))
+        log_path = log_path or db_file.with_suffix(".log")
+        super().__init__("Temporal dev server", command, log_path=log_path)
 
     async def start_serving(self, *, within: float = START_TIMEOUT) -> Client:
         """Start it and wait until it answers a client (connecting asks the
