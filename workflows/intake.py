@@ -178,12 +178,7 @@ class Intake:
         state.decisions[spec.decision] = action
         if spec.answered_by_story:
             return
+        # Accepted: the answer carries no reason; the timeline keeps the actor's.
         state.answers[action.action_id] = Answer(accepted=True)
-        log(
-            state,
-            action.actor,
-            action.kind,
-            True,
-            getattr(action, "reason", None),
-            action.action_id,
-        )
+        reason = getattr(action, "reason", None)
+        log(state, action.actor, action.kind, True, reason, action.action_id)
