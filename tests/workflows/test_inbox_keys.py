@@ -21,8 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
-from tests.conftest import Ledger, running_worker
-from tests.workflows.storms import short_history_environment
+from tests.conftest import Ledger, dev_server_environment, running_worker
 from workflows.model import UnbindStatus
 
 pytestmark = pytest.mark.integration
@@ -30,13 +29,21 @@ S = UnbindStatus
 
 MAX_CYCLES = 120
 """Rechecks at most: far more than it takes to trim the carried transitions."""
+SUGGEST_CONTINUE_AS_NEW_AT = 300
+"""Events after which this test's dev server suggests continuing as new (the
+default is 4,096): a run then lasts about ten remediation cycles."""
 CYCLES_AFTER_TRIMMING = 4
 """Failed rechecks still made once a continued run has forgotten transitions."""
 
 
 @pytest_asyncio.fixture(scope="module")
 async def short_history_env() -> AsyncIterator[WorkflowEnvironment]:
-    async with short_history_environment() as env:
+    async with dev_server_environment(
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW_AT}",
+        ]
+    ) as env:
         yield env
 
 
