@@ -52,7 +52,7 @@ from starter.errors import (
     bad_input_from,
     describe_duration,
 )
-from workflows.contract import ACTION_REFUSED, DEFAULT_TASK_QUEUE, workflow_id_for
+from workflows.contract import ACTION_REFUSED, DEFAULT_TASK_QUEUE, update_id_for, workflow_id_for
 from workflows.model import (
     Action,
     ActionResult,
@@ -480,8 +480,8 @@ class UnbindingClient:
 
         A business refusal (wrong actor, wrong state, an ended application) is an
         ``ActionResult`` with ``accepted=False`` and the current status, not an
-        exception. The ``action_id`` doubles as the update id, so a retried call
-        gets the first call's answer.
+        exception. The update id names the whole action (``update_id_for``), so a
+        retried call gets the first call's answer.
         """
         action = _revalidated(action, Action)
         workflow_id = workflow_id_for(customer_ref(customer_uin))
@@ -494,7 +494,7 @@ class UnbindingClient:
                         handle.execute_update(
                             action.kind.value,
                             action,
-                            id=action.action_id,
+                            id=update_id_for(action),
                             result_type=ActionResult,
                         ),
                         waiting_for=f"the {action.kind.value} action on {workflow_id}",

@@ -3,8 +3,10 @@ update (``workflows.actions``), and both come through here.
 
 A payload is validated into its action (or refused, naming the field); the
 rules decide whether the action may be taken now; an accepted action fills
-its decision slot for the story to consume; every answer is kept by action
-id, so a repeat gets the first answer and has no second effect.
+its decision slot for the story to consume; every answer is kept by the
+whole action (``state.action_key``: id, kind, fields, actor), so a repeat
+gets the first answer and has no second effect, while another action reusing
+its id is refused rather than answered for it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from workflows.model import (
     UnbindStatus,
 )
 from workflows.settings import SETTINGS
-from workflows.state import Answer, WorkflowState
+from workflows.state import Answer, WorkflowState, action_key
 
 _Parsed = TypeVar("_Parsed", bound=BaseModel)
 
@@ -97,8 +99,21 @@ def log(
 
 def answer(state: WorkflowState, action: Action, accepted: bool, reason: str | None) -> None:
     """Answer ``action`` once and for all, and log the answer."""
-    state.answers[action.action_id] = Answer(accepted=accepted, reason=reason)
+    state.answers[action_key(action)] = Answer(accepted=accepted, reason=reason)
     log(state, action.actor, action.kind, accepted, reason, action.action_id)
+
+
+def unchecked_at_the_end(status: UnbindStatus) -> str:
+    """The answer to an accepted claim the story never got to check."""
+    return f"not checked: the application ended as {status}"
+
+
+def answer_the_unanswered(state: WorkflowState) -> None:
+    """Refuse every accepted action the story still owed an answer (a card
+    claim not yet verified): the application has ended, and an update left
+    unanswered would keep the run open for ever."""
+    for action in state.awaiting_the_story():
+        answer(state, action, False, unchecked_at_the_end(state.status))
 
 
 class Intake:
@@ -115,7 +130,7 @@ class Intake:
         except ApplicationError as error:
             workflow.logger.warning("dropped a malformed signal: %s", error.message)
             return
-        if self._state.seen(action.action_id):
+        if self._known(action):
             return
         reason = self._refusal(action)
         if reason is None:
@@ -126,27 +141,36 @@ class Intake:
     def validate(self, kind: ActionKind, payload: tuple[Any, ...]) -> None:
         """Update validator: a refusal writes no history."""
         action = action_in(kind, payload)
-        if self._state.seen(action.action_id):
-            # A repeat gets its first answer; a refusal (of an earlier signal)
-            # is repeated here too, so it writes no history either.
-            earlier = self._state.answers.get(action.action_id)
-            if earlier is not None and not earlier.accepted:
-                raise ApplicationError(
-                    earlier.reason or "refused", type=ACTION_REFUSED, non_retryable=True
-                )
+        # A repeat gets its first answer; a refusal (of an earlier signal) is
+        # repeated here too, so it writes no history either.
+        earlier = self._state.answered(action)
+        if earlier is not None and not earlier.accepted:
+            raise ApplicationError(
+                earlier.reason or "refused", type=ACTION_REFUSED, non_retryable=True
+            )
+        if earlier is not None or self._state.pending(action):
             return
         reason = self._refusal(action)
         if reason is not None:
             raise ApplicationError(reason, type=ACTION_REFUSED, non_retryable=True)
 
     async def on_update(self, kind: ActionKind, payload: tuple[Any, ...]) -> ActionResult:
-        """Answers once the story is back to waiting for people (or ended)."""
+        """Answers once the story has taken the decision and is back to
+        waiting for people, or once the application has ended (whatever ended
+        it: an unanswered update would keep the run open)."""
         state = self._state
         action = action_in(kind, payload)
-        if not state.seen(action.action_id):
+        if not self._known(action):
             self._accept(action)
-        await workflow.wait_condition(lambda: action.action_id in state.answers and state.settled)
-        given = state.answers[action.action_id]
+        await workflow.wait_condition(
+            lambda: state.settled
+            and (state.answered(action) is not None or state.status.is_terminal)
+        )
+        given = state.answered(action)
+        if given is None:
+            answer(state, action, False, unchecked_at_the_end(state.status))
+            given = state.answered(action)
+            assert given is not None
         return ActionResult(accepted=given.accepted, status=state.status, reason=given.reason)
 
     async def on_submission(self) -> SubmissionResult:
@@ -162,8 +186,14 @@ class Intake:
             failed_checks=state.public.failed_checks,
         )
 
+    def _known(self, action: Action) -> bool:
+        """This very action was answered, or accepted and waiting for the story."""
+        return self._state.answered(action) is not None or self._state.pending(action)
+
     def _refusal(self, action: Action) -> str | None:
         state = self._state
+        if state.reused(action):
+            return f"action id {action.action_id} was already used for another action"
         if state.decided(Decision.WITHDRAWAL) and action.kind is not ActionKind.WITHDRAW:
             return "the application is being withdrawn"
         reason = rules.refusal(state.status, action, state.roles)
@@ -179,6 +209,6 @@ class Intake:
         if spec.answered_by_story:
             return
         # Accepted: the answer carries no reason; the timeline keeps the actor's.
-        state.answers[action.action_id] = Answer(accepted=True)
+        state.answers[action_key(action)] = Answer(accepted=True)
         reason = getattr(action, "reason", None)
         log(state, action.actor, action.kind, True, reason, action.action_id)

@@ -8,7 +8,9 @@ existed (the older ``CarriedOver`` shape) decode into it too.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
+from itertools import islice
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,10 +19,12 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    PrivateAttr,
     model_validator,
 )
 
 from workflows.actions import ACTIONS, Decision, Roles
+from workflows.contract import action_fingerprint
 from workflows.model import Action, ActionKind, FailedCheck, UnbindingState, UnbindStatus
 
 
@@ -40,12 +44,41 @@ AnyAction = Annotated[Action, PlainValidator(_action_of), PlainSerializer(_actio
 
 
 class Answer(BaseModel):
-    """The answer once given to an action id, so a repeat gets the same one."""
+    """The answer once given to an action, so a repeat gets the same one."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     accepted: bool
     reason: str | None = None
+
+
+ANY = "*"
+"""In a key remembered before action ids were scoped: any kind, fields or actor."""
+
+
+def action_key(action: Action) -> str:
+    """What an answer is remembered by: the action id, then what was done
+    (kind and a fingerprint of every field) and who did it. Actors come last:
+    an operator's name is the only part that may contain any character."""
+    return f"{action.action_id}/{action.kind.value}/{action_fingerprint(action)}/{action.actor}"
+
+
+def _legacy_key(action_id: str) -> str:
+    return f"{action_id}/{ANY}/{ANY}/{ANY}"
+
+
+def _legacy_answers(answers: Any) -> Any:
+    """Answers by bare action id (older hand-overs, list or dict) keyed by
+    :func:`action_key`'s shape, matching any action with that id: a repeat
+    gets the answer it got before ids were scoped."""
+    if isinstance(answers, list):
+        return {
+            _legacy_key(a["action_id"]): {"accepted": a["accepted"], "reason": a.get("reason")}
+            for a in answers
+        }
+    if isinstance(answers, dict):
+        return {(key if "/" in key else _legacy_key(key)): a for key, a in answers.items()}
+    return answers
 
 
 class WorkflowState(BaseModel):
@@ -61,8 +94,8 @@ class WorkflowState(BaseModel):
     """Accepted decisions, one per slot (the first accepted wins); the story
     consumes them."""
     answers: dict[str, Answer] = {}
-    """Answers by action id, oldest first, so a repeated action has no second
-    effect (bounded across continue-as-new, see ``workflows.handover``)."""
+    """Answers by :func:`action_key`, oldest first, so a repeated action has no
+    second effect (bounded across continue-as-new, see ``workflows.handover``)."""
     reminded: list[str] = []
     """Reminder events already sent (``workflows.waits.reminder_event``)."""
     notified_checks: list[FailedCheck] | None = None
@@ -76,19 +109,23 @@ class WorkflowState(BaseModel):
     """False while the story has work to do; updates answer once it is back to
     waiting for people (or ended), with the status that results."""
 
+    _keys_by_id: defaultdict[str, list[str]] = PrivateAttr(
+        default_factory=lambda: defaultdict(list)
+    )
+    _indexed: int = PrivateAttr(default=0)
+    _index_of: dict[str, Answer] | None = PrivateAttr(default=None)
+
     @model_validator(mode="before")
     @classmethod
-    def _from_carried_over(cls, data: Any) -> Any:
-        """The older hand-over: ``state`` for ``public``, answers as a list."""
-        if not isinstance(data, dict) or "state" not in data:
+    def _from_older_hand_overs(cls, data: Any) -> Any:
+        """The older hand-overs: ``state`` for ``public`` and answers as a list
+        (``CarriedOver``); answers keyed by bare action id (before ids were
+        scoped to the action)."""
+        if not isinstance(data, dict):
             return data
         data = {("public" if key == "state" else key): value for key, value in data.items()}
-        answers = data.get("answers")
-        if isinstance(answers, list):
-            data["answers"] = {
-                a["action_id"]: {"accepted": a["accepted"], "reason": a.get("reason")}
-                for a in answers
-            }
+        if "answers" in data:
+            data["answers"] = _legacy_answers(data["answers"])
         return data
 
     @property
@@ -108,10 +145,44 @@ class WorkflowState(BaseModel):
     def decided(self, decision: Decision) -> bool:
         return decision in self.decisions
 
-    def seen(self, action_id: str) -> bool:
-        """Answered, or accepted and waiting for the story's answer."""
-        return action_id in self.answers or any(
-            action.action_id == action_id
-            for action in self.decisions.values()
-            if ACTIONS[action.kind].answered_by_story
+    def answered(self, action: Action) -> Answer | None:
+        """The answer this very action got before (or, remembered from before
+        ids were scoped, any action with its id)."""
+        given = self.answers.get(action_key(action))
+        return given if given is not None else self.answers.get(_legacy_key(action.action_id))
+
+    def pending(self, action: Action) -> bool:
+        """Accepted, and waiting for the story's answer."""
+        return any(action == waiting for waiting in self.awaiting_the_story())
+
+    def reused(self, action: Action) -> bool:
+        """Its id was already used for another action: one that was accepted,
+        or any other by the same actor."""
+        key = action_key(action)
+        for other in self._keys_with(action.action_id):
+            if other == key or other == _legacy_key(action.action_id):
+                continue
+            if self.answers[other].accepted or other.split("/", 3)[3] == action.actor:
+                return True
+        return any(
+            waiting.action_id == action.action_id and waiting != action
+            for waiting in self.awaiting_the_story()
         )
+
+    def awaiting_the_story(self) -> list[Action]:
+        """Accepted actions the story has not answered yet (``card_bound``)."""
+        return [
+            action
+            for action in self.decisions.values()
+            if ACTIONS[action.kind].answered_by_story and action_key(action) not in self.answers
+        ]
+
+    def _keys_with(self, action_id: str) -> list[str]:
+        """The remembered keys of ``action_id``. Answers are only ever added
+        within a run, so the index catches up with the newest ones."""
+        if self._index_of is not self.answers or self._indexed > len(self.answers):
+            self._keys_by_id, self._indexed, self._index_of = defaultdict(list), 0, self.answers
+        for key in islice(self.answers, self._indexed, None):
+            self._keys_by_id[key.split("/", 1)[0]].append(key)
+        self._indexed = len(self.answers)
+        return self._keys_by_id.get(action_id, [])
