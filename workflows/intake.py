@@ -11,6 +11,8 @@ its id is refused rather than answered for it.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -29,7 +31,7 @@ from workflows.model import (
     UnbindStatus,
 )
 from workflows.settings import SETTINGS
-from workflows.state import Answer, WorkflowState, action_key
+from workflows.state import Answer, WorkflowState, action_key, id_and_actor, legacy_key
 
 _Parsed = TypeVar("_Parsed", bound=BaseModel)
 
@@ -121,6 +123,10 @@ class Intake:
 
     def __init__(self, state: WorkflowState) -> None:
         self._state = state
+        # ``state.answers`` by action id, caught up as answers are added.
+        self._keys_by_id: defaultdict[str, list[str]] = defaultdict(list)
+        self._indexed: dict[str, Answer] | None = None
+        self._indexed_count = 0
 
     def on_signal(self, kind: ActionKind, payload: tuple[Any, ...]) -> None:
         """A refusal is logged in the timeline; a malformed signal cannot be
@@ -163,8 +169,9 @@ class Intake:
         if not self._known(action):
             self._accept(action)
         await workflow.wait_condition(
-            lambda: state.settled
-            and (state.answered(action) is not None or state.status.is_terminal)
+            lambda: (
+                state.settled and (state.answered(action) is not None or state.status.is_terminal)
+            )
         )
         given = state.answered(action)
         if given is None:
@@ -192,7 +199,7 @@ class Intake:
 
     def _refusal(self, action: Action) -> str | None:
         state = self._state
-        if state.reused(action):
+        if self._reused(action):
             return f"action id {action.action_id} was already used for another action"
         if state.decided(Decision.WITHDRAWAL) and action.kind is not ActionKind.WITHDRAW:
             return "the application is being withdrawn"
@@ -201,6 +208,32 @@ class Intake:
             # One decision per wait: the first accepted one wins.
             reason = f"a {action.kind} is already being processed"
         return reason
+
+    def _reused(self, action: Action) -> bool:
+        """Its id was already used for another action: one that was accepted,
+        or any other by the same actor. (Another party's refused attempt does
+        not take the id from the party whose action it is.)"""
+        state, key = self._state, action_key(action)
+        for other in self._keys_with(action.action_id):
+            if other in (key, legacy_key(action.action_id)):
+                continue
+            if state.answers[other].accepted or id_and_actor(other)[1] == action.actor:
+                return True
+        return any(
+            waiting.action_id == action.action_id and waiting != action
+            for waiting in state.awaiting_the_story()
+        )
+
+    def _keys_with(self, action_id: str) -> list[str]:
+        """The remembered keys of ``action_id``. Answers are only ever added
+        within a run, so the index only catches up with the newest."""
+        answers = self._state.answers
+        if self._indexed is not answers or self._indexed_count > len(answers):
+            self._keys_by_id, self._indexed, self._indexed_count = defaultdict(list), answers, 0
+        for key in islice(answers, self._indexed_count, None):
+            self._keys_by_id[id_and_actor(key)[0]].append(key)
+        self._indexed_count = len(answers)
+        return self._keys_by_id.get(action_id, [])
 
     def _accept(self, action: Action) -> None:
         state, spec = self._state, ACTIONS[action.kind]

@@ -8,9 +8,7 @@ existed (the older ``CarriedOver`` shape) decode into it too.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
-from itertools import islice
 from typing import Annotated, Any
 
 from pydantic import (
@@ -19,7 +17,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
-    PrivateAttr,
     model_validator,
 )
 
@@ -63,7 +60,13 @@ def action_key(action: Action) -> str:
     return f"{action.action_id}/{action.kind.value}/{action_fingerprint(action)}/{action.actor}"
 
 
-def _legacy_key(action_id: str) -> str:
+def id_and_actor(key: str) -> tuple[str, str]:
+    """The action id and the actor of a key (the actor is ``ANY`` in a legacy key)."""
+    action_id, _, _, actor = key.split("/", 3)
+    return action_id, actor
+
+
+def legacy_key(action_id: str) -> str:
     return f"{action_id}/{ANY}/{ANY}/{ANY}"
 
 
@@ -73,11 +76,11 @@ def _legacy_answers(answers: Any) -> Any:
     gets the answer it got before ids were scoped."""
     if isinstance(answers, list):
         return {
-            _legacy_key(a["action_id"]): {"accepted": a["accepted"], "reason": a.get("reason")}
+            legacy_key(a["action_id"]): {"accepted": a["accepted"], "reason": a.get("reason")}
             for a in answers
         }
     if isinstance(answers, dict):
-        return {(key if "/" in key else _legacy_key(key)): a for key, a in answers.items()}
+        return {(key if "/" in key else legacy_key(key)): a for key, a in answers.items()}
     return answers
 
 
@@ -108,12 +111,6 @@ class WorkflowState(BaseModel):
     settled: bool = Field(default=False, exclude=True)
     """False while the story has work to do; updates answer once it is back to
     waiting for people (or ended), with the status that results."""
-
-    _keys_by_id: defaultdict[str, list[str]] = PrivateAttr(
-        default_factory=lambda: defaultdict(list)
-    )
-    _indexed: int = PrivateAttr(default=0)
-    _index_of: dict[str, Answer] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -149,25 +146,11 @@ class WorkflowState(BaseModel):
         """The answer this very action got before (or, remembered from before
         ids were scoped, any action with its id)."""
         given = self.answers.get(action_key(action))
-        return given if given is not None else self.answers.get(_legacy_key(action.action_id))
+        return given if given is not None else self.answers.get(legacy_key(action.action_id))
 
     def pending(self, action: Action) -> bool:
         """Accepted, and waiting for the story's answer."""
         return any(action == waiting for waiting in self.awaiting_the_story())
-
-    def reused(self, action: Action) -> bool:
-        """Its id was already used for another action: one that was accepted,
-        or any other by the same actor."""
-        key = action_key(action)
-        for other in self._keys_with(action.action_id):
-            if other == key or other == _legacy_key(action.action_id):
-                continue
-            if self.answers[other].accepted or other.split("/", 3)[3] == action.actor:
-                return True
-        return any(
-            waiting.action_id == action.action_id and waiting != action
-            for waiting in self.awaiting_the_story()
-        )
 
     def awaiting_the_story(self) -> list[Action]:
         """Accepted actions the story has not answered yet (``card_bound``)."""
@@ -176,13 +159,3 @@ class WorkflowState(BaseModel):
             for action in self.decisions.values()
             if ACTIONS[action.kind].answered_by_story and action_key(action) not in self.answers
         ]
-
-    def _keys_with(self, action_id: str) -> list[str]:
-        """The remembered keys of ``action_id``. Answers are only ever added
-        within a run, so the index catches up with the newest ones."""
-        if self._index_of is not self.answers or self._indexed > len(self.answers):
-            self._keys_by_id, self._indexed, self._index_of = defaultdict(list), 0, self.answers
-        for key in islice(self.answers, self._indexed, None):
-            self._keys_by_id[key.split("/", 1)[0]].append(key)
-        self._indexed = len(self.answers)
-        return self._keys_by_id.get(action_id, [])

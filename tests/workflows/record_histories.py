@@ -1,7 +1,8 @@
 """Records one history per path of the process as replay fixtures:
 
-    python -m tests.workflows.record_histories
+    python -m tests.workflows.record_histories [PATH ...]
 
+Names record only those paths (a new one, without re-recording the others).
 Re-record only when a change is meant to be incompatible with applications in
 flight (see README, "Changing workflow code safely"); otherwise the old
 fixtures must keep replaying.
@@ -10,6 +11,7 @@ fixtures must keep replaying.
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +23,16 @@ from temporalio.client import Client, WorkflowHandle
 from activities.sql import SqlPartnerCenter
 from starter.devstack.sdk_servers import time_skipping_environment
 from tests.conftest import Ledger, running_worker
-from tests.workflows.scenarios import act, reach, submit
+from tests.workflows.gates import GatedPartnerCenter
+from tests.workflows.scenarios import act, action, reach, status, submit
 from workflows.model import ActionKind, UnbindStatus
+from workflows.unbinding import UnbindingWorkflow
 
 S = UnbindStatus
 HISTORIES = Path(__file__).parent / "histories"
 
 Path_ = Callable[[Client, str, Ledger], Awaitable[WorkflowHandle[Any, Any]]]
+GatedPath = Callable[[Client, str, Ledger, GatedPartnerCenter], Awaitable[WorkflowHandle[Any, Any]]]
 
 
 async def direct_happy_path(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
@@ -104,6 +109,30 @@ async def expired_with_reminders(
     return await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
 
 
+async def ending_with_a_pending_update(
+    client: Client, tq: str, ledger: Ledger, gated: GatedPartnerCenter
+) -> WorkflowHandle[Any, Any]:
+    """An operator cancels while the card claim (an update) is being verified:
+    the ending answers the claim, so the run closes."""
+    parties = ledger.direct(card=False)
+    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CARD_BINDING)
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    verifying = gated.hold("check_card")
+    claim = asyncio.create_task(
+        handle.execute_update(
+            UnbindingWorkflow.card_bound_update, action(ActionKind.CARD_BOUND, parties.customer)
+        )
+    )
+    await verifying.entered()
+    await handle.cancel()
+    while (await status(handle)).status is not S.CANCELLED:
+        await asyncio.sleep(0.1)
+    verifying.release()
+    answer = await claim
+    assert answer.status is S.CANCELLED and not answer.accepted, answer
+    return handle
+
+
 PATHS: list[Path_] = [
     direct_happy_path,
     second_level_with_card_binding,
@@ -115,25 +144,41 @@ PATHS: list[Path_] = [
     cancelled,
     expired_with_reminders,
 ]
+GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update]
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
     HISTORIES.mkdir(exist_ok=True)
+    known = {path.__name__ for path in [*PATHS, *GATED_PATHS]}
+    unknown = set(names) - known
+    if unknown:
+        raise SystemExit(f"no such path: {', '.join(sorted(unknown))} (known: {sorted(known)})")
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:
         pc = SqlPartnerCenter(f"sqlite:///{tmp}/pc.db")
+        gated = GatedPartnerCenter(pc)
         async with (
             time_skipping_environment() as env,
-            running_worker(env.client, pc, executor) as worker,
+            running_worker(env.client, gated, executor) as worker,  # type: ignore[arg-type]
         ):
-            for path in PATHS:
-                handle = await path(env.client, worker.task_queue, Ledger(pc))
+            paths: list[tuple[str, Callable[[], Awaitable[WorkflowHandle[Any, Any]]]]] = [
+                (p.__name__, lambda p=p: p(env.client, worker.task_queue, Ledger(pc)))
+                for p in PATHS
+            ] + [
+                (p.__name__, lambda p=p: p(env.client, worker.task_queue, Ledger(pc), gated))
+                for p in GATED_PATHS
+            ]
+            for name, path in paths:
+                if names and name not in names:
+                    continue
+                handle = await path()
                 outcome = await handle.result()
                 history = await handle.fetch_history()
-                target = HISTORIES / f"{path.__name__}.json"
+                target = HISTORIES / f"{name}.json"
                 target.write_text(history.to_json())
-                print(f"{path.__name__}: {outcome.status} -> {target}")
+                print(f"{name}: {outcome.status} -> {target}")
+            gated.release_all()
         pc.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

@@ -93,11 +93,14 @@ def test_the_memory_of_earlier_actions_is_bounded_refusals_first() -> None:
     state = _waiting()
     accepted = SETTINGS.remembered_accepted_actions
     refused = SETTINGS.remembered_refused_actions
+
     def key(action_id: str) -> str:
         return action_key(RecheckAction(action_id=action_id, actor="30000000001"))
 
     state.answers = {key(f"ok-{i}"): Answer(accepted=True) for i in range(accepted + 5)}
-    state.answers |= {key(f"no-{i}"): Answer(accepted=False, reason="x") for i in range(refused + 5)}
+    state.answers |= {
+        key(f"no-{i}"): Answer(accepted=False, reason="x") for i in range(refused + 5)
+    }
     state.public.timeline = [
         TimelineEntry(at=AT, actor="30000000001", action="recheck", accepted=False)
     ] * (SETTINGS.carried_timeline_entries + 3)
