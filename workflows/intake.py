@@ -12,6 +12,8 @@ its id is refused rather than answered for it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -34,6 +36,11 @@ from workflows.settings import SETTINGS
 from workflows.state import Answer, WorkflowState, action_key, id_and_actor, legacy_key
 
 _Parsed = TypeVar("_Parsed", bound=BaseModel)
+
+# Histories recorded when an action id stood for any action with that id (a
+# second party's action was a "repeat") replay without it. Asked only when an
+# action's id was used by another action, so other histories carry no marker.
+SCOPED_IDS_PATCH = "action-ids-scoped-to-the-action"
 
 
 def one_message(
@@ -105,6 +112,11 @@ def answer(state: WorkflowState, action: Action, accepted: bool, reason: str | N
     log(state, action.actor, action.kind, accepted, reason, action.action_id)
 
 
+def reused(action: Action) -> str:
+    """The refusal of an action whose id was already used for another one."""
+    return f"action id {action.action_id} was already used for another action"
+
+
 def unchecked_at_the_end(status: UnbindStatus) -> str:
     """The answer to an accepted claim the story never got to check."""
     return f"not checked: the application ended as {status}"
@@ -136,7 +148,7 @@ class Intake:
         except ApplicationError as error:
             workflow.logger.warning("dropped a malformed signal: %s", error.message)
             return
-        if self._known(action):
+        if self._known(action) or self._unscoped(action):
             return
         reason = self._refusal(action)
         if reason is None:
@@ -166,14 +178,20 @@ class Intake:
         it: an unanswered update would keep the run open)."""
         state = self._state
         action = action_in(kind, payload)
-        if not self._known(action):
+        given_to: Callable[[], Answer | None] = partial(state.answered, action)
+        if self._known(action):
+            pass
+        elif self._unscoped(action):
+            given_to = partial(self._first_answer, action.action_id)
+        elif self._reused(action):
+            # Taken by another action since the validator ran.
+            answer(state, action, False, reused(action))
+        else:
             self._accept(action)
         await workflow.wait_condition(
-            lambda: (
-                state.settled and (state.answered(action) is not None or state.status.is_terminal)
-            )
+            lambda: state.settled and (given_to() is not None or state.status.is_terminal)
         )
-        given = state.answered(action)
+        given = given_to()
         if given is None:
             answer(state, action, False, unchecked_at_the_end(state.status))
             given = state.answered(action)
@@ -200,7 +218,7 @@ class Intake:
     def _refusal(self, action: Action) -> str | None:
         state = self._state
         if self._reused(action):
-            return f"action id {action.action_id} was already used for another action"
+            return reused(action)
         if state.decided(Decision.WITHDRAWAL) and action.kind is not ActionKind.WITHDRAW:
             return "the application is being withdrawn"
         reason = rules.refusal(state.status, action, state.roles)
@@ -208,6 +226,20 @@ class Intake:
             # One decision per wait: the first accepted one wins.
             reason = f"a {action.kind} is already being processed"
         return reason
+
+    def _unscoped(self, action: Action) -> bool:
+        """True when the run began before ids were scoped to the action and
+        ``action``'s id was used before: then it counts as a repeat."""
+        state, action_id = self._state, action.action_id
+        used = bool(self._keys_with(action_id)) or any(
+            waiting.action_id == action_id for waiting in state.awaiting_the_story()
+        )
+        return used and not workflow.patched(SCOPED_IDS_PATCH)
+
+    def _first_answer(self, action_id: str) -> Answer | None:
+        """The answer an id got first (what a repeat got before ids were scoped)."""
+        keys = self._keys_with(action_id)
+        return self._state.answers[keys[0]] if keys else None
 
     def _reused(self, action: Action) -> bool:
         """Its id was already used for another action: one that was accepted,
