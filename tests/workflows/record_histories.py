@@ -25,6 +25,7 @@ from starter.devstack.sdk_servers import time_skipping_environment
 from tests.conftest import Ledger, running_worker
 from tests.workflows.gates import GatedPartnerCenter
 from tests.workflows.scenarios import act, action, reach, status, submit
+from workflows.contract import workflow_id_for
 from workflows.model import ActionKind, UnbindStatus
 from workflows.unbinding import UnbindingWorkflow
 
@@ -133,6 +134,29 @@ async def ending_with_a_pending_update(
     return handle
 
 
+async def decided_while_the_wait_was_announced(
+    client: Client, tq: str, ledger: Ledger, gated: GatedPartnerCenter
+) -> WorkflowHandle[Any, Any]:
+    """The customer confirms while being asked to: the answer waits until the
+    story has taken the confirmation, and carries the status after it."""
+    parties = ledger.direct(card=False)
+    asked = gated.hold("notify", when=lambda n: n.event == "confirmation_requested")
+    submitting = asyncio.create_task(submit(client, tq, parties))
+    await asked.entered()
+    handle = client.get_workflow_handle_for(
+        UnbindingWorkflow.run, workflow_id_for(parties.customer)
+    )
+    confirm = action(ActionKind.CONFIRM, parties.customer)
+    answer = asyncio.create_task(handle.execute_update(UnbindingWorkflow.confirm_update, confirm))
+    while not any(e.action_id == confirm.action_id for e in (await status(handle)).timeline):
+        await asyncio.sleep(0.1)
+    asked.release()
+    await submitting
+    assert (await answer).status is S.PENDING_CARD_BINDING
+    await act(handle, ActionKind.WITHDRAW, parties.reseller)
+    return handle
+
+
 PATHS: list[Path_] = [
     direct_happy_path,
     second_level_with_card_binding,
@@ -144,7 +168,7 @@ PATHS: list[Path_] = [
     cancelled,
     expired_with_reminders,
 ]
-GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update]
+GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update, decided_while_the_wait_was_announced]
 
 
 async def main(names: list[str]) -> None:
