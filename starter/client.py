@@ -56,6 +56,7 @@ from workflows.contract import ACTION_REFUSED, DEFAULT_TASK_QUEUE, workflow_id_f
 from workflows.model import (
     Action,
     ActionResult,
+    NEW_TEXT,
     ApplicationInput,
     CardBoundAction,
     ConfirmAction,
@@ -76,6 +77,7 @@ from workflows.search_attributes import (
     UNBIND_DEADLINE,
     UNBIND_STATUS,
 )
+from workflows.texts import markdown_text
 from workflows.unbinding import UnbindingWorkflow
 
 DEFAULT_ANSWER_TIMEOUT = timedelta(seconds=30)
@@ -152,16 +154,19 @@ _LIST_OPTIONS = {
 }
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
 def _validated(
-    build: type[_T], fields: Mapping[str, Any], *, options: Mapping[str, str] = OPTION_NAMES
-) -> _T:
+    build: type[_M], fields: Mapping[str, Any], *, options: Mapping[str, str] = OPTION_NAMES
+) -> _M:
+    """``build`` from ``fields``, with free text held to the rule for new text
+    (one visible line, :func:`~workflows.model.new_text_problem`); the models
+    the workflow decodes stay as lenient as the values already recorded."""
     try:
-        return build(**fields)
+        return build.model_validate(fields, context={NEW_TEXT: True})
     except ValidationError as error:
         raise bad_input_from(error, options=options) from None
-
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
 def _revalidated(message: _M, expected: type[_M]) -> _M:
@@ -248,7 +253,7 @@ def _static_details(application: ApplicationInput) -> str:
         f"**Application id:** {application.application_id}",
     ]
     if application.reason:
-        facts.append(f"**Reason:** {application.reason}")
+        facts.append(f"**Reason:** {markdown_text(application.reason)}")
     waits = [
         f"- distributor review: {describe_duration(deadlines.distributor_review)}",
         f"- customer confirmation: {describe_duration(deadlines.customer_confirmation)}",
