@@ -96,7 +96,10 @@ def temporal_connect_config() -> dict[str, Any]:
     (``TEMPORAL_*`` variables, ``TEMPORAL_PROFILE`` of ``TEMPORAL_CONFIG_FILE``)."""
     given_file = os.environ.get("TEMPORAL_CONFIG_FILE")
     config_file = Path(given_file) if given_file else _default_config_file()
-    if given_file:
+    # A file that does not exist is no file, as the SDK reads it (tests and the
+    # fault suite isolate their processes that way); one that exists must be
+    # readable. A profile asked of a missing file is refused below.
+    if given_file and config_file.exists():
         _require_readable(config_file)
     try:
         config = dict(ClientConfig.load_client_connect_config())

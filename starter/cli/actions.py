@@ -136,7 +136,7 @@ def _action_command(spec: ActionSpec) -> click.Command:
         _act(customer, build_action(spec.model, actor=actor, action_id=action_id, **given), as_json)
 
     command: Callable[..., None] = act
-    options = [
+    options: list[Callable[[Any], Any]] = [
         customer_option,
         actor_option,
         *(field.decorate for field in fields),

@@ -134,9 +134,8 @@ def test_an_unknown_profile_exits_2_naming_the_profile_and_the_file(
     assert not database.exists()
 
 
-# (file name under tmp_path, its text; None: not written, "": a directory)
+# (file name under tmp_path, its text; "": a directory)
 CONFIG_FILE_PROBLEMS = {
-    "missing": ("absent.toml", None),
     "a directory": ("folder.toml", ""),
     "not TOML": ("broken.toml", "not toml [[["),
 }
@@ -145,17 +144,34 @@ CONFIG_FILE_PROBLEMS = {
 @pytest.mark.parametrize(
     ("name", "text"), CONFIG_FILE_PROBLEMS.values(), ids=CONFIG_FILE_PROBLEMS.keys()
 )
-def test_an_unreadable_config_file_exits_2_naming_it(
-    name: str, text: str | None, tmp_path: Path
-) -> None:
+def test_an_unreadable_config_file_exits_2_naming_it(name: str, text: str, tmp_path: Path) -> None:
     path = tmp_path / name
-    if text == "":
-        path.mkdir()
-    elif text is not None:
+    if text:
         path.write_text(text)
+    else:
+        path.mkdir()
     done = _run(TEMPORAL_COMMANDS["status"], {"TEMPORAL_CONFIG_FILE": str(path)})
 
     _assert_configuration_error(done, "TEMPORAL_CONFIG_FILE", str(path))
+
+
+def test_a_profile_of_a_missing_config_file_exits_2_naming_both(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.toml"
+
+    done = _run(
+        TEMPORAL_COMMANDS["status"],
+        {"TEMPORAL_PROFILE": "staging", "TEMPORAL_CONFIG_FILE": str(absent)},
+    )
+
+    _assert_configuration_error(done, "TEMPORAL_PROFILE", "'staging'", str(absent))
+
+
+def test_a_missing_config_file_alone_is_no_file_as_the_sdk_reads_it(tmp_path: Path) -> None:
+    # tests/environment.py and the fault suite isolate their processes this way.
+    done = _run(TEMPORAL_COMMANDS["status"], {"TEMPORAL_CONFIG_FILE": str(tmp_path / "absent")})
+
+    assert done.returncode == 3, done.stderr
+    assert NOWHERE in done.stderr
 
 
 # ---- python worker.py ------------------------------------------------------------------
