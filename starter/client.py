@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from temporalio.client import (
     WorkflowQueryFailedError,
@@ -39,6 +39,7 @@ from starter.errors import (
     Unreachable,
 )
 from starter.inputs import (
+    ApplicationFields,
     action_of_kind,
     build_action,
     build_application,
@@ -54,7 +55,6 @@ from workflows.model import (
     ActionKind,
     ActionResult,
     ApplicationInput,
-    Deadlines,
     SubmissionResult,
     UnbindingState,
 )
@@ -64,6 +64,17 @@ UPDATE_ATTEMPTS = 10
 """How often an action is sent again while its run is handing over to the next
 (continue-as-new): the server answers "not ready" or "not found" meanwhile."""
 RESEND_AFTER = timedelta(milliseconds=300)
+
+
+class Options(TypedDict, total=False):
+    """What any action may carry besides its actor and fields."""
+
+    action_id: str | None
+    """The id of an earlier call to retry (default: a fresh one)."""
+
+
+class WithReason(Options, total=False):
+    reason: str | None
 
 
 class UnbindingClient(ApplicationReader):
@@ -86,33 +97,15 @@ class UnbindingClient(ApplicationReader):
 
     # ---- submitting --------------------------------------------------------
 
-    async def apply(
-        self,
-        *,
-        customer_uin: str,
-        initiator_uin: str,
-        submitter_uin: str | None = None,
-        notice_acknowledged: bool,
-        reason: str | None = None,
-        deadlines: Deadlines | None = None,
-        application_id: str | None = None,
-    ) -> SubmissionResult:
-        """Submit an application and learn at once whether the preconditions
-        passed (``accepted``) or which checks failed.
+    async def apply(self, **application: Unpack[ApplicationFields]) -> SubmissionResult:
+        """Submit an application (:class:`~starter.inputs.ApplicationFields`)
+        and learn at once whether the preconditions passed (``accepted``) or
+        which checks failed.
 
         Raises :class:`BadInput` before contacting Temporal, and
         :class:`ApplicationConflict` when one is already open for the customer.
         """
-        application = build_application(
-            customer_uin=customer_uin,
-            initiator_uin=initiator_uin,
-            submitter_uin=submitter_uin,
-            notice_acknowledged=notice_acknowledged,
-            reason=reason,
-            deadlines=deadlines,
-            application_id=application_id,
-        )
-        return await self.submit(application)
+        return await self.submit(build_application(**application))
 
     async def submit(self, application: ApplicationInput) -> SubmissionResult:
         """Start the workflow for an already-built application and wait for the
@@ -198,62 +191,40 @@ class UnbindingClient(ApplicationReader):
         return await self.act(customer_uin, action)
 
     async def review(
-        self,
-        customer_uin: str,
-        *,
-        actor: str,
-        approve: bool,
-        reason: str | None = None,
-        action_id: str | None = None,
+        self, customer_uin: str, *, actor: str, approve: bool, **options: Unpack[WithReason]
     ) -> ActionResult:
         """The distributor approves or rejects (second-level resellers only)."""
-        return await self.perform(
-            "review", customer_uin, actor=actor, action_id=action_id, approve=approve, reason=reason
-        )
+        return await self.perform("review", customer_uin, actor=actor, approve=approve, **options)
 
     async def confirm(
-        self, customer_uin: str, *, actor: str, action_id: str | None = None
+        self, customer_uin: str, *, actor: str, **options: Unpack[Options]
     ) -> ActionResult:
         """The customer agrees to be unbound."""
-        return await self.perform("confirm", customer_uin, actor=actor, action_id=action_id)
+        return await self.perform("confirm", customer_uin, actor=actor, **options)
 
     async def reject(
-        self,
-        customer_uin: str,
-        *,
-        actor: str,
-        reason: str | None = None,
-        action_id: str | None = None,
+        self, customer_uin: str, *, actor: str, **options: Unpack[WithReason]
     ) -> ActionResult:
         """The customer refuses to be unbound."""
-        return await self.perform(
-            "reject", customer_uin, actor=actor, action_id=action_id, reason=reason
-        )
+        return await self.perform("reject", customer_uin, actor=actor, **options)
 
     async def card_bound(
-        self, customer_uin: str, *, actor: str, action_id: str | None = None
+        self, customer_uin: str, *, actor: str, **options: Unpack[Options]
     ) -> ActionResult:
         """The customer says a card is now bound; the workflow verifies it."""
-        return await self.perform("card_bound", customer_uin, actor=actor, action_id=action_id)
+        return await self.perform("card_bound", customer_uin, actor=actor, **options)
 
     async def withdraw(
-        self,
-        customer_uin: str,
-        *,
-        actor: str,
-        reason: str | None = None,
-        action_id: str | None = None,
+        self, customer_uin: str, *, actor: str, **options: Unpack[WithReason]
     ) -> ActionResult:
         """The initiator withdraws the application (any time before cutover)."""
-        return await self.perform(
-            "withdraw", customer_uin, actor=actor, action_id=action_id, reason=reason
-        )
+        return await self.perform("withdraw", customer_uin, actor=actor, **options)
 
     async def recheck(
-        self, customer_uin: str, *, actor: str, action_id: str | None = None
+        self, customer_uin: str, *, actor: str, **options: Unpack[Options]
     ) -> ActionResult:
         """The initiator or an operator asks for the final check again."""
-        return await self.perform("recheck", customer_uin, actor=actor, action_id=action_id)
+        return await self.perform("recheck", customer_uin, actor=actor, **options)
 
     async def act(self, customer_uin: str, action: Action) -> ActionResult:
         """Send an action as an update and return the workflow's answer.

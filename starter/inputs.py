@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar, Unpack
 from uuid import uuid4
 
 from pydantic import BaseModel, ValidationError
@@ -48,33 +48,35 @@ def customer_ref(customer_uin: str) -> str:
     return validated(_CustomerRef, {"customer_uin": customer_uin}).customer_uin
 
 
-def build_application(
-    *,
-    customer_uin: str,
-    initiator_uin: str,
-    submitter_uin: str | None = None,
-    notice_acknowledged: bool,
-    reason: str | None = None,
-    deadlines: Deadlines | None = None,
-    application_id: str | None = None,
-) -> ApplicationInput:
-    """A validated application, acknowledged now; raises :class:`BadInput`.
+class ApplicationFields(TypedDict):
+    """What a caller says about an application; the rest is filled in."""
 
-    ``submitter_uin`` is the account actually submitting (the initiator's root
-    account, or one of its sub-users, which the precondition checks refuse).
-    """
+    customer_uin: str
+    initiator_uin: str
+    notice_acknowledged: bool
+    submitter_uin: NotRequired[str | None]
+    """The account actually submitting (default: the initiator): its root
+    account, or one of its sub-users, which the precondition checks refuse."""
+    reason: NotRequired[str | None]
+    deadlines: NotRequired[Deadlines | None]
+    """Default: the settings' deadlines (see :func:`build_deadlines`)."""
+    application_id: NotRequired[str | None]
+    """Default: a fresh one. Only an absent id is generated: an empty one is a
+    caller's bug."""
+
+
+def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
+    """A validated application, acknowledged now; raises :class:`BadInput`."""
+    given: dict[str, Any] = {name: value for name, value in fields.items() if value is not None}
+    initiator = given.get("initiator_uin")
     return validated(
         ApplicationInput,
         {
-            # Only an absent id is generated: an empty one is a caller's bug.
-            "application_id": application_id if application_id is not None else uuid4().hex,
-            "customer_uin": customer_uin,
-            "initiator_uin": initiator_uin,
-            "submitter_uin": submitter_uin if submitter_uin is not None else initiator_uin,
-            "notice_acknowledged": notice_acknowledged,
+            "application_id": uuid4().hex,
+            "deadlines": Deadlines(),
+            **({"submitter_uin": initiator} if initiator is not None else {}),
+            **given,
             "acknowledged_at": datetime.now(UTC),
-            "reason": reason,
-            "deadlines": deadlines if deadlines is not None else Deadlines(),
         },
     )
 

@@ -125,7 +125,8 @@ def _act(customer: str, action: Action, as_json: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
-def _action_command(spec: ActionSpec) -> click.Command:
+def action_command(spec: ActionSpec, group: click.Group = cli) -> click.Command:
+    """The command of one row of ``ACTIONS``, added to ``group``."""
     fields = _field_options(spec.model)
 
     def act(customer: str, actor: str, action_id: str | None, as_json: bool, **values: Any) -> None:
@@ -145,7 +146,7 @@ def _action_command(spec: ActionSpec) -> click.Command:
     ]
     for decorate in reversed(options):
         command = decorate(command)
-    return cli.command(spec.command, help=_COMMAND_HELP.get(spec.kind, spec.description))(command)
+    return group.command(spec.command, help=_COMMAND_HELP.get(spec.kind, spec.description))(command)
 
 
-ACTION_COMMANDS = {spec.kind: _action_command(spec) for spec in ACTIONS.values()}
+ACTION_COMMANDS = {spec.kind: action_command(spec) for spec in ACTIONS.values()}

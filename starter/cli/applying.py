@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import click
 
@@ -13,12 +15,31 @@ from starter.errors import describe_duration
 from starter.inputs import build_application, build_deadlines
 from workflows.settings import SETTINGS
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 
 def _default(deadline: timedelta) -> str:
     return (
         f"default {describe_duration(deadline)}; "
         f"{describe_duration(SETTINGS.min_deadline)} to {describe_duration(SETTINGS.max_deadline)}"
     )
+
+
+_DEADLINE_OPTIONS = (
+    ("--review-days", "Distributor review", SETTINGS.distributor_review_deadline),
+    ("--confirmation-days", "Customer confirmation", SETTINGS.customer_confirmation_deadline),
+    ("--card-days", "Card binding", SETTINGS.card_binding_deadline),
+    ("--remediation-days", "Remediation", SETTINGS.remediation_deadline),
+)
+
+
+def _deadline_options(command: _F) -> _F:
+    """One ``--<wait>-days`` option per human wait, in the process's order."""
+    for option, wait, default in reversed(_DEADLINE_OPTIONS):
+        command = click.option(option, type=DAYS, help=f"{wait} deadline ({_default(default)}).")(
+            command
+        )
+    return command
 
 
 @cli.command()
@@ -37,26 +58,7 @@ def _default(deadline: timedelta) -> str:
     help="Confirm that the unbinding notice was read and acknowledged.",
 )
 @reason_option
-@click.option(
-    "--review-days",
-    type=DAYS,
-    help=f"Distributor review deadline ({_default(SETTINGS.distributor_review_deadline)}).",
-)
-@click.option(
-    "--confirmation-days",
-    type=DAYS,
-    help=f"Customer confirmation deadline ({_default(SETTINGS.customer_confirmation_deadline)}).",
-)
-@click.option(
-    "--card-days",
-    type=DAYS,
-    help=f"Card binding deadline ({_default(SETTINGS.card_binding_deadline)}).",
-)
-@click.option(
-    "--remediation-days",
-    type=DAYS,
-    help=f"Remediation deadline ({_default(SETTINGS.remediation_deadline)}).",
-)
+@_deadline_options
 @json_option
 def apply(
     customer: str,

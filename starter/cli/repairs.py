@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from starter.cli.app import (
-    actor_option,
-    cli,
-    customer_option,
-    json_option,
-    reason_option,
-    temporal,
-)
+from starter.cli import app
 from starter.cli.database import partner_center
 from starter.cli.output import emit
 from starter.configuration import database_url
@@ -17,11 +10,11 @@ from starter.connection import connect_config
 from starter.repair import close_terminated
 
 
-@cli.command("close-terminated")
-@customer_option
-@actor_option
-@reason_option
-@json_option
+@app.cli.command("close-terminated")
+@app.customer_option
+@app.actor_option
+@app.reason_option
+@app.json_option
 def close_terminated_command(customer: str, actor: str, reason: str | None, as_json: bool) -> None:
     """Close the record of an application whose workflow was terminated.
 
@@ -36,7 +29,7 @@ def close_terminated_command(customer: str, actor: str, reason: str | None, as_j
     database_url()
     connect_config()
     with partner_center() as pc:
-        repairs = temporal(
+        repairs = app.temporal(
             lambda client: close_terminated(client, pc, customer, actor=actor, reason=reason)
         )
     data = {"customer_uin": customer, "repairs": [r.model_dump(mode="json") for r in repairs]}
