@@ -67,18 +67,16 @@ class ApplicationFields(TypedDict):
 
 def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
     """A validated application, acknowledged now; raises :class:`BadInput`."""
-    given: dict[str, Any] = {name: value for name, value in fields.items() if value is not None}
-    initiator = given.get("initiator_uin")
-    return validated(
-        ApplicationInput,
-        {
-            "application_id": uuid4().hex,
-            "deadlines": Deadlines(),
-            **({"submitter_uin": initiator} if initiator is not None else {}),
-            **given,
-            "acknowledged_at": datetime.now(UTC),
-        },
-    )
+    given: dict[str, Any] = dict(fields)
+    defaults = {
+        "application_id": uuid4().hex,
+        "deadlines": Deadlines(),
+        "submitter_uin": given.get("initiator_uin"),
+    }
+    for name, default in defaults.items():
+        if given.get(name) is None and default is not None:
+            given[name] = default
+    return validated(ApplicationInput, {**given, "acknowledged_at": datetime.now(UTC)})
 
 
 def build_deadlines(**overrides: timedelta | None) -> Deadlines:
