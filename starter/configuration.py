@@ -96,10 +96,9 @@ def temporal_connect_config() -> dict[str, Any]:
     (``TEMPORAL_*`` variables, ``TEMPORAL_PROFILE`` of ``TEMPORAL_CONFIG_FILE``)."""
     given_file = os.environ.get("TEMPORAL_CONFIG_FILE")
     config_file = Path(given_file) if given_file else _default_config_file()
-    # A file that does not exist is no file, as the SDK reads it (tests and the
-    # fault suite isolate their processes that way); one that exists must be
-    # readable. A profile asked of a missing file is refused below.
-    if given_file and config_file.exists():
+    # The SDK reads a named file that does not exist as no file at all, which
+    # hides a typo in the path; an empty file (os.devnull) is the way to say so.
+    if given_file:
         _require_readable(config_file)
     try:
         config = dict(ClientConfig.load_client_connect_config())
@@ -118,10 +117,12 @@ def _require_readable(path: Path) -> None:
     try:
         path.read_bytes()
     except OSError as error:
+        profile = os.environ.get("TEMPORAL_PROFILE")
+        wanted = f" (for TEMPORAL_PROFILE {profile!r})" if profile else ""
         raise BadConfiguration(
             "TEMPORAL_CONFIG_FILE",
-            f"cannot read {path}: {error.strerror or error}; point it at a Temporal "
-            "config file (TOML), or unset it",
+            f"cannot read {path}{wanted}: {error.strerror or error}; point it at a Temporal "
+            f"config file (TOML), or at {os.devnull} for none",
         ) from None
 
 

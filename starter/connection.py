@@ -10,18 +10,6 @@ from temporalio.client import Client
 
 from starter.configuration import temporal_connect_config
 from workflows.contract import DATA_CONVERTER, DEFAULT_TASK_QUEUE
-from workflows.search_attributes import registration_flags
-
-DEV_SERVER_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
-"""The local dev server's SQLite in WAL mode: about half the server CPU per
-application of its default rollback journal (docs/PERFORMANCE.md)."""
-
-
-def dev_server_flags() -> list[str]:
-    """``temporal server start-dev`` flags of every local stack (demo, ``make
-    server``): our search attributes and the SQLite pragmas."""
-    pragmas = [flag for p in DEV_SERVER_SQLITE_PRAGMAS for flag in ("--sqlite-pragma", p)]
-    return [*registration_flags(), *pragmas]
 
 
 def task_queue_from_env() -> str:

@@ -23,8 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
+from starter.devstack.environment import isolated_environment
 from tests.conftest import Parties, eventually
-from tests.environment import isolated_environment
 from workflows.contract import workflow_id_for
 from workflows.model import UnbindingState
 from workflows.unbinding import UnbindingWorkflow

@@ -134,8 +134,9 @@ def test_an_unknown_profile_exits_2_naming_the_profile_and_the_file(
     assert not database.exists()
 
 
-# (file name under tmp_path, its text; "": a directory)
+# (file name under tmp_path, its text; None: not written, "": a directory)
 CONFIG_FILE_PROBLEMS = {
+    "missing": ("absent.toml", None),
     "a directory": ("folder.toml", ""),
     "not TOML": ("broken.toml", "not toml [[["),
 }
@@ -148,7 +149,7 @@ def test_an_unreadable_config_file_exits_2_naming_it(name: str, text: str, tmp_p
     path = tmp_path / name
     if text:
         path.write_text(text)
-    else:
+    elif text == "":
         path.mkdir()
     done = _run(TEMPORAL_COMMANDS["status"], {"TEMPORAL_CONFIG_FILE": str(path)})
 
@@ -163,12 +164,12 @@ def test_a_profile_of_a_missing_config_file_exits_2_naming_both(tmp_path: Path) 
         {"TEMPORAL_PROFILE": "staging", "TEMPORAL_CONFIG_FILE": str(absent)},
     )
 
-    _assert_configuration_error(done, "TEMPORAL_PROFILE", "'staging'", str(absent))
+    _assert_configuration_error(done, "TEMPORAL_CONFIG_FILE", "'staging'", str(absent))
 
 
-def test_a_missing_config_file_alone_is_no_file_as_the_sdk_reads_it(tmp_path: Path) -> None:
-    # tests/environment.py and the fault suite isolate their processes this way.
-    done = _run(TEMPORAL_COMMANDS["status"], {"TEMPORAL_CONFIG_FILE": str(tmp_path / "absent")})
+def test_an_empty_config_file_is_no_profile_at_all() -> None:
+    # How the dev stack isolates its processes from the developer's own file.
+    done = _run(TEMPORAL_COMMANDS["status"], {"TEMPORAL_CONFIG_FILE": os.devnull})
 
     assert done.returncode == 3, done.stderr
     assert NOWHERE in done.stderr

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import DEMO_RESELLER, SqlPartnerCenter
 from starter.client import UnbindingClient
-from starter.demo import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
+from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
 from tests.conftest import running_worker
 from workflows.model import UIN_PATTERN, UnbindStatus
 

@@ -19,7 +19,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Ledger, running_worker, time_skipping_environment
+from starter.devstack.sdk_servers import time_skipping_environment
+from tests.conftest import Ledger, running_worker
 from tests.workflows.scenarios import act, reach, submit
 from workflows.model import ActionKind, UnbindStatus
 
