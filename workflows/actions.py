@@ -63,6 +63,9 @@ class ActionSpec:
     decision: Decision
     command: str
     """The ``unbind`` CLI command."""
+    answered_by_story: bool = False
+    """Accepting it is not the answer: the story answers once it has checked
+    the claim (``card_bound``: after the partner center shows the card)."""
 
 
 _BEFORE_CUTOVER = frozenset(
@@ -141,6 +144,7 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
             description="Customer says a card is bound.",
             decision=Decision.CARD_CLAIM,
             command="card-bound",
+            answered_by_story=True,
         ),
         ActionSpec(
             kind=ActionKind.WITHDRAW,

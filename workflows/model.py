@@ -192,8 +192,8 @@ class ApplicationInput(_Message):
     reason: Reason | None = None
     deadlines: Deadlines = Deadlines()
     carried_over: CarriedOver | None = None
-    """Set only by the workflow itself when it continues as new (a long
-    history); ignored on a fresh start."""
+    """Set only in runs continued by older workers (a long history); ignored
+    on a fresh start. Newer runs hand their state over as a second argument."""
 
     @field_validator("notice_acknowledged")
     @classmethod
@@ -316,9 +316,9 @@ class RememberedAnswer(_Message):
 
 
 class CarriedOver(_Message):
-    """What a run hands to its continuation when its history grows long: the
-    whole state, and what the workflow remembers besides it, so the new run
-    resumes in the same wait with the same absolute deadline."""
+    """What a run handed to its continuation before the workflow kept all its
+    state in one structure (``workflows.state.WorkflowState``, which reads
+    this shape too). Kept so that such runs still decode and replay."""
 
     state: UnbindingState
     revision: int

@@ -5,7 +5,7 @@ bad UINs, over-long reasons, broken JSON, unknown encodings.
 
 Each update is rejected with an error naming what is wrong and adds no history
 event; each signal is dropped without failing a workflow task (before the fix
-in ``UnbindingWorkflow._action_in``, a signal with no argument failed every
+in ``workflows.intake.action_in``, a signal with no argument failed every
 workflow task from then on, wedging the application). Nothing reaches the
 database, and afterwards a legitimate action still carries the application
 through to completion.
