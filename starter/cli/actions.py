@@ -4,7 +4,7 @@ Each command takes ``--customer``, ``--as``, one option per field of the
 action's model (``reason`` -> ``--reason``; a yes/no field such as ``approve``
 -> a flag pair, ``--approve/--reject``), ``--action-id`` and ``--json``, and
 sends the action as an update through the client API. Adding a row to the
-table adds its command; nothing here names an action but the help lines.
+table adds its command; nothing here names an action.
 """
 
 from __future__ import annotations
@@ -30,18 +30,7 @@ from starter.errors import BadInput
 from starter.inputs import build_action
 from workflows.actions import ACTIONS, ActionSpec
 from workflows.contract import workflow_id_for
-from workflows.model import Action, ActionKind
-
-_COMMAND_HELP: Mapping[ActionKind, str] = {
-    ActionKind.REVIEW: "The distributor approves or rejects (second-level resellers' customers).",
-    ActionKind.CONFIRM: "The customer agrees to be unbound.",
-    ActionKind.REJECT: "The customer refuses to be unbound.",
-    ActionKind.CARD_BOUND: "The customer has bound a card (verified against the partner center).",
-    ActionKind.WITHDRAW: "The initiator withdraws the application (any time before cutover).",
-    ActionKind.RECHECK: "Run the final check again after a fix (initiator or operator).",
-}
-"""The commands' help, worded for people at a terminal; an action missing here
-shows its ``description`` from the table (the Web UI's wording)."""
+from workflows.model import Action
 
 _FLAG_PAIRS: Mapping[str, tuple[str, str]] = {
     "approve": ("--reject", "The decision (one is required)."),
@@ -146,7 +135,7 @@ def action_command(spec: ActionSpec, group: click.Group = cli) -> click.Command:
     ]
     for decorate in reversed(options):
         command = decorate(command)
-    return group.command(spec.command, help=_COMMAND_HELP.get(spec.kind, spec.description))(command)
+    return group.command(spec.command, help=spec.help)(command)
 
 
 ACTION_COMMANDS = {spec.kind: action_command(spec) for spec in ACTIONS.values()}

@@ -35,6 +35,7 @@ ESCALATE = ActionSpec(
     actor_rule="anyone",
     may_act=lambda actor, roles: True,
     description="Ask an operator to look at the application.",
+    help="Ask an operator to look at the application.",
     decision=Decision.RECHECK,
     command="escalate",
 )
