@@ -1,5 +1,9 @@
 """How ``unbind`` prints: ``--json`` for machines, short text for people, and
-errors as ``{"error": ..., "field": ...}`` or ``label: message`` on stderr."""
+errors as ``{"error": ..., "field": ...}`` or ``label: message`` on stderr.
+
+Text that someone typed or another system returned (reasons, hints, names,
+stored messages) is printed only through :func:`one_line`, so it can neither
+start a line of its own nor hide characters."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import click
 
 from starter.errors import ActionUnanswered, UnbindError
 from workflows.model import ActionResult, SubmissionResult, UnbindingState
+from workflows.texts import one_line
 
 LABELS = {1: "refused", 2: "error", 3: "unreachable"}
 
@@ -81,14 +86,14 @@ def submission_text(result: SubmissionResult) -> str:
         return f"accepted: {result.workflow_id} is now {result.status}"
     count = len(result.failed_checks)
     lines = [f"refused: {count} check{'s' if count != 1 else ''} failed ({result.status})"]
-    lines += [f"  - {check.check}: {check.hint}" for check in result.failed_checks]
+    lines += [f"  - {check.check}: {one_line(check.hint)}" for check in result.failed_checks]
     return "\n".join(lines)
 
 
 def action_text(workflow_id: str, result: ActionResult) -> str:
     if result.accepted:
         return f"accepted: {workflow_id} is now {result.status}"
-    return f"refused: {result.reason} ({workflow_id} is {result.status})"
+    return f"refused: {one_line(result.reason or '')} ({workflow_id} is {result.status})"
 
 
 _SELF_ENDED_RUNS = ("RUNNING", "COMPLETED")
@@ -112,18 +117,18 @@ def state_text(state: UnbindingState, execution_status: str) -> str:
     if state.effective_at:
         rows.append(("effective at", when(state.effective_at)))
     if state.outcome_reason:
-        rows.append(("outcome", state.outcome_reason))
+        rows.append(("outcome", one_line(state.outcome_reason)))
     lines = [state.workflow_id] + [f"  {label:<13}{value}" for label, value in rows]
     if state.failed_checks:
         lines.append("failed checks:")
-        lines += [f"  - {check.check}: {check.hint}" for check in state.failed_checks]
+        lines += [f"  - {check.check}: {one_line(check.hint)}" for check in state.failed_checks]
     lines.append("timeline:")
     if not state.timeline:
         lines.append("  (no actions yet)")
     actor_width = max((len(entry.actor) for entry in state.timeline), default=0)
     for entry in state.timeline:
         verdict = "accepted" if entry.accepted else "refused"
-        reason = f": {entry.reason}" if entry.reason else ""
+        reason = f": {one_line(entry.reason)}" if entry.reason else ""
         lines.append(
             f"  {when(entry.at)}  {entry.actor:<{actor_width}}  "
             f"{entry.action:<11} {verdict}{reason}"
@@ -137,7 +142,11 @@ def account_text(account: dict[str, Any]) -> str:
     for key, value in account.items():
         if isinstance(value, dict):
             lines.append(f"{key}:")
-            lines += [f"  {k:<16}{'-' if v is None else v}" for k, v in value.items()]
+            lines += [f"  {k:<16}{_field(v)}" for k, v in value.items()]
         else:
-            lines.append(f"{key:<18}{'-' if value is None else value}")
+            lines.append(f"{key:<18}{_field(value)}")
     return "\n".join(lines)
+
+
+def _field(value: Any) -> str:
+    return "-" if value is None else one_line(str(value))

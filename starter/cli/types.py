@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from activities.sql import cents_from_amount
 from starter.errors import bad_input_from
-from workflows.model import ActionId, Actor, Reason, Uin, text_problem
+from workflows.model import NEW_TEXT, ActionId, Actor, Reason, Uin, new_text_problem
 
 # The partner center's column sizes (activities/sql.py) and BIGINT range.
 MAX_NAME_LENGTH = 200
@@ -30,13 +30,14 @@ class Validated(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
-            return self._adapter.validate_python(value)
+            return self._adapter.validate_python(value, context={NEW_TEXT: True})
         except ValidationError as error:
             self.fail(bad_input_from(error).rule, param, ctx)
 
 
 class _Text(click.ParamType):
-    """Free text with a length limit, held to the same rules as a reason."""
+    """Free text with a length limit, held to the same rule as a new reason:
+    it is shown to other people (``ledger show``)."""
 
     def __init__(self, name: str, max_length: int) -> None:
         self.name = name
@@ -46,7 +47,7 @@ class _Text(click.ParamType):
         text = str(value)
         if len(text) > self.max_length:
             self.fail(f"at most {self.max_length} characters", param, ctx)
-        problem = text_problem(text)
+        problem = new_text_problem(text)
         if problem:
             self.fail(problem, param, ctx)
         return text

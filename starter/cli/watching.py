@@ -9,6 +9,7 @@ from starter.cli.database import partner_center
 from starter.cli.output import emit, state_text, table, when
 from starter.cli.types import UIN, choice
 from workflows.model import UnbindStatus
+from workflows.texts import one_line
 
 
 @cli.command()
@@ -76,8 +77,9 @@ def inbox(account: str, as_json: bool) -> None:
         lines = []
         for message in messages:
             lines.append(f"{message['at']}  {message['event']}  {message['workflow_id']}")
-            lines.append(f"  {message['subject']}")
-            lines += [f"    {line}" for line in str(message["body"]).splitlines()]
+            lines.append(f"  {one_line(message['subject'])}")
+            # A body's own lines stay; each is shown as one visible line.
+            lines += [f"    {one_line(line)}" for line in str(message["body"]).splitlines()]
         return "\n".join(lines)
 
     emit(as_json, messages, text)
