@@ -36,7 +36,7 @@ from activities.sql import SqlPartnerCenter
 from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
 from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
-from workflows.model import OPERATOR_PATTERN, UIN_PATTERN, UnbindStatus, text_problem
+from workflows.model import OPERATOR_PATTERN, UIN_PATTERN, UnbindStatus, new_text_problem
 from workflows.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,12 +135,14 @@ _printable = st.characters(categories=["L", "N", "P", "Zs"], exclude_characters=
 
 
 def bad_text(max_length: int) -> st.SearchStrategy[str]:
-    """Free text that is blank, too long, or carries an unsafe character."""
-    unsafe = st.characters(
-        codec=None,
-        categories=["Cc", "Cs"],
-        exclude_characters="\t\n",
-    ) | st.sampled_from(["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2069"])
+    """Free text that is blank, too long, or carries an unsafe character: a
+    control, bidirectional or surrogate character, a line break, or an
+    invisible (format) character."""
+    unsafe = (
+        st.characters(codec=None, categories=["Cc", "Cs", "Cf"], exclude_characters="\t")
+        | st.sampled_from(["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2069"])
+        | st.sampled_from(["\n", "\u2028", "\u2029", "\u200b", "\u200d", "\u2060", "\ufeff"])
+    )
     return st.one_of(
         st.text(alphabet=st.sampled_from(" \t\n\r\u3000"), max_size=5).filter(
             lambda s: not s.strip()
@@ -149,7 +151,7 @@ def bad_text(max_length: int) -> st.SearchStrategy[str]:
         st.tuples(st.text(_printable, min_size=1, max_size=40), unsafe, st.integers(0, 40)).map(
             _insert
         ),
-    ).filter(lambda s: len(s) > max_length or text_problem(s) is not None)
+    ).filter(lambda s: len(s) > max_length or new_text_problem(s) is not None)
 
 
 _MINUTE_IN_DAYS = 1 / (24 * 60)
@@ -197,6 +199,8 @@ def _text_rules(max_length: int) -> tuple[str, ...]:
         f"at most {max_length} characters",
         "must not be blank",
         "must not contain control, bidirectional-override or surrogate characters",
+        "must be one line: no line breaks",
+        "must not contain invisible characters",
         UNDECODABLE_TEXT_RULE,
     )
 
