@@ -52,11 +52,11 @@ with workflow.unsafe.imports_passed_through():
 
 SYSTEM = "system"
 S = UnbindStatus
+K = ActionKind
 
 # Histories recorded before an ending answered the claims it left unchecked
 # replay without it (asked only when one is left, so other endings write no marker).
 ANSWER_AT_THE_END_PATCH = "answer-unchecked-claims-at-the-end"
-K = ActionKind
 
 
 class _Ended(Exception):
