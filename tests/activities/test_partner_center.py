@@ -15,6 +15,7 @@ from activities.partner_center import (
     LedgerConflict,
     RelationshipConflict,
     UnknownAccount,
+    final_checks,
     submission_checks,
 )
 from activities.sql import (
@@ -355,6 +356,51 @@ def test_each_check_fails_on_its_own_condition_and_passes_once_fixed(
 
     fix_it(seeded)
     assert failed_checks(seeded) == set()
+
+
+def test_a_missing_card_is_no_failure_at_submission(seeded) -> None:
+    """It only means the customer is asked to bind one after confirming."""
+    seeded.center.set_account(seeded.customer, card_bound=False)
+
+    assert failed_checks(seeded) == set()
+
+
+# SPEC section 3: the final check re-runs the account checks; a card must be bound too.
+ACCOUNT_CHECKS = (
+    CheckName.ACCOUNT_FROZEN,
+    CheckName.CREDIT,
+    CheckName.OVERDUE_PRIVILEGE,
+    CheckName.GROUP_MEMBERSHIP,
+    CheckName.SAVINGS_PLAN_UNIT,
+)
+FINAL_CHECKS = (*ACCOUNT_CHECKS, CheckName.CARD)
+FINAL_BREAKS_AND_FIXES: dict[CheckName, tuple[Callable[..., None], Callable[..., None]]] = {
+    **{check: BREAKS_AND_FIXES[check] for check in ACCOUNT_CHECKS},
+    CheckName.CARD: (
+        lambda seeded: seeded.center.set_account(seeded.customer, card_bound=False),
+        lambda seeded: seeded.center.set_account(seeded.customer, card_bound=True),
+    ),
+}
+
+
+def failed_final_checks(seeded) -> set[CheckName]:
+    customer = seeded.center.account(seeded.customer)
+    assert customer is not None
+    return {failed.check for failed in final_checks(customer)}
+
+
+@pytest.mark.parametrize("check", FINAL_CHECKS, ids=str)
+def test_each_final_check_fails_on_its_own_condition_and_passes_once_fixed(
+    seeded, check: CheckName
+) -> None:
+    break_it, fix_it = FINAL_BREAKS_AND_FIXES[check]
+    assert failed_final_checks(seeded) == set()
+
+    break_it(seeded)
+    assert failed_final_checks(seeded) == {check}
+
+    fix_it(seeded)
+    assert failed_final_checks(seeded) == set()
 
 
 def test_a_sub_user_cannot_submit_for_its_root_account(seeded) -> None:
