@@ -29,6 +29,7 @@ from activities.sql import (
     cents_from_amount,
     database_url_from_env,
 )
+from tests.workflows import spec_oracle
 from workflows.model import (
     CheckName,
     CutoverRequest,
@@ -365,17 +366,15 @@ def test_a_missing_card_is_no_failure_at_submission(seeded) -> None:
     assert failed_checks(seeded) == set()
 
 
-# SPEC section 3: the final check re-runs the account checks; a card must be bound too.
-ACCOUNT_CHECKS = (
-    CheckName.ACCOUNT_FROZEN,
-    CheckName.CREDIT,
-    CheckName.OVERDUE_PRIVILEGE,
-    CheckName.GROUP_MEMBERSHIP,
-    CheckName.SAVINGS_PLAN_UNIT,
-)
-FINAL_CHECKS = (*ACCOUNT_CHECKS, CheckName.CARD)
+def test_each_submission_check_is_one_the_spec_names() -> None:
+    named = {str(check) for check in BREAKS_AND_FIXES} | {CheckName.ROOT_ACCOUNT}
+    assert named == set(spec_oracle.SUBMISSION_CHECKS)
+
+
+# The final check: the account checks again, and a card (SPEC section 3, issue 9).
+FINAL_CHECKS = tuple(CheckName(check) for check in spec_oracle.FINAL_CHECKS)
 FINAL_BREAKS_AND_FIXES: dict[CheckName, tuple[Callable[..., None], Callable[..., None]]] = {
-    **{check: BREAKS_AND_FIXES[check] for check in ACCOUNT_CHECKS},
+    **{CheckName(c): BREAKS_AND_FIXES[CheckName(c)] for c in spec_oracle.ACCOUNT_CHECKS},
     CheckName.CARD: (
         lambda seeded: seeded.center.set_account(seeded.customer, card_bound=False),
         lambda seeded: seeded.center.set_account(seeded.customer, card_bound=True),

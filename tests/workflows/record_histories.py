@@ -3,9 +3,9 @@
     python -m tests.workflows.record_histories [PATH ...]
 
 Name the paths to record (the functions below) when adding one: the others'
-fixtures stay as they were recorded. Re-record only when a change is meant to be incompatible with applications in
-flight (see README, "Changing workflow code safely"); otherwise the old
-fixtures must keep replaying.
+fixtures stay as they were recorded. Re-record only when a change is meant to
+be incompatible with applications in flight (see README, "Changing workflow
+code safely"); otherwise the old fixtures must keep replaying.
 """
 
 from __future__ import annotations
