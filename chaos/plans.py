@@ -252,8 +252,10 @@ class Application:
 
 
 def normalized_event(event: str) -> str:
-    """``final_check_failed:3`` and ``reminder:<status>:25s`` carry a suffix
-    that depends on timing settings, not on the path: compare without it."""
+    """``final_check_failed:check-3`` (``final_check_failed:3`` from older
+    workers) and ``reminder:<status>:25s`` carry a suffix that depends on how
+    often the check ran or on timing settings, not on the path: compare
+    without it."""
     if event.startswith("final_check_failed:"):
         return "final_check_failed"
     if event.startswith("reminder:"):

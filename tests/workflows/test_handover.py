@@ -61,6 +61,7 @@ def _waiting() -> WorkflowState:
         answers={"r-1": Answer(accepted=True), "x-1": Answer(accepted=False, reason="wrong")},
         reminded=["reminder:AWAITING_REMEDIATION:3d"],
         notified_checks=[FailedCheck(check=CheckName.CREDIT, hint="allocate credit")],
+        final_checks=3,
         settled=True,
     )
 
