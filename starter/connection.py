@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 
 from temporalio.client import Client
-from temporalio.envconfig import ClientConfig
 
+from starter.configuration import temporal_connect_config
 from workflows.contract import DATA_CONVERTER, DEFAULT_TASK_QUEUE
 
 
@@ -17,10 +17,9 @@ def task_queue_from_env() -> str:
 
 
 def connect_config() -> dict:
-    """Keyword arguments for ``Client.connect``, from the environment."""
-    config = dict(ClientConfig.load_client_connect_config())
-    config.setdefault("target_host", "localhost:7233")
-    return config
+    """Keyword arguments for ``Client.connect``, from the environment; a
+    mistake in it is a :class:`~starter.errors.BadConfiguration`."""
+    return temporal_connect_config()
 
 
 async def connect_client(config: dict | None = None) -> Client:

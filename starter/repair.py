@@ -138,16 +138,14 @@ def _outcome_notice(
     reason: str | None,
     at: datetime,
 ) -> Notification:
-    why = f"its process was stopped by hand and closed by {actor}"
-    if reason:
-        why += f": {reason}"
     # The same message the workflow sends when it ends an application itself.
     message = texts.outcome(
         outcome,
         customer_uin=record.customer_uin,
         reseller_uin=record.reseller_uin or record.initiator_uin,
         effective_at=effective_at,
-        reason=why,
+        reason=reason,
+        closed_by=actor,
     )
     parties = [record.initiator_uin, record.customer_uin]
     if record.distributor_uin:

@@ -60,6 +60,8 @@ class ActionSpec:
     may_act: Callable[[str, Roles], bool]
     description: str
     """Shown by the Web UI beside the signal and the update."""
+    help: str
+    """The command's help, worded for people at a terminal."""
     decision: Decision
     command: str
     """The ``unbind`` CLI command."""
@@ -112,6 +114,7 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
             actor_rule="only the customer's distributor may review",
             may_act=_distributor,
             description="Distributor approves or rejects.",
+            help="The distributor approves or rejects (second-level resellers' customers).",
             decision=Decision.REVIEW,
             command="review",
         ),
@@ -122,6 +125,7 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
             actor_rule="only the customer may confirm",
             may_act=_customer,
             description="Customer confirms the unbinding.",
+            help="The customer agrees to be unbound.",
             decision=Decision.CUSTOMER_DECISION,
             command="confirm",
         ),
@@ -132,6 +136,7 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
             actor_rule="only the customer may reject",
             may_act=_customer,
             description="Customer rejects the unbinding.",
+            help="The customer refuses to be unbound.",
             decision=Decision.CUSTOMER_DECISION,
             command="reject",
         ),
@@ -142,6 +147,7 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
             actor_rule="only the customer may report a bound card",
             may_act=_customer,
             description="Customer says a card is bound.",
+            help="The customer has bound a card (verified against the partner center).",
             decision=Decision.CARD_CLAIM,
             command="card-bound",
             answered_by_story=True,
@@ -153,6 +159,7 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
             actor_rule="only the initiator may withdraw",
             may_act=_initiator,
             description="Initiator withdraws before cutover.",
+            help="The initiator withdraws the application (any time before cutover).",
             decision=Decision.WITHDRAWAL,
             command="withdraw",
         ),
@@ -163,6 +170,7 @@ ACTIONS: dict[ActionKind, ActionSpec] = {
             actor_rule="only the initiator or an operator may request a recheck",
             may_act=_initiator_or_operator,
             description=RECHECK_DESCRIPTION,
+            help="Run the final check again after a fix (initiator or operator).",
             decision=Decision.RECHECK,
             command="recheck",
         ),

@@ -1,9 +1,16 @@
 """Every text people read: system messages, the Web UI's current details and
 timer summaries. Pure functions of data; the workflow and the repair
-(``starter/repair.py``) pass the data and send what these return."""
+(``starter/repair.py``) pass the data and send what these return.
+
+Text a person typed (a reason) or a system outside this one returned is shown
+only through :func:`one_line` (plain text) or :func:`markdown_text`: histories
+may hold such text from before the edge refused line breaks and invisible
+characters, and a raw Temporal client bypasses the edge."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
@@ -15,6 +22,7 @@ from workflows.model import (
     ReviewAction,
     UnbindingState,
     UnbindStatus,
+    invisible_character,
 )
 
 S = UnbindStatus
@@ -34,8 +42,40 @@ WAITING_FOR: dict[UnbindStatus, str] = {
 """What each human wait waits for, in words."""
 
 
+# Markdown that acts anywhere in a line: emphasis, code, links and images,
+# autolinks and HTML, entities, tables, strikethrough, e-mail autolinks.
+_MARKDOWN_INLINE = re.compile(r"[\\`*_\[\]()<>&|~!@]")
+# What makes a bare address a link in GitHub-flavoured markdown.
+_BARE_LINK = re.compile(r"(?i)(?<=www)\.|:(?=//)")
+# Markdown that acts at the start of a line: headings, lists, setext underlines.
+_BLOCK_START = re.compile(r"^(?:([#+=-])|([0-9]{1,9})([.]))")
+
+
+def _hidden(char: str) -> bool:
+    """Takes no visible place: format (zero-width, bidi, BOM), control and
+    surrogate characters, and fillers that look blank."""
+    return unicodedata.category(char) in ("Cc", "Cs") or invisible_character(char) is not None
+
+
+def one_line(text: str) -> str:
+    """Untrusted text as one line of visible plain text: every run of white
+    space (line breaks included) becomes one space, invisible characters go.
+    Nothing of it can start a line of its own or hide what it says."""
+    visible = "".join(" " if char.isspace() else "" if _hidden(char) else char for char in text)
+    return " ".join(visible.split())
+
+
+def markdown_text(text: str) -> str:
+    """Untrusted text as one line of markdown that renders as exactly that
+    text: :func:`one_line`, with every markdown construct escaped."""
+    line = _MARKDOWN_INLINE.sub(r"\\\g<0>", one_line(text))
+    line = _BARE_LINK.sub(r"\\\g<0>", line)
+    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", line)
+
+
 def _with_reason(text: str, reason: str | None) -> str:
-    return f"{text} Reason: {reason}" if reason else text
+    """``text``, and the reason someone gave (untrusted) on the same line."""
+    return f"{text} Reason: {markdown_text(reason)}" if reason else text
 
 
 def submitted(customer_uin: str) -> Message:
@@ -122,8 +162,10 @@ def outcome(
     reseller_uin: str | None,
     effective_at: datetime | None,
     reason: str | None,
+    closed_by: str | None = None,
 ) -> Message:
-    """The message every party receives when an application ends."""
+    """The message every party receives when an application ends; ``closed_by``
+    is the operator who closed it after its process was stopped by hand."""
     subject = f"Unbinding application {status.lower().replace('_', ' ')}"
     if status is S.COMPLETED:
         assert effective_at is not None
@@ -135,6 +177,8 @@ def outcome(
         )
     else:
         body = f"The application to unbind customer {customer_uin} ended as {status}."
+    if closed_by:
+        body += f" Its process was stopped by hand and closed by {closed_by}."
     return Message(subject, _with_reason(body, reason))
 
 
@@ -152,9 +196,9 @@ def describe(state: UnbindingState) -> str:
     )
     if state.failed_checks:
         lines.append("**Failed checks:**")
-        lines += [f"- `{c.check}`: {c.hint}" for c in state.failed_checks]
+        lines += [f"- `{c.check}`: {markdown_text(c.hint)}" for c in state.failed_checks]
     if state.effective_at:
         lines.append(f"**Billing boundary:** {state.effective_at.isoformat()}")
     if state.outcome_reason:
-        lines.append(f"**Reason:** {state.outcome_reason}")
+        lines.append(f"**Reason:** {markdown_text(state.outcome_reason)}")
     return "\n".join(lines)

@@ -22,6 +22,8 @@ from activities.sql import SqlPartnerCenter
 from tests.conftest import Ledger
 from tests.integration.conftest import Unbind, apply
 from workflows.contract import workflow_id_for
+from workflows.model import ActionResult, RejectAction
+from workflows.texts import one_line
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +94,64 @@ async def test_a_hostile_withdrawal_reason_is_refused_or_shown_safely(
             problems += unsafe_showings(message["body"], reason, where, markdown=True)
 
     assert not problems, "\n".join(problems)
+
+
+# What a raw Temporal client can still send: the workflow decodes actions with
+# the rule every recorded value met (no control characters), not the edge's
+# stricter one, so these reach the history, as they may have before the edge
+# refused them.
+BYPASSING_REASONS = {
+    "forged-status-line": "ok\n**Status:** COMPLETED",
+    "line-separator": "ok\u2028Status: COMPLETED",
+    "markdown-link-and-image": "[click](http://evil.example) ![x](http://evil.example/x.png)",
+    "zero-width-and-bom": "a\u200bb\u2060c\ufeffd",
+    "heading-and-html": "# big\n<script>alert(1)</script> `code` _em_",
+}
+
+
+@pytest.mark.parametrize("reason", BYPASSING_REASONS.values(), ids=BYPASSING_REASONS.keys())
+async def test_a_hostile_reason_sent_past_the_edge_is_shown_safely(
+    dev_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    ledger: Ledger,
+    unbind: Unbind,
+    reason: str,
+) -> None:
+    parties = ledger.direct()
+    assert (await apply(unbind, parties)).code == 0
+
+    # The customer rejects through a raw client (no edge), with the reason.
+    handle = dev_env.client.get_workflow_handle(workflow_id_for(parties.customer))
+    rejection = RejectAction(action_id="raw-reject-1", actor=parties.customer, reason=reason)
+    answer = await handle.execute_update(
+        "reject", rejection, id=rejection.action_id, result_type=ActionResult
+    )
+    assert answer.accepted, answer
+
+    problems: list[str] = []
+    status = await unbind("status", "--customer", parties.customer, json=False)
+    assert status.code == 0, status
+    assert "CUSTOMER_REJECTED" in status.stdout, status
+    problems += unsafe_showings(status.stdout, reason, "unbind status", markdown=False)
+
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    problems += unsafe_showings(
+        metadata.current_details, reason, "Web UI current details", markdown=True
+    )
+
+    messages = 0
+    for uin in (parties.reseller, parties.customer):
+        for message in partner_center.inbox(uin):
+            where = f"inbox of {uin}, {message['event']}"
+            problems += unsafe_showings(message["subject"], reason, where, markdown=True)
+            problems += unsafe_showings(message["body"], reason, where, markdown=True)
+            messages += 1
+        inbox = await unbind("inbox", "--account", uin, json=False)
+        assert inbox.code == 0, inbox
+        problems += unsafe_showings(inbox.stdout, reason, f"unbind inbox {uin}", markdown=False)
+    assert messages, "no system message was sent"
+
+    assert not problems, "\n".join(problems)
+    # What was said is still there to read, on one line.
+    words = [word for word in one_line(reason).split() if word.isalpha()]
+    assert all(word in status.stdout for word in words), status.stdout
