@@ -184,6 +184,8 @@ class CheckName(StrEnum):
     GROUP_MEMBERSHIP = "group_membership"
     SAVINGS_PLAN_UNIT = "savings_plan_unit"
     OPEN_APPLICATION = "open_application"
+    CARD = "card"
+    """Final check only: at submission a missing card means the card-binding step later."""
 
 
 class FailedCheck(_Message):

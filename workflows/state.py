@@ -103,6 +103,9 @@ class WorkflowState(BaseModel):
     """Reminder events already sent (``workflows.waits.reminder_event``)."""
     notified_checks: list[FailedCheck] | None = None
     """The failed checks the initiator was last told about."""
+    final_checks: int = 0
+    """Final checks run so far, in every run: numbers each failed check's
+    message, since the transitions are trimmed when handed over."""
     next_auto_recheck_at: datetime | None = None
     """The scheduled recheck a continued run keeps."""
     # Per run, so not handed over: ``workflows.handover.take_over`` sets them.

@@ -50,6 +50,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.settings import SETTINGS
     from workflows.waits import HumanWait, Wake, awaited_party, wait_length
 
+# Histories recorded before the card was read again on confirmation (the
+# card read at submission decided) must replay without that read.
+CARD_READ_AFTER_CONFIRMATION_PATCH = "card-read-after-confirmation"
+
 SYSTEM = "system"
 S = UnbindStatus
 K = ActionKind
@@ -185,9 +189,11 @@ class UnbindingWorkflow(Handlers):
 
     async def _wait_for_card_binding(self) -> None:
         state = self._state
-        if rules.after_confirmation(bool(state.public.card_bound)) is S.FINAL_CHECK:
-            return
         if resumes_past(state.resume_in, S.PENDING_CARD_BINDING):
+            return
+        if state.resume_in is None and workflow.patched(CARD_READ_AFTER_CONFIRMATION_PATCH):
+            await self._read_card_after_confirmation()
+        if rules.after_confirmation(bool(state.public.card_bound)) is S.FINAL_CHECK:
             return
         await self._ask(
             S.PENDING_CARD_BINDING, "card_binding_requested", texts.card_binding_requested()
@@ -208,6 +214,17 @@ class UnbindingWorkflow(Handlers):
                 state.public.card_bound = True
                 return
 
+    async def _read_card_after_confirmation(self) -> None:
+        """The card read at submission may be weeks old, and a card removed
+        since would leave the customer with nothing to be billed from: decide
+        whether to ask for one from what the partner center says now."""
+        self._state.public.card_bound = await call(
+            UnbindingActivities.check_card,
+            CardCheckRequest(customer_uin=self._input.customer_uin),
+            summary="Read the customer's card binding after the confirmation",
+        )
+        await self._end_if_withdrawn()
+
     async def _check_again_until_remedied(self) -> None:
         state, public = self._state, self._state.public
         remediation_deadline: datetime | None = None
@@ -216,6 +233,7 @@ class UnbindingWorkflow(Handlers):
         while True:
             if not self._resumed(S.AWAITING_REMEDIATION):
                 await self._enter(S.FINAL_CHECK)
+                state.final_checks += 1
                 result = await call(
                     UnbindingActivities.check_account,
                     AccountCheckRequest(
@@ -225,6 +243,7 @@ class UnbindingWorkflow(Handlers):
                     summary="Re-check the customer account before cutover",
                 )
                 public.failed_checks = list(result.failed_checks)
+                public.card_bound = result.card_bound
                 await self._end_if_withdrawn()
                 if rules.after_final_check(result.failed_checks) is S.CUTTING_OVER:
                     return
@@ -237,7 +256,9 @@ class UnbindingWorkflow(Handlers):
                     state.notified_checks = list(public.failed_checks)
                     await notify(
                         self._state,
-                        f"final_check_failed:{len(public.transitions)}",
+                        # Numbered by a count no continue-as-new trims, in a
+                        # shape no key of the older numbering can take.
+                        f"final_check_failed:check-{state.final_checks}",
                         [self._input.initiator_uin],
                         texts.final_check_failed(public.failed_checks),
                     )

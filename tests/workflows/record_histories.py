@@ -2,10 +2,10 @@
 
     python -m tests.workflows.record_histories [PATH ...]
 
-Names record only those paths (a new one, without re-recording the others).
-Re-record only when a change is meant to be incompatible with applications in
-flight (see README, "Changing workflow code safely"); otherwise the old
-fixtures must keep replaying.
+Name the paths to record (the functions below) when adding one: the others'
+fixtures stay as they were recorded. Re-record only when a change is meant to
+be incompatible with applications in flight (see README, "Changing workflow
+code safely"); otherwise the old fixtures must keep replaying.
 """
 
 from __future__ import annotations
@@ -157,6 +157,50 @@ async def decided_while_the_wait_was_announced(
     return handle
 
 
+# Recorded with the card read again on confirmation
+# (``workflow.patched("card-read-after-confirmation")``).
+
+
+async def card_read_again_on_confirmation(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """A card on file at submission and still there when the customer confirms."""
+    parties = ledger.direct(card=True)
+    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
+    result = await act(handle, ActionKind.CONFIRM, parties.customer)
+    assert result.status is S.COMPLETED, result
+    return handle
+
+
+async def card_removed_before_confirmation(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The card on file at submission is gone when the customer confirms: asked for again."""
+    parties = ledger.direct(card=True)
+    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
+    ledger.pc.set_account(parties.customer, card_bound=False)
+    result = await act(handle, ActionKind.CONFIRM, parties.customer)
+    assert result.status is S.PENDING_CARD_BINDING, result
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    await act(handle, ActionKind.CARD_BOUND, parties.customer)
+    return handle
+
+
+async def card_removed_while_awaiting_remediation(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The final check fails (frozen), then fails on the card, then passes."""
+    parties = ledger.direct(card=True)
+    handle = await reach(client, tq, ledger.pc, parties, S.AWAITING_REMEDIATION)
+    ledger.pc.set_account(parties.customer, frozen=False, card_bound=False)
+    result = await act(handle, ActionKind.RECHECK, parties.reseller)
+    assert result.status is S.AWAITING_REMEDIATION, result
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    result = await act(handle, ActionKind.RECHECK, "operator:alice")
+    assert result.status is S.COMPLETED, result
+    return handle
+
+
 PATHS: list[Path_] = [
     direct_happy_path,
     second_level_with_card_binding,
@@ -167,16 +211,20 @@ PATHS: list[Path_] = [
     withdrawn,
     cancelled,
     expired_with_reminders,
+    card_read_again_on_confirmation,
+    card_removed_before_confirmation,
+    card_removed_while_awaiting_remediation,
 ]
 GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update, decided_while_the_wait_was_announced]
 
 
 async def main(names: list[str]) -> None:
-    HISTORIES.mkdir(exist_ok=True)
+    """Record the paths named in ``names`` (function names), or all of them."""
     known = {path.__name__ for path in [*PATHS, *GATED_PATHS]}
     unknown = set(names) - known
     if unknown:
         raise SystemExit(f"no such path: {', '.join(sorted(unknown))} (known: {sorted(known)})")
+    HISTORIES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:
         pc = SqlPartnerCenter(f"sqlite:///{tmp}/pc.db")
         gated = GatedPartnerCenter(pc)

@@ -69,6 +69,7 @@ def _waiting() -> WorkflowState:
         },
         reminded=["reminder:AWAITING_REMEDIATION:3d"],
         notified_checks=[FailedCheck(check=CheckName.CREDIT, hint="allocate credit")],
+        final_checks=3,
         settled=True,
     )
 
