@@ -2,7 +2,7 @@
 (the provider's "partner center"), plus the precondition checks over it.
 
 Activities see only :class:`PartnerCenter`. The SQL implementation lives in
-``activities.sql``; any other backend implements the same protocol.
+``activities.sql`` (a package, one module per role); any other backend implements the same protocol.
 """
 
 from __future__ import annotations

@@ -26,11 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from activities.partner_center import LedgerConflict, UnknownAccount
-from activities.sql import (
-    SqlPartnerCenter,
-    cents_from_amount,
-    database_url_from_env,
-)
+from activities.sql import SqlPartnerCenter, database_url_from_env
+from activities.sql.ledger import cents_from_amount
 from starter.client import (
     UnbindingClient,
     build_action,
@@ -71,7 +68,7 @@ from workflows.unbinding import workflow_id_for
 
 _T = TypeVar("_T")
 
-# The partner center's column sizes (activities/sql.py) and BIGINT range.
+# The partner center's column sizes (activities/sql/schema.py) and BIGINT range.
 MAX_NAME_LENGTH = 200
 MAX_SAVINGS_UNIT_LENGTH = 64
 _MAX_CENTS = 2**63 - 1

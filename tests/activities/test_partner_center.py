@@ -17,17 +17,9 @@ from activities.partner_center import (
     UnknownAccount,
     submission_checks,
 )
-from activities.sql import (
-    DEFAULT_DATABASE_URL,
-    DEMO_DISTRIBUTOR,
-    DEMO_RESELLER,
-    DEMO_SECOND_LEVEL_RESELLER,
-    UNCHANGED,
-    SqlPartnerCenter,
-    amount_from_cents,
-    cents_from_amount,
-    database_url_from_env,
-)
+from activities.sql import DEFAULT_DATABASE_URL, SqlPartnerCenter, database_url_from_env
+from activities.sql.demo import DEMO_DISTRIBUTOR, DEMO_RESELLER, DEMO_SECOND_LEVEL_RESELLER
+from activities.sql.ledger import UNCHANGED, amount_from_cents, cents_from_amount
 from workflows.model import (
     CheckName,
     CutoverRequest,
