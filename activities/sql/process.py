@@ -6,10 +6,21 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
-from activities.partner_center import AccountSnapshot, RelationshipConflict
-from activities.sql.database import SqlDatabase, current_agreement, if_active
+from activities.partner_center import (
+    AccountSnapshot,
+    ApplicationClosed,
+    RelationshipConflict,
+    ReusedApplicationId,
+)
+from activities.sql.database import (
+    SqlDatabase,
+    SqlRow,
+    current_agreement,
+    if_active,
+    record_from,
+)
 from activities.sql.schema import (
     AgreementState,
     accounts,
@@ -69,17 +80,34 @@ class ProcessStore(SqlDatabase):
                 .limit(1)
             ).scalar()
 
+    def record_of(self, application_id: str) -> UnbindingRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(unbinding_records).where(
+                    unbinding_records.c.application_id == application_id
+                )
+            ).first()
+        return None if row is None else record_from(row)
+
     def save_record(self, record: UnbindingRecord) -> None:
         values = record.model_dump(exclude={"failed_checks"})
         values["failed_checks"] = json.dumps(
             [check.model_dump(mode="json") for check in record.failed_checks]
         )
         stmt = self._insert(unbinding_records).values(values)
+        stored = unbinding_records.c
         stmt = stmt.on_conflict_do_update(
-            index_elements=[unbinding_records.c.application_id],
+            index_elements=[stored.application_id],
             set_={name: stmt.excluded[name] for name in values if name != "application_id"},
-            # A late retry of an older write never overwrites a newer state.
-            where=unbinding_records.c.revision < stmt.excluded.revision,
+            where=and_(
+                # A late retry of an older write never overwrites a newer state.
+                stored.revision < stmt.excluded.revision,
+                # A reused application id never takes over another customer's record.
+                stored.customer_uin == stmt.excluded.customer_uin,
+                stored.workflow_id == stmt.excluded.workflow_id,
+                # A closed record stays closed (it may be written again as it is).
+                or_(stored.status.not_in(TERMINAL_STATUSES), stored.status == stmt.excluded.status),
+            ),
         )
         with self._write() as conn:
             conn.execute(stmt)
@@ -106,9 +134,9 @@ class ProcessStore(SqlDatabase):
         stmt = (
             self._insert(inbox)
             .values(rows)
-            .on_conflict_do_nothing(
-                index_elements=[inbox.c.application_id, inbox.c.event, inbox.c.recipient_uin]
-            )
+            # Any unique index: one message per application, customer, event and
+            # recipient (schema.py), or the coarser index of an older SQLite file.
+            .on_conflict_do_nothing()
             .returning(inbox.c.id)
         )
         with self._write() as conn:
@@ -123,12 +151,20 @@ class ProcessStore(SqlDatabase):
                 .where(agreements.c.customer_uin == request.customer_uin, active)
                 .with_for_update()
             ).first()
-            done = conn.execute(
-                select(cutovers.c.effective_at, cutovers.c.agreement_id).where(
-                    cutovers.c.application_id == request.application_id
-                )
+            # Then the record, which `unbind close-terminated` locks to close it:
+            # whichever of the two commits first, the other sees it (the fence).
+            record = conn.execute(
+                select(unbinding_records.c.customer_uin, unbinding_records.c.status)
+                .where(unbinding_records.c.application_id == request.application_id)
+                .with_for_update()
             ).first()
-            if done is not None:
+            done = conn.execute(
+                select(
+                    cutovers.c.customer_uin, cutovers.c.effective_at, cutovers.c.agreement_id
+                ).where(cutovers.c.application_id == request.application_id)
+            ).first()
+            _refuse_a_foreign_or_closed_application(request, record, done)
+            if done is not None:  # a retry after the commit
                 return CutoverResult(effective_at=done.effective_at, agreement_id=done.agreement_id)
             if agreement is None or agreement.partner_uin != request.reseller_uin:
                 bound_to = agreement.partner_uin if agreement else "no partner"
@@ -157,3 +193,25 @@ class ProcessStore(SqlDatabase):
                 )
             )
         return CutoverResult(effective_at=effective_at, agreement_id=agreement.id)
+
+
+def _refuse_a_foreign_or_closed_application(
+    request: CutoverRequest, record: SqlRow | None, done: SqlRow | None
+) -> None:
+    """The cutover belongs to one application of one customer, and only while
+    that application is open. A reused application id (another customer's, or
+    a finished application run again) and an attempt that lands after
+    ``unbind close-terminated`` closed the record are refused, never reported
+    as this run's success."""
+    application = f"application {request.application_id}"
+    for owner in (record, done):
+        if owner is not None and owner.customer_uin != request.customer_uin:
+            raise ReusedApplicationId(
+                f"{application} belongs to customer {owner.customer_uin}, not to "
+                f"{request.customer_uin}: it cannot cut over {request.customer_uin}"
+            )
+    if record is not None and record.status in TERMINAL_STATUSES:
+        raise ApplicationClosed(
+            f"{application} is already closed as {record.status}: its cutover "
+            f"cannot run again (customer {request.customer_uin})"
+        )

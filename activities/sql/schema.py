@@ -27,7 +27,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    inspect,
 )
+from sqlalchemy.schema import DropConstraint
 
 from workflows.model import GroupRole, OverduePrivilege, PartnerKind, UnbindStatus
 
@@ -193,10 +195,38 @@ inbox = Table(
     Column("body", PlainText(), nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime, nullable=False),
-    UniqueConstraint("application_id", "event", "recipient_uin", name="one_message_per_event"),
 )
+# One message per event to each recipient of one application of one customer
+# (the workflow id names the customer): a reused application id is another
+# application, whose messages are not duplicates of the first one's.
+one_message_per_event = Index(
+    "one_message_per_event_of_a_workflow",
+    inbox.c.application_id,
+    inbox.c.workflow_id,
+    inbox.c.event,
+    inbox.c.recipient_uin,
+    unique=True,
+)
+_COARSE_INBOX_CONSTRAINT = "one_message_per_event"
+"""Older code's key, (application_id, event, recipient_uin): it dropped a reused
+application id's messages as duplicates of the first application's."""
 
 
 def create_or_upgrade(conn: Connection) -> None:
-    """Create what is missing, inside the caller's write transaction."""
+    """Create what is missing, inside the caller's write transaction, and
+    bring a database made by older code up to date (adds only, never loses a row).
+
+    An older SQLite file keeps its coarse inbox constraint beside the new
+    index (SQLite cannot drop a table constraint without rebuilding the
+    table): there, a reused application id's messages to a recipient the first
+    application already told of the same event are still dropped. PostgreSQL
+    drops the old constraint."""
     metadata.create_all(conn)
+    one_message_per_event.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        constraints = inspect(conn).get_unique_constraints(inbox.name)
+        if any(found["name"] == _COARSE_INBOX_CONSTRAINT for found in constraints):
+            # Named on a detached copy of the table: the schema above stays as it is.
+            legacy = Table(inbox.name, MetaData(), Column("application_id", String))
+            coarse = UniqueConstraint(legacy.c.application_id, name=_COARSE_INBOX_CONSTRAINT)
+            conn.execute(DropConstraint(coarse))

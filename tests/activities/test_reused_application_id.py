@@ -77,16 +77,22 @@ def test_a_finished_application_run_again_for_its_customer_is_refused(
     assert center.count("cutovers") == 1
 
 
-def test_a_retry_of_a_committed_cutover_in_its_run_still_succeeds(seeded: SeededLedger) -> None:
+def test_a_retry_of_a_committed_cutover_succeeds_while_the_application_is_open(
+    seeded: SeededLedger,
+) -> None:
     center = seeded.center
     acts = UnbindingActivities(center)
     center.save_record(seeded.record(SHARED_ID, revision=5, status=S.CUTTING_OVER))
     first = in_run("run-1").run(acts.cut_over, seeded.cutover(SHARED_ID))
     assert in_run("run-1").run(acts.cut_over, seeded.cutover(SHARED_ID)) == first
+    assert center.cutover_for(SHARED_ID) == first
 
-    # A stalled attempt of the same run that lands after the workflow closed the record.
+    # Once the workflow has closed the record the activity has long completed:
+    # an attempt still in flight is refused, and its answer goes nowhere.
     center.save_record(seeded.record(SHARED_ID, revision=6, status=S.COMPLETED))
-    assert in_run("run-1").run(acts.cut_over, seeded.cutover(SHARED_ID)) == first
+    with pytest.raises(ApplicationError, match="closed as COMPLETED"):
+        in_run("run-1").run(acts.cut_over, seeded.cutover(SHARED_ID))
+    assert center.cutover_for(SHARED_ID) == first
     assert center.count("cutovers") == 1
 
 
