@@ -98,14 +98,18 @@ class SqlDatabase:
                 yield conn
 
     def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
-        """An INSERT that can be made idempotent with ``on_conflict_do_*``."""
-        match self._engine.dialect.name:
-            case "sqlite":
-                return sqlite.insert(table)
-            case "postgresql":
-                return postgresql.insert(table)
-            case other:
-                raise NotImplementedError(f"unsupported database: {other}")
+        return idempotent_insert(self._engine.dialect.name, table)
+
+
+def idempotent_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can be made idempotent with ``on_conflict_do_*``."""
+    match dialect:
+        case "sqlite":
+            return sqlite.insert(table)
+        case "postgresql":
+            return postgresql.insert(table)
+        case other:
+            raise NotImplementedError(f"unsupported database: {other}")
 
 
 def _tune_sqlite(engine: Engine) -> None:

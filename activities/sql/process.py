@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from activities.partner_center import (
     AccountSnapshot,
@@ -18,6 +18,7 @@ from activities.sql.database import (
     SqlDatabase,
     SqlRow,
     current_agreement,
+    idempotent_insert,
     if_active,
     record_from,
 )
@@ -113,34 +114,8 @@ class ProcessStore(SqlDatabase):
             conn.execute(stmt)
 
     def deliver(self, notification: Notification) -> int:
-        recipients = list(dict.fromkeys(notification.recipients))
-        if not recipients:
-            return 0
-        delivered_at = now()
-        rows = [
-            {
-                "recipient_uin": recipient,
-                "application_id": notification.application_id,
-                "workflow_id": notification.workflow_id,
-                "event": notification.event,
-                "subject": notification.subject,
-                "body": notification.body,
-                "at": notification.at,
-                "delivered_at": delivered_at,
-            }
-            for recipient in recipients
-        ]
-        # RETURNING names exactly the new rows: rowcount is not reliable across drivers.
-        stmt = (
-            self._insert(inbox)
-            .values(rows)
-            # Any unique index: one message per application, customer, event and
-            # recipient (schema.py), or the coarser index of an older SQLite file.
-            .on_conflict_do_nothing()
-            .returning(inbox.c.id)
-        )
         with self._write() as conn:
-            return len(conn.execute(stmt).all())
+            return deliver_in(conn, notification)
 
     def cut_over(self, request: CutoverRequest) -> CutoverResult:
         with self._write() as conn:
@@ -215,3 +190,35 @@ def _refuse_a_foreign_or_closed_application(
             f"{application} is already closed as {record.status}: its cutover "
             f"cannot run again (customer {request.customer_uin})"
         )
+
+
+def deliver_in(conn: Connection, notification: Notification) -> int:
+    """The inbox rows of one notification, inside the caller's transaction;
+    how many were new."""
+    recipients = list(dict.fromkeys(notification.recipients))
+    if not recipients:
+        return 0
+    delivered_at = now()
+    rows = [
+        {
+            "recipient_uin": recipient,
+            "application_id": notification.application_id,
+            "workflow_id": notification.workflow_id,
+            "event": notification.event,
+            "subject": notification.subject,
+            "body": notification.body,
+            "at": notification.at,
+            "delivered_at": delivered_at,
+        }
+        for recipient in recipients
+    ]
+    # RETURNING names exactly the new rows: rowcount is not reliable across drivers.
+    stmt = (
+        idempotent_insert(conn.dialect.name, inbox)
+        .values(rows)
+        # Any unique index: one message per application, customer, event and
+        # recipient (schema.py), or the coarser index of an older SQLite file.
+        .on_conflict_do_nothing()
+        .returning(inbox.c.id)
+    )
+    return len(conn.execute(stmt).all())

@@ -4,14 +4,16 @@ behind ``unbind close-terminated`` (starter/repair.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import select, update
 
 from activities.sql.database import SqlDatabase, record_from
+from activities.sql.process import deliver_in
 from activities.sql.schema import cutovers, unbinding_records
-from workflows.model import UnbindingRecord, UnbindStatus
+from workflows.model import Notification, UnbindingRecord, UnbindStatus
 
 
 class RecordClosure(NamedTuple):
@@ -20,13 +22,19 @@ class RecordClosure(NamedTuple):
     record: UnbindingRecord
     closed_now: bool
     """False when the record was already closed (a repeated repair)."""
+    notified: int = 0
+    """Inbox messages delivered with the closing (0 when already closed)."""
 
 
 class RecordRepair(SqlDatabase):
     """Closes what a Terminate left open."""
 
     def close_stopped_application(
-        self, application_id: str, *, at: datetime
+        self,
+        application_id: str,
+        *,
+        at: datetime,
+        announce: Callable[[UnbindingRecord], Notification] | None = None,
     ) -> RecordClosure | None:
         """Close the record of an application whose workflow was stopped by hand
         (terminated), which left it open and so blocks every new application
@@ -36,7 +44,15 @@ class RecordRepair(SqlDatabase):
         made; ``CANCELLED`` otherwise. The caller must have verified that no
         run of the application is still going. Idempotent: a record already
         closed is returned unchanged. None when the application has no record
-        (it was stopped before its checks passed, so it blocks nothing)."""
+        (it was stopped before its checks passed, so it blocks nothing).
+
+        The outcome is decided under the lock the cutover takes on the record
+        (:meth:`~activities.sql.process.ProcessStore.cut_over`): a cutover that
+        committed first makes it ``COMPLETED``; one that comes later finds the
+        record closed and refuses. ``announce`` builds the parties' message from
+        the closed record; it is delivered in the same transaction, so the
+        message and the record never disagree and a repeated repair sends
+        nothing twice."""
         with self._write() as conn:
             row = conn.execute(
                 select(unbinding_records)
@@ -49,7 +65,10 @@ class RecordRepair(SqlDatabase):
             if record.status.is_terminal:
                 return RecordClosure(record=record, closed_now=False)
             cutover = conn.execute(
-                select(cutovers.c.effective_at).where(cutovers.c.application_id == application_id)
+                select(cutovers.c.effective_at).where(
+                    cutovers.c.application_id == application_id,
+                    cutovers.c.customer_uin == record.customer_uin,
+                )
             ).first()
             closed = record.model_copy(
                 update={
@@ -71,4 +90,5 @@ class RecordRepair(SqlDatabase):
                     updated_at=at,
                 )
             )
-        return RecordClosure(record=closed, closed_now=True)
+            notified = deliver_in(conn, announce(closed)) if announce is not None else 0
+        return RecordClosure(record=closed, closed_now=True, notified=notified)

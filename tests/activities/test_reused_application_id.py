@@ -5,15 +5,24 @@ one customer, and a finished application never runs again."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import Column, MetaData, Table, UniqueConstraint, create_engine, inspect
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.partner_center import RelationshipConflict
+from activities.sql import SqlPartnerCenter, schema
 from activities.unbinding import UnbindingActivities
 from tests.activities.conftest import SeededLedger
-from workflows.model import CheckName, CutoverRequest, PrecheckRequest, UnbindStatus
+from workflows.model import (
+    CheckName,
+    CutoverRequest,
+    Notification,
+    PrecheckRequest,
+    UnbindStatus,
+)
 
 S = UnbindStatus
 SHARED_ID = "app-shared-0001"
@@ -175,3 +184,44 @@ def test_a_finished_application_submitted_again_is_refused(seeded: SeededLedger)
     seeded.center.save_record(seeded.record(SHARED_ID, revision=4, status=S.WITHDRAWN))
 
     assert submit(seeded, seeded.customer) == {CheckName.OPEN_APPLICATION}
+
+
+# ---- a database made by older code -----------------------------------------------
+
+
+def test_a_database_made_by_older_code_opens_and_dedupes_per_workflow(database_url: str) -> None:
+    older = MetaData()
+    for table in schema.metadata.sorted_tables:
+        if table.name != "inbox":
+            table.to_metadata(older)
+    Table(
+        "inbox",
+        older,
+        *(Column(c.name, c.type, primary_key=c.primary_key) for c in schema.inbox.columns),
+        UniqueConstraint("application_id", "event", "recipient_uin", name="one_message_per_event"),
+    )
+    engine = create_engine(database_url)
+    older.create_all(engine)
+    engine.dispose()
+
+    with SqlPartnerCenter(database_url) as center:
+        first = Notification(
+            application_id=SHARED_ID,
+            workflow_id="unbind-20000000001",
+            event="submitted",
+            recipients=("10000000002",),
+            subject="Submitted",
+            body="An application was submitted.",
+            at=datetime(2025, 3, 1, tzinfo=UTC),
+        )
+        second = first.model_copy(update={"workflow_id": "unbind-20000000002"})
+        assert center.deliver(first) == 1
+        assert center.deliver(first) == 0
+        # PostgreSQL drops the old key; an older SQLite file keeps it (schema.py).
+        expected = 1 if center.url.startswith("postgresql") else 0
+        assert center.deliver(second) == expected
+
+        engine = create_engine(database_url)
+        indexes = {index["name"] for index in inspect(engine).get_indexes("inbox")}
+        engine.dispose()
+        assert "one_message_per_event_of_a_workflow" in indexes
