@@ -90,7 +90,7 @@ server: $(INSTALLED)
 	exec $(BIN)/temporal server start-dev --ip 127.0.0.1 \
 		--port $(UNBIND_TEMPORAL_PORT) --ui-port $(UNBIND_TEMPORAL_UI_PORT) \
 		--db-filename var/temporal.db --log-level error \
-		$$($(BIN)/python -c 'from starter.connection import dev_server_flags; print(" ".join(dev_server_flags()))')
+		$$($(BIN)/python -c 'from starter.devstack.server import dev_server_flags; print(" ".join(dev_server_flags()))')
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

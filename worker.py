@@ -20,10 +20,12 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.partner_center import PartnerCenter
-from activities.sql import SqlPartnerCenter, database_url_from_env
+from activities.sql import SqlPartnerCenter
 from activities.unbinding import UnbindingActivities
-from starter.connection import connect_client, task_queue_from_env
-from workflows.failures import with_business_failures
+from starter.configuration import database_url
+from starter.connection import connect_client, connect_config, task_queue_from_env
+from starter.errors import BadConfiguration
+from workflows.contract import with_business_failures
 from workflows.unbinding import UnbindingWorkflow
 
 # Activities are blocking SQL calls; they run on this many threads.
@@ -65,8 +67,10 @@ def build_worker(
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    client = await connect_client()
-    partner_center = SqlPartnerCenter(database_url_from_env(), pool_size=ACTIVITY_THREADS)
+    # A configuration mistake stops here, before anything is connected or written.
+    url, connection = database_url(), connect_config()
+    client = await connect_client(connection)
+    partner_center = SqlPartnerCenter(url, pool_size=ACTIVITY_THREADS)
     task_queue = task_queue_from_env()
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(
@@ -88,9 +92,14 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    exit_code = 0
+    try:
+        asyncio.run(main())
+    except BadConfiguration as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        exit_code = error.exit_code
     # temporalio/sdk-python#300: core threads can crash interpreter shutdown
     # after all work is done; leave without running finalizers.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(exit_code)

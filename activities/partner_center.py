@@ -132,6 +132,7 @@ HINTS: dict[CheckName, str] = {
     CheckName.GROUP_MEMBERSHIP: "remove the customer from its group",
     CheckName.SAVINGS_PLAN_UNIT: "remove the customer from its savings plan shared unit",
     CheckName.OPEN_APPLICATION: "wait for the open application to end, or withdraw it",
+    CheckName.CARD: "have the customer bind a credit card in Expense Center > Account Information",
 }
 
 
@@ -140,7 +141,7 @@ def failed(check: CheckName, hint: str | None = None) -> FailedCheck:
 
 
 def account_checks(customer: AccountSnapshot) -> list[FailedCheck]:
-    """The checks run at submission and again before cutover."""
+    """The account's own conditions, checked at submission and again before cutover."""
     checks = []
     if customer.frozen:
         checks.append(failed(CheckName.ACCOUNT_FROZEN))
@@ -152,6 +153,17 @@ def account_checks(customer: AccountSnapshot) -> list[FailedCheck]:
         checks.append(failed(CheckName.GROUP_MEMBERSHIP))
     if customer.savings_unit is not None:
         checks.append(failed(CheckName.SAVINGS_PLAN_UNIT))
+    return checks
+
+
+def final_checks(customer: AccountSnapshot) -> list[FailedCheck]:
+    """The checks right before cutover: the account checks again, and a card,
+    because a card bound weeks ago may have been removed since and the customer
+    is billed directly from the cutover on. (At submission a missing card is no
+    failure: it only means the card-binding step later.)"""
+    checks = account_checks(customer)
+    if not customer.card_bound:
+        checks.append(failed(CheckName.CARD))
     return checks
 
 

@@ -15,8 +15,8 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from activities.partner_center import (
     PartnerCenter,
     RelationshipConflict,
-    account_checks,
     failed,
+    final_checks,
     submission_checks,
 )
 from workflows.model import (
@@ -78,7 +78,7 @@ class UnbindingActivities:
 
     @activity.defn(name="check_account")
     def check_account(self, request: AccountCheckRequest) -> AccountCheckResult:
-        """The final check before cutover: the account checks again."""
+        """The final check before cutover: the account checks again, and a card."""
         customer = self._pc.account(request.customer_uin)
         if customer is None:
             # A failed check, not an error: the application waits for a fix
@@ -94,7 +94,7 @@ class UnbindingActivities:
                 ],
             )
         return AccountCheckResult(
-            card_bound=customer.card_bound, failed_checks=account_checks(customer)
+            card_bound=customer.card_bound, failed_checks=final_checks(customer)
         )
 
     @activity.defn(name="check_card")

@@ -42,10 +42,12 @@ from activities.sql import SqlPartnerCenter
 from bench import stack
 from bench.paths import DIRECT_CARD, PATHS, Driver, Latencies, Partners, Story, Uins, mixed
 from bench.skeleton import ACTION_UPDATE, SKELETON_WORKFLOW, SUBMISSION_UPDATE
-from bench.stack import Child, WorkerSpec
+from bench.stack import WorkerSpec
 from bench.worker import SKELETON, UNBINDING
 from starter.client import UnbindingClient
-from starter.connection import DEV_SERVER_SQLITE_PRAGMAS, connect_client
+from starter.devstack.ports import HOST, free_port
+from starter.devstack.process import ROOT, ChildProcess, StackFailed
+from starter.devstack.server import DEV_SERVER_SQLITE_PRAGMAS, DevServer
 from worker import ACTIVITY_THREADS
 from workflows.model import UnbindStatus
 
@@ -165,12 +167,12 @@ def parse(argv: Sequence[str] | None) -> BenchSettings:
         concurrency=args.concurrency or 0,
         database_url=args.database_url,
         phases=phases,
-        temporal_port=args.temporal_port or stack.free_port(),
+        temporal_port=args.temporal_port or free_port(),
         server_pragmas=tuple(
             p for p in (args.server_sqlite_pragma or SERVER_PRAGMAS) if p.lower() != "none"
         ),
         profile_memory=args.profile_memory,
-        run_dir=(args.run_dir or stack.ROOT / "var" / "bench" / stamp).resolve(),
+        run_dir=(args.run_dir or ROOT / "var" / "bench" / stamp).resolve(),
     )
 
 
@@ -184,11 +186,11 @@ class Bench:
     ledger: SqlPartnerCenter
     database_url: str
     address: str
-    server: Child
+    server: ChildProcess
     uins: Uins = field(default_factory=Uins)
     shapes: dict[str, list[int]] = field(default_factory=dict)
     """Activities per segment of each path, counted in a real history."""
-    workers: list[Child] = field(default_factory=list)
+    workers: list[ChildProcess] = field(default_factory=list)
     trouble: list[str] = field(default_factory=list)
     _queues: Counter[str] = field(default_factory=Counter)
 
@@ -205,21 +207,23 @@ class Bench:
         count: int = 1,
         cache: int | None = None,
         trace_dir: Path | None = None,
-    ) -> AsyncIterator[list[Child]]:
+    ) -> AsyncIterator[list[ChildProcess]]:
         spec = WorkerSpec(kind, self.address, task_queue, self.database_url, cache, trace_dir)
-        started: list[Child] = []
+        started: list[ChildProcess] = []
         try:
             for _ in range(count):
                 name = f"{task_queue}-{kind}-{len(started) + 1}"
                 started.append(
-                    await stack.start_worker(spec, name=name, run_dir=self.settings.run_dir)
+                    await stack.start_worker(
+                        spec, self.client, name=name, run_dir=self.settings.run_dir
+                    )
                 )
             self.workers += started
             yield started
         finally:
             for child in started:
                 code = child.stop()
-                self.trouble += [f"{child.name}: {line}" for line in child.trouble()]
+                self.trouble += [f"{child.name}: {line}" for line in stack.trouble(child)]
                 if code not in (0, None):
                     self.trouble.append(f"{child.name}: exit code {code}")
 
@@ -482,7 +486,7 @@ async def processes(bench: Bench, results: dict[str, Any], table: list[list[str]
 
 
 async def _rss_growth(
-    worker: Child, fill: Callable[[], Awaitable[list[BaseException]]], trace_dir: Path | None
+    worker: ChildProcess, fill: Callable[[], Awaitable[list[BaseException]]], trace_dir: Path | None
 ) -> tuple[int, int, list[BaseException]]:
     """RSS of the worker before and after ``fill``, each read once it settled;
     with ``trace_dir``, a tracemalloc snapshot at both points."""
@@ -498,7 +502,7 @@ async def _rss_growth(
     return before, after, failures
 
 
-async def _snapshot(worker: Child, path: Path) -> None:
+async def _snapshot(worker: ChildProcess, path: Path) -> None:
     os.kill(worker.pid, signal.SIGUSR1)
     give_up = time.monotonic() + SNAPSHOT_TIMEOUT
     while time.monotonic() < give_up:
@@ -506,7 +510,7 @@ async def _snapshot(worker: Child, path: Path) -> None:
             await asyncio.sleep(SETTLE_SECONDS)  # the dump may still be writing
             return
         await asyncio.sleep(0.5)
-    raise stack.StackFailed(f"no tracemalloc snapshot at {path}")
+    raise StackFailed(f"no tracemalloc snapshot at {path}")
 
 
 def allocation_profile(trace_dir: Path, count: int, *, top: int = 12) -> list[str]:
@@ -519,7 +523,7 @@ def allocation_profile(trace_dir: Path, count: int, *, top: int = 12) -> list[st
     lines = [f"python heap growth {total / count / KB:.1f} KB per workflow, by line:"]
     for stat in stats[:top]:
         frame = stat.traceback[0]
-        where = frame.filename.replace(str(stack.ROOT) + "/", "").split("site-packages/")[-1]
+        where = frame.filename.replace(str(ROOT) + "/", "").split("site-packages/")[-1]
         where = f"{where}:{frame.lineno}"
         lines.append(f"  {stat.size_diff / count / KB:8.1f} KB  {where}")
     return lines
@@ -719,17 +723,20 @@ def verdicts(results: dict[str, Any]) -> dict[str, bool | None]:
 async def run(settings: BenchSettings) -> dict[str, Any]:
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     database_url = settings.database_url or f"sqlite:///{settings.run_dir / 'partner-center.db'}"
-    address = f"{stack.HOST}:{settings.temporal_port}"
+    address = f"{HOST}:{settings.temporal_port}"
     results: dict[str, Any] = {}
     table: list[list[str]] = []
     _progress(f"starting the dev server on {address}; run directory {settings.run_dir}")
-    server = await stack.start_server(
-        run_dir=settings.run_dir, port=settings.temporal_port, pragmas=list(settings.server_pragmas)
+    server = DevServer(
+        db_file=settings.run_dir / "temporal.db",
+        log_path=settings.run_dir / "temporal-server.log",
+        port=settings.temporal_port,
+        sqlite_pragmas=settings.server_pragmas,
     )
+    client = await server.start_serving(within=stack.SERVER_START_TIMEOUT)
     ledger: SqlPartnerCenter | None = None
     started = time.perf_counter()
     try:
-        client = await connect_client({"target_host": address, "namespace": "default"})
         ledger = SqlPartnerCenter(database_url, pool_size=ACTIVITY_THREADS)
         bench = Bench(settings, client, ledger, database_url, address, server)
         for phase, measure in (
@@ -770,7 +777,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     code = 0
     try:
         results = asyncio.run(run(settings))
-    except stack.StackFailed as error:
+    except StackFailed as error:
         print(f"bench: {error}", file=sys.stderr, flush=True)
         results = {"error": str(error)}
         code = 3

@@ -2,8 +2,7 @@
 
 The real worker as ``worker.py`` serves (``build_worker`` with
 ``SERVING_RUNNER``, the SQL partner center) or the skeleton with the very same
-worker options. It touches ``--ready-file`` once it
-polls, serves until SIGTERM, and leaves with ``os._exit`` (sdk-python#300).
+worker options. It serves until SIGTERM, and leaves with ``os._exit`` (sdk-python#300).
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--address", required=True)
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument(
         "--tracemalloc-dir",
         type=Path,
@@ -112,7 +110,6 @@ async def serve(args: argparse.Namespace) -> None:
                 ),
             )
         async with worker:
-            args.ready_file.touch()
             await stop.wait()
     if partner_center is not None:
         partner_center.dispose()

@@ -25,14 +25,15 @@ from starter.client import (
     build_action,
     build_application,
 )
+from workflows.actions import ACTION_TYPES
+from workflows.contract import workflow_id_for
 from workflows.model import (
-    ACTION_TYPES,
     Action,
     ActionKind,
     UnbindingState,
     UnbindStatus,
 )
-from workflows.unbinding import UnbindingWorkflow, workflow_id_for
+from workflows.unbinding import UnbindingWorkflow
 
 log = logging.getLogger("chaos")
 

@@ -42,6 +42,10 @@ def _unfreeze(pc: SqlPartnerCenter, customer: str) -> None:
     pc.set_account(customer, frozen=False)
 
 
+def _remove_card(pc: SqlPartnerCenter, customer: str) -> None:
+    pc.set_account(customer, card_bound=False)
+
+
 def _bind_card_and_freeze(pc: SqlPartnerCenter, customer: str) -> None:
     pc.set_account(customer, card_bound=True, frozen=True)
 
@@ -69,6 +73,9 @@ class PathPlan:
     expires: bool = False
     """No one acts: the customer confirmation deadline passes, after reminders."""
     remediation: bool = False
+    card_removed: bool = False
+    """The card on file at submission is removed before the customer confirms:
+    the customer is asked to bind one (the card is read again on confirmation)."""
 
 
 def _confirm(before: LedgerChange | None = None) -> Step:
@@ -83,6 +90,14 @@ PATHS: tuple[PathPlan, ...] = (
     PathPlan("direct, card binding", False, False, (_confirm(), _CARD), S.COMPLETED),
     PathPlan("second-level, card bound", True, True, (_APPROVE, _confirm()), S.COMPLETED),
     PathPlan("second-level, card binding", True, False, (_APPROVE, _confirm(), _CARD), S.COMPLETED),
+    PathPlan(
+        "direct, card removed before confirmation",
+        False,
+        True,
+        (_confirm(before=_remove_card), _CARD),
+        S.COMPLETED,
+        card_removed=True,
+    ),
     PathPlan(
         "direct, remediation, operator recheck",
         False,
@@ -240,7 +255,7 @@ class Application:
         if rejected:
             send("customer_rejected", *everyone)
             return Counter(messages)
-        if not plan.card:
+        if not plan.card or plan.card_removed:
             send("card_binding_requested", c)
         if plan.outcome is S.WITHDRAWN:
             send("withdrawn", *everyone)
@@ -252,8 +267,10 @@ class Application:
 
 
 def normalized_event(event: str) -> str:
-    """``final_check_failed:3`` and ``reminder:<status>:25s`` carry a suffix
-    that depends on timing settings, not on the path: compare without it."""
+    """``final_check_failed:check-3`` (``final_check_failed:3`` from older
+    workers) and ``reminder:<status>:25s`` carry a suffix that depends on how
+    often the check ran or on timing settings, not on the path: compare
+    without it."""
     if event.startswith("final_check_failed:"):
         return "final_check_failed"
     if event.startswith("reminder:"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -23,10 +24,13 @@ from temporalio.client import WorkflowExecutionStatus
 from activities.sql import SqlPartnerCenter
 from chaos.driver import Deadline, Driver, StatusBoard
 from chaos.plans import Application, set_up_applications
-from chaos.processes import DatabaseLock, DevServer, PostgresServer, WorkerProcess
+from chaos.processes import DatabaseLock
 from chaos.settings import ChaosSettings
 from chaos.verify import Verdict, verify
 from starter.client import UnbindingClient
+from starter.devstack.postgres import PostgresCluster
+from starter.devstack.server import DevServer
+from starter.devstack.worker_process import WorkerProcess
 from workflows.model import UnbindingState, UnbindStatus
 
 log = logging.getLogger("chaos")
@@ -69,7 +73,7 @@ class Context:
     applications: list[Application]
     notes: list[str]
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    database_server: PostgresServer | None = None
+    database_server: PostgresCluster | None = None
     outage: tuple[datetime, datetime] | None = None
     """When no worker ran (scenario 2), wall clock."""
     unexpected_worker_exits: int = 0
@@ -132,7 +136,9 @@ async def kill_worker(ctx: Context) -> str:
     phases: Counter[UnbindStatus] = Counter()
     kills = 0
     while kills < settings.worker_kills and not ctx.done.is_set():
-        if not await ctx.worker.polling(within=settings.server_ready_within):
+        if not await ctx.worker.polling(
+            ctx.driver.client.temporal, within=settings.server_ready_within.total_seconds()
+        ):
             await asyncio.sleep(0.2)  # dead (the supervisor restarts it) or slow
             continue
         await asyncio.sleep(ctx.rng.uniform(*settings.worker_kill_after_polling))
@@ -245,7 +251,7 @@ async def kill_server(ctx: Context) -> str:
         ctx.server.kill()
         kills += 1
         await asyncio.sleep(ctx.settings.server_outage.total_seconds())
-        await ctx.server.start(ready_within=ctx.settings.server_ready_within)
+        await ctx.server.start_serving(within=ctx.settings.server_ready_within.total_seconds())
         ctx.deadline.restart()
         await asyncio.sleep(ctx.settings.server_kill_interval.total_seconds())
     ctx.notes.append(f"server kills landed while applications waited in: {_phases(phases)}")
@@ -357,41 +363,50 @@ async def _history_figures(
     return figures, retried
 
 
+def _worker_command(scenario: Scenario, workdir: Path, settings: ChaosSettings) -> list[str] | None:
+    """None for the product's ``worker.py``; else the suite's wrapper with the
+    scenario's fault hooks."""
+    if scenario.worker_args is None:
+        return None
+    arguments = [
+        a.format(workdir=workdir, cutover_crashes=settings.cutover_crashes)
+        for a in scenario.worker_args
+    ]
+    return [sys.executable, "-m", "chaos.worker_process", *arguments]
+
+
 async def run(key: str, settings: ChaosSettings, workdir: Path, seed: int) -> ScenarioResult:
     scenario = SCENARIOS[key]
     workdir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(f"{seed}-{key}")
     started = time.monotonic()
     async with AsyncExitStack() as cleanup:
-        server = DevServer(workdir)
+        # The dev server's default SQLite journal: the faults are tried on the
+        # server as it ships, not on the local stacks' tuned pragmas.
+        server = DevServer(db_file=workdir / "temporal.db", sqlite_pragmas=())
         cleanup.push_async_callback(asyncio.to_thread, server.stop)
-        await server.start(ready_within=settings.server_ready_within)
+        temporal = await server.start_serving(within=settings.server_ready_within.total_seconds())
         database_server = None
         database_url = f"sqlite:///{workdir / 'unbind.db'}"
         if scenario.database == "postgresql":
-            database_server = PostgresServer()
+            database_server = PostgresCluster()
             cleanup.push_async_callback(asyncio.to_thread, database_server.stop)
             await asyncio.to_thread(database_server.start)
             database_url = database_server.url(database_server.create_database())
         pc = SqlPartnerCenter(database_url, pool_size=8)
         cleanup.callback(pc.dispose)
         worker = WorkerProcess(
-            workdir,
             address=server.address,
             task_queue=TASK_QUEUE,
             database_url=database_url,
-            wrapper_args=[
-                a.format(workdir=workdir, cutover_crashes=settings.cutover_crashes)
-                for a in scenario.worker_args
-            ]
-            if scenario.worker_args is not None
-            else None,
+            log_path=workdir / "worker.log",
+            command=_worker_command(scenario, workdir, settings),
         )
         cleanup.push_async_callback(asyncio.to_thread, worker.stop)
         applications = set_up_applications(pc, count=settings.applications, rng=rng)
         worker.start()
         client = UnbindingClient(
-            await server.client(), task_queue=TASK_QUEUE, answer_timeout=settings.answer_timeout
+            temporal, task_queue=TASK_QUEUE, answer_timeout=settings.answer_timeout
         )
         deadline = Deadline(settings.settle_within)
         board = StatusBoard(pc, settings)

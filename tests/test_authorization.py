@@ -33,8 +33,9 @@ from starter.errors import BadInput
 from tests.conftest import fresh_uin
 from tests.workflows.scenarios import SIGNALS, UPDATES
 from tests.workflows.spec_oracle import ALLOWED_ROLES, HUMAN_WAITS, ROLES, SPEC_ACCEPTED_IN
+from workflows.actions import ACTION_TYPES
+from workflows.contract import workflow_id_for
 from workflows.model import (
-    ACTION_TYPES,
     Action,
     ActionKind,
     ActionResult,
@@ -43,7 +44,7 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
 )
-from workflows.unbinding import UnbindingWorkflow, workflow_id_for
+from workflows.unbinding import UnbindingWorkflow
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus

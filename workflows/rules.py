@@ -7,9 +7,9 @@ workflow consults these; tests call them directly, no server needed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from workflows.actions import ACTIONS, Roles
 from workflows.model import (
     Action,
     ActionKind,
@@ -17,7 +17,6 @@ from workflows.model import (
     PartnerKind,
     ReviewAction,
     UnbindStatus,
-    is_operator,
 )
 
 S = UnbindStatus
@@ -58,57 +57,19 @@ TRANSITIONS: dict[UnbindStatus, frozenset[UnbindStatus]] = {
     S.CUTTING_OVER: frozenset({S.COMPLETED, S.FAILED}),
 }
 
-# SPEC section 4: the states in which each action is accepted.
+# SPEC section 4: the states in which each action is accepted, and who may
+# take it, derived from the one table of actions.
 ACCEPTED_IN: dict[ActionKind, frozenset[UnbindStatus]] = {
-    ActionKind.REVIEW: frozenset({S.PENDING_DISTRIBUTOR_REVIEW}),
-    ActionKind.CONFIRM: frozenset({S.PENDING_CUSTOMER_CONFIRMATION}),
-    ActionKind.REJECT: frozenset({S.PENDING_CUSTOMER_CONFIRMATION}),
-    ActionKind.CARD_BOUND: frozenset({S.PENDING_CARD_BINDING}),
-    ActionKind.WITHDRAW: frozenset(
-        {
-            S.VALIDATING,
-            S.PENDING_DISTRIBUTOR_REVIEW,
-            S.PENDING_CUSTOMER_CONFIRMATION,
-            S.PENDING_CARD_BINDING,
-            S.FINAL_CHECK,
-            S.AWAITING_REMEDIATION,
-        }
-    ),
-    ActionKind.RECHECK: frozenset({S.AWAITING_REMEDIATION}),
+    kind: spec.accepted_in for kind, spec in ACTIONS.items()
 }
+ACTOR_RULE: dict[ActionKind, str] = {kind: spec.actor_rule for kind, spec in ACTIONS.items()}
 
 # The states in which an operator's cancel ends the application.
 CANCELLABLE = ACCEPTED_IN[ActionKind.WITHDRAW]
 
-ACTOR_RULE: dict[ActionKind, str] = {
-    ActionKind.REVIEW: "only the customer's distributor may review",
-    ActionKind.CONFIRM: "only the customer may confirm",
-    ActionKind.REJECT: "only the customer may reject",
-    ActionKind.CARD_BOUND: "only the customer may report a bound card",
-    ActionKind.WITHDRAW: "only the initiator may withdraw",
-    ActionKind.RECHECK: "only the initiator or an operator may request a recheck",
-}
-
-
-@dataclass(frozen=True)
-class Roles:
-    """The parties of one application, as far as they are known."""
-
-    customer_uin: str
-    initiator_uin: str
-    distributor_uin: str | None = None
-
 
 def may_act(kind: ActionKind, actor: str, roles: Roles) -> bool:
-    match kind:
-        case ActionKind.REVIEW:
-            return roles.distributor_uin is not None and actor == roles.distributor_uin
-        case ActionKind.CONFIRM | ActionKind.REJECT | ActionKind.CARD_BOUND:
-            return actor == roles.customer_uin
-        case ActionKind.WITHDRAW:
-            return actor == roles.initiator_uin
-        case ActionKind.RECHECK:
-            return actor == roles.initiator_uin or is_operator(actor)
+    return ACTIONS[kind].may_act(actor, roles)
 
 
 def refusal(status: UnbindStatus, action: Action, roles: Roles) -> str | None:

@@ -92,7 +92,11 @@ def test_the_final_check_and_the_card_check_read_the_ledger(
 
     assert env.run(acts.check_card, card) is False
     result = env.run(acts.check_account, account)
-    assert [failed.check for failed in result.failed_checks] == [CheckName.SAVINGS_PLAN_UNIT]
+    assert [failed.check for failed in result.failed_checks] == [
+        CheckName.SAVINGS_PLAN_UNIT,
+        CheckName.CARD,
+    ]
+    assert result.card_bound is False
 
     seeded.center.set_account(seeded.second_level_customer, savings_unit=None, card_bound=True)
     assert env.run(acts.check_card, card) is True

@@ -15,11 +15,13 @@ from activities.partner_center import (
     LedgerConflict,
     RelationshipConflict,
     UnknownAccount,
+    final_checks,
     submission_checks,
 )
 from activities.sql import DEFAULT_DATABASE_URL, SqlPartnerCenter, database_url_from_env
 from activities.sql.demo import DEMO_DISTRIBUTOR, DEMO_RESELLER, DEMO_SECOND_LEVEL_RESELLER
 from activities.sql.ledger import UNCHANGED, amount_from_cents, cents_from_amount
+from tests.workflows import spec_oracle
 from workflows.model import (
     CheckName,
     CutoverRequest,
@@ -347,6 +349,49 @@ def test_each_check_fails_on_its_own_condition_and_passes_once_fixed(
 
     fix_it(seeded)
     assert failed_checks(seeded) == set()
+
+
+def test_a_missing_card_is_no_failure_at_submission(seeded) -> None:
+    """It only means the customer is asked to bind one after confirming."""
+    seeded.center.set_account(seeded.customer, card_bound=False)
+
+    assert failed_checks(seeded) == set()
+
+
+def test_each_submission_check_is_one_the_spec_names() -> None:
+    named = {str(check) for check in BREAKS_AND_FIXES} | {CheckName.ROOT_ACCOUNT}
+    assert named == set(spec_oracle.SUBMISSION_CHECKS)
+
+
+# The final check: the account checks again, and a card (SPEC section 3, issue 9).
+FINAL_CHECKS = tuple(CheckName(check) for check in spec_oracle.FINAL_CHECKS)
+FINAL_BREAKS_AND_FIXES: dict[CheckName, tuple[Callable[..., None], Callable[..., None]]] = {
+    **{CheckName(c): BREAKS_AND_FIXES[CheckName(c)] for c in spec_oracle.ACCOUNT_CHECKS},
+    CheckName.CARD: (
+        lambda seeded: seeded.center.set_account(seeded.customer, card_bound=False),
+        lambda seeded: seeded.center.set_account(seeded.customer, card_bound=True),
+    ),
+}
+
+
+def failed_final_checks(seeded) -> set[CheckName]:
+    customer = seeded.center.account(seeded.customer)
+    assert customer is not None
+    return {failed.check for failed in final_checks(customer)}
+
+
+@pytest.mark.parametrize("check", FINAL_CHECKS, ids=str)
+def test_each_final_check_fails_on_its_own_condition_and_passes_once_fixed(
+    seeded, check: CheckName
+) -> None:
+    break_it, fix_it = FINAL_BREAKS_AND_FIXES[check]
+    assert failed_final_checks(seeded) == set()
+
+    break_it(seeded)
+    assert failed_final_checks(seeded) == {check}
+
+    fix_it(seeded)
+    assert failed_final_checks(seeded) == set()
 
 
 def test_a_sub_user_cannot_submit_for_its_root_account(seeded) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +35,9 @@ from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
-from tests.conftest import dev_server_environment, running_worker
+from starter.devstack.ports import HOST, free_port
+from starter.devstack.sdk_servers import dev_server_environment
+from tests.conftest import running_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "browser"
@@ -57,12 +58,6 @@ UI_TIMEOUT_MS = 20_000
 """How long one browser step or assertion may wait for the UI (generous: CI
 machines are small and the dev server shares them)."""
 expect.set_options(timeout=UI_TIMEOUT_MS)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -96,9 +91,9 @@ def chromium() -> Path:
 @pytest_asyncio.fixture(scope="session")
 async def web_ui(chromium: Path) -> AsyncIterator[WebUi]:
     """A dev server of its own with the UI on: the other suites keep theirs headless."""
-    ui_port = _free_port()
+    ui_port = free_port()
     async with dev_server_environment(ui=True, ui_port=ui_port) as env:
-        yield WebUi(env=env, url=f"http://127.0.0.1:{ui_port}")
+        yield WebUi(env=env, url=f"http://{HOST}:{ui_port}")
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -16,6 +16,7 @@ from activities.sql import SqlPartnerCenter
 from chaos.plans import PATHS, Application, set_up_applications
 from chaos.settings import ChaosSettings
 from chaos.verify import verify
+from workflows.contract import workflow_id_for
 from workflows.model import (
     CutoverRequest,
     Deadlines,
@@ -24,7 +25,6 @@ from workflows.model import (
     UnbindingRecord,
     UnbindingState,
 )
-from workflows.unbinding import workflow_id_for
 
 SETTINGS = ChaosSettings()
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -23,10 +23,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
+from starter.devstack.environment import isolated_environment
 from tests.conftest import Parties, eventually
-from tests.environment import isolated_environment
+from workflows.contract import workflow_id_for
 from workflows.model import UnbindingState
-from workflows.unbinding import UnbindingWorkflow, workflow_id_for
+from workflows.unbinding import UnbindingWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI_TIMEOUT = 60.0

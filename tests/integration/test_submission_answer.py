@@ -16,8 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient, Unreachable
 from tests.conftest import Ledger, running_worker
+from workflows.contract import workflow_id_for
 from workflows.model import UnbindStatus
-from workflows.unbinding import workflow_id_for
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Ledger, eventually
 from tests.integration.conftest import Unbind, apply, assert_inbox, handle_for, message
+from workflows.contract import workflow_id_for
 from workflows.model import UnbindStatus
-from workflows.unbinding import workflow_id_for
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from activities.sql.demo import DEMO_RESELLER
 from starter.client import UnbindingClient
-from starter.demo import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
+from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
 from tests.conftest import running_worker
 from workflows.model import UIN_PATTERN, UnbindStatus
 

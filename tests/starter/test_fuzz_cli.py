@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -35,7 +36,7 @@ from activities.sql import SqlPartnerCenter
 from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
 from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
-from workflows.model import OPERATOR_PATTERN, UIN_PATTERN, UnbindStatus, text_problem
+from workflows.model import OPERATOR_PATTERN, UIN_PATTERN, UnbindStatus, new_text_problem
 from workflows.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,12 +135,14 @@ _printable = st.characters(categories=["L", "N", "P", "Zs"], exclude_characters=
 
 
 def bad_text(max_length: int) -> st.SearchStrategy[str]:
-    """Free text that is blank, too long, or carries an unsafe character."""
-    unsafe = st.characters(
-        codec=None,
-        categories=["Cc", "Cs"],
-        exclude_characters="\t\n",
-    ) | st.sampled_from(["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2069"])
+    """Free text that is blank, too long, or carries an unsafe character: a
+    control, bidirectional or surrogate character, a line break, or an
+    invisible (format) character."""
+    unsafe = (
+        st.characters(codec=None, categories=["Cc", "Cs", "Cf"], exclude_characters="\t")
+        | st.sampled_from(["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2069"])
+        | st.sampled_from(["\n", "\u2028", "\u2029", "\u200b", "\u200d", "\u2060", "\ufeff"])
+    )
     return st.one_of(
         st.text(alphabet=st.sampled_from(" \t\n\r\u3000"), max_size=5).filter(
             lambda s: not s.strip()
@@ -148,7 +151,7 @@ def bad_text(max_length: int) -> st.SearchStrategy[str]:
         st.tuples(st.text(_printable, min_size=1, max_size=40), unsafe, st.integers(0, 40)).map(
             _insert
         ),
-    ).filter(lambda s: len(s) > max_length or text_problem(s) is not None)
+    ).filter(lambda s: len(s) > max_length or new_text_problem(s) is not None)
 
 
 _MINUTE_IN_DAYS = 1 / (24 * 60)
@@ -196,6 +199,8 @@ def _text_rules(max_length: int) -> tuple[str, ...]:
         f"at most {max_length} characters",
         "must not be blank",
         "must not contain control, bidirectional-override or surrogate characters",
+        "must be one line: no line breaks",
+        "must not contain invisible characters",
         UNDECODABLE_TEXT_RULE,
     )
 
@@ -206,7 +211,22 @@ CHOICE_RULES = ("is not one of", "is not a valid choice")
 APPLY = ["apply", f"--customer={CUSTOMER}", f"--initiator={RESELLER}", "--acknowledge-notice"]
 
 
-def _action_fields(command: str, *, reason: bool, extra: tuple[str, ...] = ()) -> list[Field]:
+ACTION_ID_RULES = ("must be 1-128 letters, digits or ._:@-", UNDECODABLE_TEXT_RULE)
+bad_action_ids = st.one_of(
+    st.just(""),
+    st.text(st.sampled_from("abc123._:@-"), min_size=129, max_size=160),
+    st.tuples(
+        st.text(st.sampled_from("abc123"), min_size=1, max_size=20),
+        _junk_characters.filter(lambda c: c not in "._:@-e"),
+        st.integers(0, 20),
+    ).map(_insert),
+    st.text(max_size=30),
+).filter(lambda value: re.fullmatch(r"[A-Za-z0-9._:@-]{1,128}", value) is None)
+
+
+def _action_fields(
+    command: str, *, reason: bool, action_id: bool = True, extra: tuple[str, ...] = ()
+) -> list[Field]:
     fields = [
         Field(
             command,
@@ -223,6 +243,22 @@ def _action_fields(command: str, *, reason: bool, extra: tuple[str, ...] = ()) -
             ACTOR_RULES,
         ),
     ]
+    if action_id:
+        fields.append(
+            Field(
+                command,
+                "--action-id",
+                lambda v: [
+                    command,
+                    f"--customer={CUSTOMER}",
+                    f"--as={CUSTOMER}",
+                    *extra,
+                    f"--action-id={v}",
+                ],
+                bad_action_ids,
+                ACTION_ID_RULES,
+            )
+        )
     if reason:
         fields.append(
             Field(
@@ -268,7 +304,7 @@ FIELDS: list[Field] = [
     *_action_fields("card-bound", reason=False),
     *_action_fields("withdraw", reason=True),
     *_action_fields("recheck", reason=False),
-    *_action_fields("close-terminated", reason=True),
+    *_action_fields("close-terminated", reason=True, action_id=False),
     Field("status", "--customer", lambda v: ["status", f"--customer={v}"], bad_uins, UIN_RULES),
     Field(
         "list",
@@ -388,6 +424,31 @@ def test_every_command_with_a_field_is_fuzzed() -> None:
     assert hasattr(ledger, "commands")
     commands |= {f"ledger {name}" for name in ledger.commands if name != "seed-demo"}
     assert covered == commands
+
+
+def _fields_of(command: click.Command) -> set[str]:
+    """The names of the parameters that take a value (flags cannot be bad)."""
+    names = set()
+    for param in command.params:
+        if isinstance(param, click.Option) and (param.is_flag or param.is_bool_flag):
+            continue
+        if isinstance(param, click.Argument):
+            names.add(param.human_readable_name)
+        else:
+            names.add(max((o for o in param.opts if o.startswith("--")), key=len))
+    return names
+
+
+def test_every_field_of_every_command_is_fuzzed() -> None:
+    commands: dict[str, click.Command] = {
+        name: command for name, command in cli.commands.items() if name != "ledger"
+    }
+    ledger = cli.commands["ledger"]
+    assert isinstance(ledger, click.Group)
+    commands |= {f"ledger {name}": command for name, command in ledger.commands.items()}
+    for name, command in commands.items():
+        fuzzed = {field.name for field in FIELDS if field.command == name}
+        assert fuzzed == _fields_of(command), name
 
 
 # ---- nothing may be contacted or written ------------------------------------------------

@@ -25,15 +25,15 @@ from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient, build_action, build_application, build_deadlines
 from starter.errors import OPTION_NAMES, BadInput
 from tests.conftest import Ledger, eventually
+from workflows.actions import ACTION_TYPES
+from workflows.contract import workflow_id_for
 from workflows.model import (
-    ACTION_TYPES,
     ApplicationInput,
     ConfirmAction,
     Deadlines,
     ReviewAction,
     WithdrawAction,
 )
-from workflows.unbinding import workflow_id_for
 
 fuzz = settings(max_examples=int(os.environ.get("UNBIND_FUZZ_EXAMPLES", "400")), deadline=None)
 

@@ -1,15 +1,17 @@
 """Records one history per path of the process as replay fixtures:
 
-    python -m tests.workflows.record_histories
+    python -m tests.workflows.record_histories [PATH ...]
 
-Re-record only when a change is meant to be incompatible with applications in
-flight (see README, "Changing workflow code safely"); otherwise the old
-fixtures must keep replaying.
+Name the paths to record (the functions below) when adding one: the others'
+fixtures stay as they were recorded. Re-record only when a change is meant to
+be incompatible with applications in flight (see README, "Changing workflow
+code safely"); otherwise the old fixtures must keep replaying.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +21,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Ledger, running_worker, time_skipping_environment
+from starter.devstack.sdk_servers import time_skipping_environment
+from tests.conftest import Ledger, running_worker
 from tests.workflows.scenarios import act, reach, submit
 from workflows.model import ActionKind, UnbindStatus
 
@@ -103,6 +106,50 @@ async def expired_with_reminders(
     return await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
 
 
+# Recorded with the card read again on confirmation
+# (``workflow.patched("card-read-after-confirmation")``).
+
+
+async def card_read_again_on_confirmation(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """A card on file at submission and still there when the customer confirms."""
+    parties = ledger.direct(card=True)
+    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
+    result = await act(handle, ActionKind.CONFIRM, parties.customer)
+    assert result.status is S.COMPLETED, result
+    return handle
+
+
+async def card_removed_before_confirmation(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The card on file at submission is gone when the customer confirms: asked for again."""
+    parties = ledger.direct(card=True)
+    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
+    ledger.pc.set_account(parties.customer, card_bound=False)
+    result = await act(handle, ActionKind.CONFIRM, parties.customer)
+    assert result.status is S.PENDING_CARD_BINDING, result
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    await act(handle, ActionKind.CARD_BOUND, parties.customer)
+    return handle
+
+
+async def card_removed_while_awaiting_remediation(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The final check fails (frozen), then fails on the card, then passes."""
+    parties = ledger.direct(card=True)
+    handle = await reach(client, tq, ledger.pc, parties, S.AWAITING_REMEDIATION)
+    ledger.pc.set_account(parties.customer, frozen=False, card_bound=False)
+    result = await act(handle, ActionKind.RECHECK, parties.reseller)
+    assert result.status is S.AWAITING_REMEDIATION, result
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    result = await act(handle, ActionKind.RECHECK, "operator:alice")
+    assert result.status is S.COMPLETED, result
+    return handle
+
+
 PATHS: list[Path_] = [
     direct_happy_path,
     second_level_with_card_binding,
@@ -113,10 +160,18 @@ PATHS: list[Path_] = [
     withdrawn,
     cancelled,
     expired_with_reminders,
+    card_read_again_on_confirmation,
+    card_removed_before_confirmation,
+    card_removed_while_awaiting_remediation,
 ]
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
+    """Record the paths named in ``names`` (function names), or all of them."""
+    unknown = set(names) - {path.__name__ for path in PATHS}
+    if unknown:
+        raise SystemExit(f"no such path: {', '.join(sorted(unknown))}")
+    paths = [path for path in PATHS if not names or path.__name__ in names]
     HISTORIES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:
         pc = SqlPartnerCenter(f"sqlite:///{tmp}/pc.db")
@@ -124,7 +179,7 @@ async def main() -> None:
             time_skipping_environment() as env,
             running_worker(env.client, pc, executor) as worker,
         ):
-            for path in PATHS:
+            for path in paths:
                 handle = await path(env.client, worker.task_queue, Ledger(pc))
                 outcome = await handle.result()
                 history = await handle.fetch_history()
@@ -135,4 +190,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

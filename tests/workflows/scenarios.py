@@ -12,8 +12,9 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Parties
+from workflows.actions import ACTION_TYPES
+from workflows.contract import workflow_id_for
 from workflows.model import (
-    ACTION_TYPES,
     Action,
     ActionKind,
     ActionResult,
@@ -23,7 +24,7 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
 )
-from workflows.unbinding import UnbindingWorkflow, workflow_id_for
+from workflows.unbinding import UnbindingWorkflow
 
 UPDATES = {
     ActionKind.REVIEW: UnbindingWorkflow.review_update,

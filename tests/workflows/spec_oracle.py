@@ -85,6 +85,22 @@ SPEC_NEXT: dict[UnbindStatus, frozenset[UnbindStatus]] = {
     S.AWAITING_REMEDIATION: frozenset({S.FINAL_CHECK, S.EXPIRED}) | _ENDED_EARLY,
     S.CUTTING_OVER: frozenset({S.COMPLETED, S.FAILED}),
 }
+# SPEC section 3's preconditions, by name: all of them at submission; the
+# account's own again at the final check, plus a bound card (issue 9: a card
+# bound at submission or verified at card binding may be gone by then, and at
+# submission a missing card only means the card-binding step later).
+SUBMISSION_CHECKS: tuple[str, ...] = (
+    "relationship",
+    "root_account",
+    "account_frozen",
+    "credit",
+    "overdue_privilege",
+    "group_membership",
+    "savings_plan_unit",
+    "open_application",
+)
+ACCOUNT_CHECKS: tuple[str, ...] = SUBMISSION_CHECKS[2:7]
+FINAL_CHECKS: tuple[str, ...] = (*ACCOUNT_CHECKS, "card")
 SPEC_TERMINAL = frozenset(
     {
         S.PRECHECK_FAILED,

@@ -27,10 +27,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Parties, dev_server_environment, eventually, fresh_uin
+from starter.devstack.sdk_servers import dev_server_environment
+from tests.conftest import Parties, eventually, fresh_uin
 from tests.workflows.spec_oracle import ALLOWED_ROLES, SPEC_ACCEPTED_IN, Role
+from workflows.actions import ACTION_TYPES
 from workflows.model import (
-    ACTION_TYPES,
     Action,
     ActionKind,
     ActionResult,

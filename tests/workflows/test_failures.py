@@ -7,7 +7,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DefaultPayloadConverter
 from temporalio.exceptions import ApplicationError
 
-from workflows.failures import BusinessFailureConverter
+from workflows.contract import BusinessFailureConverter
 
 
 def _failure_of(error: ApplicationError) -> Failure:

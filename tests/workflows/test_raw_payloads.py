@@ -5,7 +5,7 @@ bad UINs, over-long reasons, broken JSON, unknown encodings.
 
 Each update is rejected with an error naming what is wrong and adds no history
 event; each signal is dropped without failing a workflow task (before the fix
-in ``UnbindingWorkflow._action_in``, a signal with no argument failed every
+in ``workflows.intake.action_in``, a signal with no argument failed every
 workflow task from then on, wedging the application). Nothing reaches the
 database, and afterwards a legitimate action still carries the application
 through to completion.
@@ -31,9 +31,11 @@ from activities.sql import SqlPartnerCenter
 from activities.sql.schema import metadata
 from tests.conftest import Ledger, eventually, running_worker
 from tests.workflows.scenarios import act, submit
-from workflows.model import ACTION_TYPES, ActionKind, UnbindingState, UnbindStatus
+from workflows.actions import ACTION_TYPES
+from workflows.contract import INVALID_ACTION
+from workflows.model import ActionKind, UnbindingState, UnbindStatus
 from workflows.settings import SETTINGS
-from workflows.unbinding import INVALID_ACTION, UnbindingWorkflow
+from workflows.unbinding import UnbindingWorkflow
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus

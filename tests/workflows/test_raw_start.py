@@ -29,8 +29,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Ledger, eventually
 from tests.workflows.test_raw_payloads import _database_rows, _history
+from workflows.contract import INVALID_APPLICATION
 from workflows.model import UnbindStatus
-from workflows.unbinding import INVALID_APPLICATION, UnbindingWorkflow
+from workflows.unbinding import UnbindingWorkflow
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus

@@ -8,10 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.workflows.scenarios import ACTIONS
-from tests.workflows.spec_oracle import ACTORS, ALLOWED_ROLES, SPEC_ACCEPTED_IN
+from tests.workflows.spec_oracle import (
+    ACTORS,
+    ALLOWED_ROLES,
+    FINAL_CHECKS,
+    SPEC_ACCEPTED_IN,
+    SUBMISSION_CHECKS,
+)
 from workflows import rules
 from workflows.model import (
     ActionKind,
+    CheckName,
     FailedCheck,
     PartnerKind,
     ReviewAction,
@@ -107,3 +114,15 @@ def test_reminders_fall_before_the_deadline_and_past_ones_are_dropped() -> None:
 )
 def test_durations_get_stable_labels(duration: timedelta, label: str) -> None:
     assert rules.humanize(duration) == label
+
+
+def test_every_check_name_is_one_the_spec_names() -> None:
+    """Each check reported, at submission or at the final check, has its name
+    in the spec's table (or is the final check's ``card``), and no other."""
+    assert {str(check) for check in CheckName} == set(SUBMISSION_CHECKS) | set(FINAL_CHECKS)
+
+
+@pytest.mark.parametrize("check", FINAL_CHECKS)
+def test_a_failed_final_check_of_any_kind_waits_for_remediation(check: str) -> None:
+    failed = [FailedCheck(check=CheckName(check), hint="-")]
+    assert rules.after_final_check(failed) is S.AWAITING_REMEDIATION

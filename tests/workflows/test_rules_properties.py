@@ -29,8 +29,8 @@ from tests.workflows.spec_oracle import (
     spec_allows,
 )
 from workflows import rules
+from workflows.actions import ACTION_TYPES
 from workflows.model import (
-    ACTION_TYPES,
     Action,
     ActionKind,
     CheckName,
@@ -61,9 +61,9 @@ class Act:
 
 @dataclass(frozen=True)
 class World:
-    """Something outside people's actions: ``card`` (bound in the partner
-    center), ``fix``/``break`` (the account checks), ``deadline``, ``cancel``,
-    ``auto_recheck``."""
+    """Something outside people's actions: ``card``/``card_removed`` (in the
+    partner center), ``fix``/``break`` (the account checks), ``deadline``,
+    ``cancel``, ``auto_recheck``."""
 
     event: str
 
@@ -92,6 +92,9 @@ class Application:
     def final_check(self) -> None:
         self.enter(S.FINAL_CHECK)
         failed = [] if self.account_ok else [FailedCheck(check=CheckName.ACCOUNT_FROZEN, hint="-")]
+        if not self.card_bound:
+            # SPEC section 3 plus issue 9: the final check counts a missing card.
+            failed.append(FailedCheck(check=CheckName.CARD, hint="-"))
         self.enter(rules.after_final_check(failed))
         if self.status is S.CUTTING_OVER:
             self.enter(S.COMPLETED)
@@ -113,6 +116,7 @@ class Application:
                 assert isinstance(action, ReviewAction)
                 self.enter(rules.after_review(action))
             case K.CONFIRM:
+                # Decided from the card bound now, not the one at submission.
                 if rules.after_confirmation(self.card_bound) is S.FINAL_CHECK:
                     self.final_check()
                 else:
@@ -133,6 +137,8 @@ class Application:
         match event:
             case "card":
                 self.card_bound = True
+            case "card_removed":
+                self.card_bound = False
             case "fix":
                 self.account_ok = True
             case "break":
@@ -149,7 +155,10 @@ acts = st.builds(
     Act, role=st.sampled_from(ROLES), kind=st.sampled_from(list(ActionKind)), approve=st.booleans()
 )
 world = st.builds(
-    World, event=st.sampled_from(["card", "fix", "break", "deadline", "cancel", "auto_recheck"])
+    World,
+    event=st.sampled_from(
+        ["card", "card_removed", "fix", "break", "deadline", "cancel", "auto_recheck"]
+    ),
 )
 # People act far more often than the world changes, as in a storm.
 steps = st.lists(st.one_of(acts, acts, acts, world), max_size=60)

@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL cluster for a test session: Debian's binaries
+"""A throwaway PostgreSQL cluster (for a test session, a fault scenario):
+Debian's binaries
 (``apt-get install postgresql``), a temporary data directory, a free loopback
 port, trust authentication, durability off (tests need speed, not crash
 safety). Each test gets a database of its own, dropped afterwards.
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+
+from starter.devstack.ports import HOST, free_port
 
 BINARIES = Path("/usr/lib/postgresql")
 SERVICE_USER = "postgres"
@@ -41,19 +44,15 @@ def _bin_dir() -> Path:
     return versions[-1]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PostgresCluster:
-    """One running cluster; ``create_database`` / ``drop_database`` per test."""
+    """One running cluster; ``create_database`` / ``drop_database`` per test.
+    It lives under ``root`` (default: a new temporary directory), removed by
+    ``stop``; ``down`` and ``up`` take it away and bring it back, data kept."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data = root / "data"
-        self.port = _free_port()
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or Path(tempfile.mkdtemp(prefix="unbind-pg-"))
+        self.data = self.root / "data"
+        self.port = free_port()
         self._bin = _bin_dir()
         self._as_service_user = os.geteuid() == 0
 
@@ -79,7 +78,7 @@ class PostgresCluster:
         """Start the server on the existing data directory."""
         options = [
             f"-p {self.port}",
-            "-c listen_addresses=127.0.0.1",
+            f"-c listen_addresses={HOST}",
             f"-c unix_socket_directories={self.root}",
             f"-c max_connections={MAX_CONNECTIONS}",
             *(f"-c {setting}" for setting in SPEED_OVER_SAFETY),
@@ -110,11 +109,11 @@ class PostgresCluster:
 
     def _admin(self) -> psycopg.Connection:
         return psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+            host=HOST, port=self.port, user="postgres", dbname="postgres", autocommit=True
         )
 
     def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+psycopg://postgres@{HOST}:{self.port}/{database}"
 
     def create_database(self) -> str:
         name = f"test_{uuid.uuid4().hex}"
@@ -129,7 +128,7 @@ class PostgresCluster:
 
 
 @contextmanager
-def postgres_cluster(root: Path) -> Iterator[PostgresCluster]:
+def postgres_cluster(root: Path | None = None) -> Iterator[PostgresCluster]:
     cluster = PostgresCluster(root)
     try:
         cluster.start()

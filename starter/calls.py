@@ -1,0 +1,64 @@
+"""What every call of the client API shares: one Temporal client, the task
+queue the worker polls, and how long to wait for the workflow's answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
+
+from starter.errors import Unreachable, describe_duration
+from workflows.contract import DEFAULT_TASK_QUEUE
+
+DEFAULT_ANSWER_TIMEOUT = timedelta(seconds=30)
+"""How long to wait for the workflow to answer an update or query. A worker
+answers in well under a second; silence this long means none is polling."""
+
+_T = TypeVar("_T")
+
+
+class TemporalCalls:
+    """A Temporal client with the task queue and the answer timeout; turns
+    silence and RPC failures into :class:`~starter.errors.Unreachable`."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        task_queue: str = DEFAULT_TASK_QUEUE,
+        answer_timeout: timedelta = DEFAULT_ANSWER_TIMEOUT,
+    ) -> None:
+        self._client = client
+        self.task_queue = task_queue
+        self.answer_timeout = answer_timeout
+
+    @property
+    def temporal(self) -> Client:
+        """The underlying Temporal client, for anything this API does not cover."""
+        return self._client
+
+    async def _answer(self, call: Awaitable[_T], *, waiting_for: str) -> _T:
+        """Await a call a worker must answer; silence means no worker is polling."""
+        try:
+            return await asyncio.wait_for(call, self.answer_timeout.total_seconds())
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise Unreachable(
+                f"no answer for {waiting_for} within {describe_duration(self.answer_timeout)}: "
+                f"no worker is polling task queue {self.task_queue!r}, or the application "
+                "is still busy."
+            ) from None
+
+    @contextmanager
+    def _temporal_errors(self) -> Iterator[None]:
+        """Any RPC failure not handled as a business answer means Temporal
+        cannot serve us (down, misconfigured, unauthorized)."""
+        try:
+            yield
+        except RPCError as error:
+            address = self._client.service_client.config.target_host
+            raise Unreachable(f"Temporal at {address}: {error.message}") from error

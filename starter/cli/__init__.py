@@ -1,0 +1,20 @@
+"""``unbind``: the command line over :class:`~starter.client.UnbindingClient`
+and the partner center's ledger.
+
+- ``app``: the command group, shared options, exit codes, the entry point
+- ``applying``: ``apply``
+- ``actions``: one command per action of ``workflows.actions.ACTIONS``
+- ``watching``: ``status``, ``list``, ``inbox``
+- ``repairs``: ``close-terminated``
+- ``ledger``: ``ledger …`` (partner center administration)
+- ``types``, ``output``: parameter types and printing
+"""
+
+from starter.cli import actions, applying, ledger, repairs, watching
+from starter.cli.app import cli, main
+from starter.cli.types import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH
+
+# The modules above register their commands on ``cli`` when imported.
+COMMAND_MODULES = (actions, applying, ledger, repairs, watching)
+
+__all__ = ["MAX_NAME_LENGTH", "MAX_SAVINGS_UNIT_LENGTH", "cli", "main"]

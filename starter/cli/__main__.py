@@ -1,0 +1,5 @@
+"""``python -m starter.cli``: the ``unbind`` command."""
+
+from starter.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""Parameter types of ``unbind``: the message models' own rules, applied while
+the command line is parsed, so the CLI and the client API enforce the same
+rule and bad input never reaches Temporal or the database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import Enum
+from typing import Any
+
+import click
+from pydantic import TypeAdapter, ValidationError
+
+from activities.sql.ledger import cents_from_amount
+from starter.errors import bad_input_from
+from workflows.model import NEW_TEXT, ActionId, Actor, Reason, Uin, new_text_problem
+
+# The partner center's column sizes (activities/sql/schema.py) and BIGINT range.
+MAX_NAME_LENGTH = 200
+MAX_SAVINGS_UNIT_LENGTH = 64
+_MAX_CENTS = 2**63 - 1
+
+
+class Validated(click.ParamType):
+    """A click type that validates with a pydantic type from ``workflows.model``."""
+
+    def __init__(self, name: str, annotation: Any) -> None:
+        self.name = name
+        self._adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return self._adapter.validate_python(value, context={NEW_TEXT: True})
+        except ValidationError as error:
+            self.fail(bad_input_from(error).rule, param, ctx)
+
+
+class _Text(click.ParamType):
+    """Free text with a length limit, held to the same rule as a new reason:
+    it is shown to other people (``ledger show``)."""
+
+    def __init__(self, name: str, max_length: int) -> None:
+        self.name = name
+        self.max_length = max_length
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if len(text) > self.max_length:
+            self.fail(f"at most {self.max_length} characters", param, ctx)
+        problem = new_text_problem(text)
+        if problem:
+            self.fail(problem, param, ctx)
+        return text
+
+
+class _Days(click.ParamType):
+    """A duration in days (fractions allowed); bounds are checked by ``Deadlines``."""
+
+    name = "DAYS"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        if not str(value).isascii():  # float() reads Arabic-Indic digits too
+            self.fail(f"{value!r} is not a number of days", param, ctx)
+        try:
+            return timedelta(days=float(value))
+        except (ValueError, OverflowError):
+            self.fail(f"{value!r} is not a number of days", param, ctx)
+
+
+class _Amount(click.ParamType):
+    """A money amount such as ``-12.50``, converted to cents exactly."""
+
+    name = "AMOUNT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        if not str(value).isascii():  # Decimal() reads Arabic-Indic digits too
+            self.fail(f"{value!r} is not an amount with at most 2 decimals", param, ctx)
+        try:
+            cents = cents_from_amount(str(value).strip())
+        except (ValueError, ArithmeticError):  # ArithmeticError: 1e999999999 overflows
+            self.fail(f"{value!r} is not an amount with at most 2 decimals", param, ctx)
+        if abs(cents) > _MAX_CENTS:
+            self.fail(f"{value!r} is out of range", param, ctx)
+        return cents
+
+
+def choice(enum: type[Enum]) -> click.Choice[str]:
+    return click.Choice([member.value for member in enum])
+
+
+UIN = Validated("UIN", Uin)
+ACTOR = Validated("UIN|operator:NAME", Actor)
+REASON = Validated("TEXT", Reason)
+ACTION_ID = Validated("ID", ActionId)
+NAME = _Text("TEXT", MAX_NAME_LENGTH)
+SAVINGS_UNIT = _Text("ID|none", MAX_SAVINGS_UNIT_LENGTH)
+DAYS = _Days()
+AMOUNT = _Amount()

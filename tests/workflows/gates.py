@@ -1,0 +1,123 @@
+"""Hold one activity at a gate, in-process, to make an interleaving certain.
+
+The worker runs over :class:`GatedPartnerCenter`, the test's real partner
+center behind the same interface. A gate names an activity (by its registered
+name, part of the workflow's contract) and optionally what its argument must
+look like; the first call that matches says it has entered and then blocks its
+thread until the test releases it. The test waits on those events, never on a
+fixed sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.sql import SqlPartnerCenter
+from tests.conftest import running_worker
+from workflows.model import CutoverRequest, Notification, UnbindingRecord
+
+GATE_WITHIN = 30.0
+"""Seconds a test waits for an activity to reach its gate, and the longest a
+gate holds a thread if a test forgets to release it."""
+
+
+class Gate:
+    """One held activity call: ``entered`` once it arrived, blocked until ``release``."""
+
+    def __init__(self, activity_type: str, when: Callable[[Any], bool]) -> None:
+        self.activity_type = activity_type
+        self.when = when
+        self._entered = threading.Event()
+        self._released = threading.Event()
+
+    async def entered(self, within: float = GATE_WITHIN) -> None:
+        arrived = await asyncio.to_thread(self._entered.wait, within)
+        assert arrived, f"no {self.activity_type} activity reached its gate in {within}s"
+
+    def release(self) -> None:
+        self._released.set()
+
+    def _hold(self) -> None:
+        self._entered.set()
+        self._released.wait(GATE_WITHIN)
+
+
+class GatedPartnerCenter:
+    """The partner center, with calls that can be held at a gate."""
+
+    def __init__(self, inner: SqlPartnerCenter) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+        self._armed: list[Gate] = []
+        self._all: list[Gate] = []
+
+    def hold(self, activity_type: str, *, when: Callable[[Any], bool] = lambda _: True) -> Gate:
+        """Hold the next call of ``activity_type`` whose argument matches ``when``."""
+        gate = Gate(activity_type, when)
+        with self._lock:
+            self._armed.append(gate)
+            self._all.append(gate)
+        return gate
+
+    def release_all(self) -> None:
+        with self._lock:
+            self._armed.clear()
+            for gate in self._all:
+                gate.release()
+
+    def _pass(self, argument: Any) -> None:
+        if not activity.in_activity():
+            return
+        kind = activity.info().activity_type
+        with self._lock:
+            gate = next(
+                (g for g in self._armed if g.activity_type == kind and g.when(argument)), None
+            )
+            if gate is not None:
+                self._armed.remove(gate)
+        if gate is not None:
+            gate._hold()
+
+    # ---- the PartnerCenter interface ---------------------------------------
+
+    def account(self, uin: str) -> Any:
+        self._pass(uin)
+        return self.inner.account(uin)
+
+    def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
+        self._pass(customer_uin)
+        return self.inner.open_application_for(customer_uin, other_than=other_than)
+
+    def save_record(self, record: UnbindingRecord) -> None:
+        self._pass(record)
+        self.inner.save_record(record)
+
+    def deliver(self, notification: Notification) -> int:
+        self._pass(notification)
+        return self.inner.deliver(notification)
+
+    def cut_over(self, request: CutoverRequest) -> Any:
+        self._pass(request)
+        return self.inner.cut_over(request)
+
+
+@asynccontextmanager
+async def gated_worker(
+    client: Client, gated: GatedPartnerCenter, executor: ThreadPoolExecutor
+) -> AsyncIterator[Worker]:
+    """A real worker over ``gated``; every gate is opened before it shuts down,
+    so no held thread delays the shutdown."""
+    async with running_worker(client, gated, executor) as worker:  # type: ignore[arg-type]
+        try:
+            yield worker
+        finally:
+            gated.release_all()

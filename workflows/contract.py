@@ -1,0 +1,86 @@
+"""The Temporal contract: the names and encoding every process must agree on.
+
+Worker, client, CLI, tests, replayer, demo, bench and fault suite import these
+from here, and so does a service written with another SDK (README, "From
+another SDK"). Nothing here imports the workflow itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Final
+
+from temporalio.api.failure.v1 import Failure
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
+
+WORKFLOW_TYPE: Final = "Unbinding"
+DEFAULT_TASK_QUEUE: Final = "reseller-unbinding"
+SUBMISSION_UPDATE: Final = "submission"
+STATUS_QUERY: Final = "status"
+
+
+def workflow_id_for(customer_uin: str) -> str:
+    """One open application per customer: the id says whose it is."""
+    return f"unbind-{customer_uin}"
+
+
+# ``ApplicationError`` types that are answers, not bugs.
+RELATIONSHIP_CONFLICT: Final = "RelationshipConflict"
+"""The relationship changed behind the process's back (activities/)."""
+ACTION_REFUSED: Final = "ActionRefused"
+"""An update refused by the workflow's rules (wrong actor or state)."""
+INVALID_ACTION: Final = "InvalidAction"
+"""A malformed action from a raw client, named field by field."""
+INVALID_APPLICATION: Final = "InvalidApplication"
+"""The type a run fails with when started with a malformed application."""
+
+BUSINESS_ERROR_TYPES: Final = frozenset(
+    {RELATIONSHIP_CONFLICT, ACTION_REFUSED, INVALID_ACTION, INVALID_APPLICATION}
+)
+
+
+class BusinessFailureConverter(DefaultFailureConverter):
+    """The default conversion, minus the stack traces of business refusals: a
+    refusal reaches the Web UI (and every client) as its message and type."""
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        super().to_failure(exception, payload_converter, failure)
+        if (
+            failure.HasField("application_failure_info")
+            and failure.application_failure_info.type in BUSINESS_ERROR_TYPES
+        ):
+            _drop_stack_traces(failure)
+
+
+def _drop_stack_traces(failure: Failure) -> None:
+    # The cause chain repeats the refusal (the partner center's own error).
+    while True:
+        failure.stack_trace = ""
+        if not failure.HasField("cause"):
+            return
+        failure = failure.cause
+
+
+DATA_CONVERTER: Final[DataConverter] = dataclasses.replace(
+    pydantic_data_converter, failure_converter_class=BusinessFailureConverter
+)
+"""Pydantic payloads (every message is a pydantic model), business refusals
+without stack traces. Every client and worker connects with it."""
+
+
+def with_business_failures(client: Client) -> Client:
+    """The same connection and payload converter, with business refusals
+    reported without stack traces (for a client built elsewhere, e.g. a test
+    environment's)."""
+    config = client.config()
+    converter = config["data_converter"]
+    if converter.failure_converter_class is BusinessFailureConverter:
+        return client
+    config["data_converter"] = dataclasses.replace(
+        converter, failure_converter_class=BusinessFailureConverter
+    )
+    return Client(**config)

@@ -1,0 +1,118 @@
+"""What the outside world sees of an application: the search attributes and
+current details operators read in the Web UI, the row of the "Unbinding
+Customers" page, and the system messages people receive (both written by
+activities, each called with its summary and policy)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+
+from activities.unbinding import UnbindingActivities
+from workflows import search_attributes as sa
+from workflows.model import Notification, UnbindingRecord, UnbindingState
+from workflows.settings import SETTINGS, ActivityPolicy
+from workflows.state import WorkflowState
+from workflows.texts import Message, describe
+
+
+def publish(state: UnbindingState) -> None:
+    """Search attributes and current details, for operators in the Web UI."""
+    updates: list[SearchAttributeUpdate[Any]] = [
+        sa.UNBIND_STATUS.value_set(state.status.value),
+        sa.CUSTOMER_UIN.value_set(state.customer_uin),
+        sa.RESELLER_UIN.value_set(state.reseller_uin or state.initiator_uin),
+        sa.UNBIND_DEADLINE.value_set(state.deadline)
+        if state.deadline
+        else sa.UNBIND_DEADLINE.value_unset(),
+    ]
+    if state.distributor_uin:
+        updates.append(sa.DISTRIBUTOR_UIN.value_set(state.distributor_uin))
+    workflow.upsert_search_attributes(updates)
+    workflow.set_current_details(describe(state))
+
+
+def record_of(state: UnbindingState, *, revision: int, at: datetime) -> UnbindingRecord:
+    """The record row for ``state``; ``revision`` only grows, so a late retry of
+    an older write never overwrites a newer one."""
+    return UnbindingRecord(
+        application_id=state.application_id,
+        workflow_id=state.workflow_id,
+        revision=revision,
+        customer_uin=state.customer_uin,
+        initiator_uin=state.initiator_uin,
+        reseller_uin=state.reseller_uin,
+        distributor_uin=state.distributor_uin,
+        status=state.status,
+        failed_checks=state.failed_checks,
+        deadline=state.deadline,
+        submitted_at=state.submitted_at,
+        notice_acknowledged_by=state.notice_acknowledged_by,
+        notice_acknowledged_at=state.notice_acknowledged_at,
+        reason=state.reason,
+        effective_at=state.effective_at,
+        updated_at=at,
+    )
+
+
+def parties(state: WorkflowState, *, without: str | None = None) -> list[str]:
+    """Who hears about the application: the initiator, and once the
+    preconditions passed, the customer and any distributor."""
+    public = state.public
+    everyone = [public.initiator_uin]
+    if state.validated:
+        everyone.append(public.customer_uin)
+        if public.distributor_uin:
+            everyone.append(public.distributor_uin)
+    return [uin for uin in everyone if uin != without]
+
+
+async def call(
+    activity: Callable[[Any, Any], Any],
+    arg: Any,
+    *,
+    summary: str,
+    policy: ActivityPolicy = SETTINGS.partner_center,
+) -> Any:
+    """Run one activity with the timeout and retries of ``policy``, and a summary
+    operators read in the Web UI."""
+    return await workflow.execute_activity_method(
+        activity,  # type: ignore[arg-type]
+        arg,
+        start_to_close_timeout=policy.start_to_close,
+        retry_policy=policy.retry,
+        summary=summary,
+    )
+
+
+async def save_record(state: WorkflowState) -> None:
+    """Write the current state to the "Unbinding Customers" page."""
+    state.revision += 1
+    public = state.public
+    await call(
+        UnbindingActivities.save_record,
+        record_of(public, revision=state.revision, at=workflow.now()),
+        summary=f"Record status {public.status} on the Unbinding Customers page",
+    )
+
+
+async def notify(state: WorkflowState, event: str, recipients: list[str], message: Message) -> None:
+    """A system message to each recipient, delivered once per event."""
+    public = state.public
+    await call(
+        UnbindingActivities.notify,
+        Notification(
+            application_id=public.application_id,
+            workflow_id=public.workflow_id,
+            event=event,
+            recipients=tuple(recipients),
+            subject=message.subject,
+            body=message.body,
+            at=workflow.now(),
+        ),
+        summary=f"Notify {', '.join(recipients)}: {message.subject}",
+    )
