@@ -12,11 +12,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
-from starter.client import UnbindingClient, build_application
+from starter.client import UnbindingClient
+from starter.inputs import build_application
 from tests.conftest import Ledger, fresh_uin
 from tests.integration.conftest import handle_for
+from workflows.contract import workflow_id_for
 from workflows.model import CheckName, UnbindStatus
-from workflows.unbinding import UnbindingWorkflow, workflow_id_for
+from workflows.unbinding import UnbindingWorkflow
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus
