@@ -49,7 +49,12 @@ from starter.inputs import (
 )
 from starter.reading import ApplicationReader, ApplicationSummary, RunReport, StatusReport
 from starter.submission import consume_start_failure, start_operation, submission_update_id
-from workflows.contract import ACTION_REFUSED, SUBMISSION_UPDATE, workflow_id_for
+from workflows.contract import (
+    ACTION_REFUSED,
+    SUBMISSION_UPDATE,
+    update_id_for,
+    workflow_id_for,
+)
 from workflows.model import (
     Action,
     ActionKind,
@@ -231,8 +236,8 @@ class UnbindingClient(ApplicationReader):
 
         A business refusal (wrong actor, wrong state, an ended application) is an
         ``ActionResult`` with ``accepted=False`` and the current status, not an
-        exception. The ``action_id`` doubles as the update id, so a retried call
-        gets the first call's answer. No answer in time is
+        exception. The update id names the whole action (``update_id_for``), so a
+        retried call gets the first call's answer. No answer in time is
         :class:`ActionUnanswered`, which names the ``action_id`` to retry with.
         """
         action = revalidated(action, Action)
@@ -260,7 +265,7 @@ class UnbindingClient(ApplicationReader):
                         handle.execute_update(
                             action.kind.value,
                             action,
-                            id=action.action_id,
+                            id=update_id_for(action),
                             result_type=ActionResult,
                         ),
                         waiting_for=f"the {action.kind.value} action on {workflow_id}",

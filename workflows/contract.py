@@ -8,12 +8,16 @@ another SDK"). Nothing here imports the workflow itself.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from typing import Final
 
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
+
+from workflows.model import Action
 
 WORKFLOW_TYPE: Final = "Unbinding"
 DEFAULT_TASK_QUEUE: Final = "reseller-unbinding"
@@ -24,6 +28,27 @@ STATUS_QUERY: Final = "status"
 def workflow_id_for(customer_uin: str) -> str:
     """One open application per customer: the id says whose it is."""
     return f"unbind-{customer_uin}"
+
+
+def action_fingerprint(action: Action) -> str:
+    """A short hash of the whole action (kind and every field set), so two
+    actions sharing an ``action_id`` can be told apart. Unset optional fields
+    are left out: adding one to a message keeps earlier fingerprints."""
+    canonical = json.dumps(
+        {"kind": action.kind.value, **action.model_dump(mode="json", exclude_none=True)},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def update_id_for(action: Action) -> str:
+    """The update id an action is sent with. The server answers a repeated
+    update id from the finished update without asking the workflow, so the id
+    names the whole action: a true repeat is answered for free, while another
+    party's (or another) action reusing the ``action_id`` reaches the workflow
+    and is refused there."""
+    return f"{action.kind.value}:{action.actor}:{action.action_id}:{action_fingerprint(action)}"
 
 
 # ``ApplicationError`` types that are answers, not bugs.

@@ -3,12 +3,18 @@ update (``workflows.actions``), and both come through here.
 
 A payload is validated into its action (or refused, naming the field); the
 rules decide whether the action may be taken now; an accepted action fills
-its decision slot for the story to consume; every answer is kept by action
-id, so a repeat gets the first answer and has no second effect.
+its decision slot for the story to consume; every answer is kept by the
+whole action (``state.action_key``: id, kind, fields, actor), so a repeat
+gets the first answer and has no second effect, while another action reusing
+its id is refused rather than answered for it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
+from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -27,9 +33,14 @@ from workflows.model import (
     UnbindStatus,
 )
 from workflows.settings import SETTINGS
-from workflows.state import Answer, WorkflowState
+from workflows.state import Answer, WorkflowState, action_key, id_and_actor, legacy_key
 
 _Parsed = TypeVar("_Parsed", bound=BaseModel)
+
+# Histories recorded when an action id stood for any action with that id (a
+# second party's action was a "repeat") replay without it. Asked only when an
+# action's id was used by another action, so other histories carry no marker.
+SCOPED_IDS_PATCH = "action-ids-scoped-to-the-action"
 
 
 def one_message(
@@ -97,8 +108,26 @@ def log(
 
 def answer(state: WorkflowState, action: Action, accepted: bool, reason: str | None) -> None:
     """Answer ``action`` once and for all, and log the answer."""
-    state.answers[action.action_id] = Answer(accepted=accepted, reason=reason)
+    state.answers[action_key(action)] = Answer(accepted=accepted, reason=reason)
     log(state, action.actor, action.kind, accepted, reason, action.action_id)
+
+
+def reused(action: Action) -> str:
+    """The refusal of an action whose id was already used for another one."""
+    return f"action id {action.action_id} was already used for another action"
+
+
+def unchecked_at_the_end(status: UnbindStatus) -> str:
+    """The answer to an accepted claim the story never got to check."""
+    return f"not checked: the application ended as {status}"
+
+
+def answer_the_unanswered(state: WorkflowState) -> None:
+    """Refuse every accepted action the story still owed an answer (a card
+    claim not yet verified): the application has ended, and an update left
+    unanswered would keep the run open for ever."""
+    for action in state.awaiting_the_story():
+        answer(state, action, False, unchecked_at_the_end(state.status))
 
 
 class Intake:
@@ -106,6 +135,10 @@ class Intake:
 
     def __init__(self, state: WorkflowState) -> None:
         self._state = state
+        # ``state.answers`` by action id, caught up as answers are added.
+        self._keys_by_id: defaultdict[str, list[str]] = defaultdict(list)
+        self._indexed: dict[str, Answer] | None = None
+        self._indexed_count = 0
 
     def on_signal(self, kind: ActionKind, payload: tuple[Any, ...]) -> None:
         """A refusal is logged in the timeline; a malformed signal cannot be
@@ -115,7 +148,7 @@ class Intake:
         except ApplicationError as error:
             workflow.logger.warning("dropped a malformed signal: %s", error.message)
             return
-        if self._state.seen(action.action_id):
+        if self._known(action) or self._unscoped(action):
             return
         reason = self._refusal(action)
         if reason is None:
@@ -126,27 +159,43 @@ class Intake:
     def validate(self, kind: ActionKind, payload: tuple[Any, ...]) -> None:
         """Update validator: a refusal writes no history."""
         action = action_in(kind, payload)
-        if self._state.seen(action.action_id):
-            # A repeat gets its first answer; a refusal (of an earlier signal)
-            # is repeated here too, so it writes no history either.
-            earlier = self._state.answers.get(action.action_id)
-            if earlier is not None and not earlier.accepted:
-                raise ApplicationError(
-                    earlier.reason or "refused", type=ACTION_REFUSED, non_retryable=True
-                )
+        # A repeat gets its first answer; a refusal (of an earlier signal) is
+        # repeated here too, so it writes no history either.
+        earlier = self._state.answered(action)
+        if earlier is not None and not earlier.accepted:
+            raise ApplicationError(
+                earlier.reason or "refused", type=ACTION_REFUSED, non_retryable=True
+            )
+        if earlier is not None or self._state.pending(action):
             return
         reason = self._refusal(action)
         if reason is not None:
             raise ApplicationError(reason, type=ACTION_REFUSED, non_retryable=True)
 
     async def on_update(self, kind: ActionKind, payload: tuple[Any, ...]) -> ActionResult:
-        """Answers once the story is back to waiting for people (or ended)."""
+        """Answers once the story has taken the decision and is back to
+        waiting for people, or once the application has ended (whatever ended
+        it: an unanswered update would keep the run open)."""
         state = self._state
         action = action_in(kind, payload)
-        if not state.seen(action.action_id):
+        given_to: Callable[[], Answer | None] = partial(state.answered, action)
+        if self._known(action):
+            pass
+        elif self._unscoped(action):
+            given_to = partial(self._first_answer, action.action_id)
+        elif self._reused(action):
+            # Taken by another action since the validator ran.
+            answer(state, action, False, reused(action))
+        else:
             self._accept(action)
-        await workflow.wait_condition(lambda: action.action_id in state.answers and state.settled)
-        given = state.answers[action.action_id]
+        await workflow.wait_condition(
+            lambda: state.settled and (given_to() is not None or state.status.is_terminal)
+        )
+        given = given_to()
+        if given is None:
+            answer(state, action, False, unchecked_at_the_end(state.status))
+            given = state.answered(action)
+            assert given is not None
         return ActionResult(accepted=given.accepted, status=state.status, reason=given.reason)
 
     async def on_submission(self) -> SubmissionResult:
@@ -162,8 +211,14 @@ class Intake:
             failed_checks=state.public.failed_checks,
         )
 
+    def _known(self, action: Action) -> bool:
+        """This very action was answered, or accepted and waiting for the story."""
+        return self._state.answered(action) is not None or self._state.pending(action)
+
     def _refusal(self, action: Action) -> str | None:
         state = self._state
+        if self._reused(action):
+            return reused(action)
         if state.decided(Decision.WITHDRAWAL) and action.kind is not ActionKind.WITHDRAW:
             return "the application is being withdrawn"
         reason = rules.refusal(state.status, action, state.roles)
@@ -172,6 +227,46 @@ class Intake:
             reason = f"a {action.kind} is already being processed"
         return reason
 
+    def _unscoped(self, action: Action) -> bool:
+        """True when the run began before ids were scoped to the action and
+        ``action``'s id was used before: then it counts as a repeat."""
+        state, action_id = self._state, action.action_id
+        used = bool(self._keys_with(action_id)) or any(
+            waiting.action_id == action_id for waiting in state.awaiting_the_story()
+        )
+        return used and not workflow.patched(SCOPED_IDS_PATCH)
+
+    def _first_answer(self, action_id: str) -> Answer | None:
+        """The answer an id got first (what a repeat got before ids were scoped)."""
+        keys = self._keys_with(action_id)
+        return self._state.answers[keys[0]] if keys else None
+
+    def _reused(self, action: Action) -> bool:
+        """Its id was already used for another action: one that was accepted,
+        or any other by the same actor. (Another party's refused attempt does
+        not take the id from the party whose action it is.)"""
+        state, key = self._state, action_key(action)
+        for other in self._keys_with(action.action_id):
+            if other in (key, legacy_key(action.action_id)):
+                continue
+            if state.answers[other].accepted or id_and_actor(other)[1] == action.actor:
+                return True
+        return any(
+            waiting.action_id == action.action_id and waiting != action
+            for waiting in state.awaiting_the_story()
+        )
+
+    def _keys_with(self, action_id: str) -> list[str]:
+        """The remembered keys of ``action_id``. Answers are only ever added
+        within a run, so the index only catches up with the newest."""
+        answers = self._state.answers
+        if self._indexed is not answers or self._indexed_count > len(answers):
+            self._keys_by_id, self._indexed, self._indexed_count = defaultdict(list), answers, 0
+        for key in islice(answers, self._indexed_count, None):
+            self._keys_by_id[id_and_actor(key)[0]].append(key)
+        self._indexed_count = len(answers)
+        return self._keys_by_id.get(action_id, [])
+
     def _accept(self, action: Action) -> None:
         state, spec = self._state, ACTIONS[action.kind]
         state.settled = False
@@ -179,6 +274,6 @@ class Intake:
         if spec.answered_by_story:
             return
         # Accepted: the answer carries no reason; the timeline keeps the actor's.
-        state.answers[action.action_id] = Answer(accepted=True)
+        state.answers[action_key(action)] = Answer(accepted=True)
         reason = getattr(action, "reason", None)
         log(state, action.actor, action.kind, True, reason, action.action_id)

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from workflows.actions import ACTIONS, Decision, Roles
+from workflows.contract import action_fingerprint
 from workflows.model import Action, ActionKind, FailedCheck, UnbindingState, UnbindStatus
 
 
@@ -40,12 +41,47 @@ AnyAction = Annotated[Action, PlainValidator(_action_of), PlainSerializer(_actio
 
 
 class Answer(BaseModel):
-    """The answer once given to an action id, so a repeat gets the same one."""
+    """The answer once given to an action, so a repeat gets the same one."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     accepted: bool
     reason: str | None = None
+
+
+ANY = "*"
+"""In a key remembered before action ids were scoped: any kind, fields or actor."""
+
+
+def action_key(action: Action) -> str:
+    """What an answer is remembered by: the action id, then what was done
+    (kind and a fingerprint of every field) and who did it. Actors come last:
+    an operator's name is the only part that may contain any character."""
+    return f"{action.action_id}/{action.kind.value}/{action_fingerprint(action)}/{action.actor}"
+
+
+def id_and_actor(key: str) -> tuple[str, str]:
+    """The action id and the actor of a key (the actor is ``ANY`` in a legacy key)."""
+    action_id, _, _, actor = key.split("/", 3)
+    return action_id, actor
+
+
+def legacy_key(action_id: str) -> str:
+    return f"{action_id}/{ANY}/{ANY}/{ANY}"
+
+
+def _legacy_answers(answers: Any) -> Any:
+    """Answers by bare action id (older hand-overs, list or dict) keyed by
+    :func:`action_key`'s shape, matching any action with that id: a repeat
+    gets the answer it got before ids were scoped."""
+    if isinstance(answers, list):
+        return {
+            legacy_key(a["action_id"]): {"accepted": a["accepted"], "reason": a.get("reason")}
+            for a in answers
+        }
+    if isinstance(answers, dict):
+        return {(key if "/" in key else legacy_key(key)): a for key, a in answers.items()}
+    return answers
 
 
 class WorkflowState(BaseModel):
@@ -61,8 +97,8 @@ class WorkflowState(BaseModel):
     """Accepted decisions, one per slot (the first accepted wins); the story
     consumes them."""
     answers: dict[str, Answer] = {}
-    """Answers by action id, oldest first, so a repeated action has no second
-    effect (bounded across continue-as-new, see ``workflows.handover``)."""
+    """Answers by :func:`action_key`, oldest first, so a repeated action has no
+    second effect (bounded across continue-as-new, see ``workflows.handover``)."""
     reminded: list[str] = []
     """Reminder events already sent (``workflows.waits.reminder_event``)."""
     notified_checks: list[FailedCheck] | None = None
@@ -81,17 +117,15 @@ class WorkflowState(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_carried_over(cls, data: Any) -> Any:
-        """The older hand-over: ``state`` for ``public``, answers as a list."""
-        if not isinstance(data, dict) or "state" not in data:
+    def _from_older_hand_overs(cls, data: Any) -> Any:
+        """The older hand-overs: ``state`` for ``public`` and answers as a list
+        (``CarriedOver``); answers keyed by bare action id (before ids were
+        scoped to the action)."""
+        if not isinstance(data, dict):
             return data
         data = {("public" if key == "state" else key): value for key, value in data.items()}
-        answers = data.get("answers")
-        if isinstance(answers, list):
-            data["answers"] = {
-                a["action_id"]: {"accepted": a["accepted"], "reason": a.get("reason")}
-                for a in answers
-            }
+        if "answers" in data:
+            data["answers"] = _legacy_answers(data["answers"])
         return data
 
     @property
@@ -111,10 +145,20 @@ class WorkflowState(BaseModel):
     def decided(self, decision: Decision) -> bool:
         return decision in self.decisions
 
-    def seen(self, action_id: str) -> bool:
-        """Answered, or accepted and waiting for the story's answer."""
-        return action_id in self.answers or any(
-            action.action_id == action_id
+    def answered(self, action: Action) -> Answer | None:
+        """The answer this very action got before (or, remembered from before
+        ids were scoped, any action with its id)."""
+        given = self.answers.get(action_key(action))
+        return given if given is not None else self.answers.get(legacy_key(action.action_id))
+
+    def pending(self, action: Action) -> bool:
+        """Accepted, and waiting for the story's answer."""
+        return any(action == waiting for waiting in self.awaiting_the_story())
+
+    def awaiting_the_story(self) -> list[Action]:
+        """Accepted actions the story has not answered yet (``card_bound``)."""
+        return [
+            action
             for action in self.decisions.values()
-            if ACTIONS[action.kind].answered_by_story
-        )
+            if ACTIONS[action.kind].answered_by_story and action_key(action) not in self.answers
+        ]

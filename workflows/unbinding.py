@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.actions import Decision
     from workflows.handlers import Handlers
     from workflows.handover import begin, hand_over, resumes_past
-    from workflows.intake import Intake, answer, log
+    from workflows.intake import Intake, answer, answer_the_unanswered, log
     from workflows.model import (
         AccountCheckRequest,
         ActionKind,
@@ -57,6 +57,10 @@ CARD_READ_AFTER_CONFIRMATION_PATCH = "card-read-after-confirmation"
 SYSTEM = "system"
 S = UnbindStatus
 K = ActionKind
+
+# Histories recorded before an ending answered the claims it left unchecked
+# replay without it (asked only when one is left, so other endings write no marker).
+ANSWER_AT_THE_END_PATCH = "answer-unchecked-claims-at-the-end"
 
 
 class _Ended(Exception):
@@ -362,9 +366,12 @@ class UnbindingWorkflow(Handlers):
         self, status: UnbindStatus, reason: str | None, *, raise_ended: bool = True
     ) -> None:
         """Reach a terminal state and tell every party."""
-        self._state.public.outcome_reason = reason
+        state = self._state
+        state.public.outcome_reason = reason
         await self._enter(status)
-        self._state.settled = True
+        if state.awaiting_the_story() and workflow.patched(ANSWER_AT_THE_END_PATCH):
+            answer_the_unanswered(state)
+        state.settled = True
         await self._announce_end()
         if raise_ended:
             raise _Ended()

@@ -26,6 +26,10 @@ CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-is-long"
 # Histories recorded before reminders were owed from the start of the wait
 # (not from when the wait's timers were set) must replay without it.
 REMINDERS_OWED_PATCH = "reminders-owed-since-the-wait-began"
+# Histories recorded when an action taken while the wait was announced or a
+# reminder went out was answered with the status from before it was decided
+# replay without it (asked only then, so other histories carry no marker).
+ANSWER_AFTER_THE_DECISION_PATCH = "answer-after-the-decision"
 
 REMINDER = "Reminder"
 SCHEDULED_RECHECK = "Scheduled recheck"
@@ -121,6 +125,10 @@ class HumanWait:
                 alarms.setdefault(recheck_at, SCHEDULED_RECHECK)
             alarms[deadline] = DEADLINE
             alarm = min(alarms)
+            if woken() and workflow.patched(ANSWER_AFTER_THE_DECISION_PATCH):
+                # Decided while the wait was announced or a reminder went out:
+                # not idle, so no answer yet; the story takes the decision first.
+                break
             state.settled = True
             summary = texts.alarm_summary(alarms[alarm], status)
             if await _sleep_until(alarm, woken_or_long, summary):

@@ -44,6 +44,10 @@ class SilentOnceTemporal:
 
     def __init__(self) -> None:
         self.updates: list[tuple[str, str]] = []
+        """(update name, update id) of every call."""
+        self.action_ids: list[str] = []
+        """The ``action_id`` each call carried (the update id is derived from
+        the whole action: ``workflows.contract.update_id_for``)."""
 
     def get_workflow_handle(self, workflow_id: str, **_: Any) -> SilentOnceTemporal:
         return self
@@ -51,6 +55,7 @@ class SilentOnceTemporal:
     async def execute_update(self, name: str, arg: Any, *, id: str, **_: Any) -> ActionResult:
         first_time = all(update_id != id for _, update_id in self.updates)
         self.updates.append((name, id))
+        self.action_ids.append(arg.action_id)
         if first_time:
             await asyncio.sleep(3600)  # the workflow is busy
         return ActionResult(accepted=True, status=UnbindStatus.PENDING_CARD_BINDING)
@@ -83,7 +88,8 @@ def test_an_unanswered_action_prints_the_id_to_retry_with(
     first = run(command, "--customer", CUSTOMER, "--as", RESELLER, *COMMAND_LINES[command])
 
     assert first.exit_code == 3, first.output
-    [(_, action_id)] = temporal.updates
+    [(_, update_id)] = temporal.updates
+    [action_id] = temporal.action_ids
     assert first.stderr.startswith("unreachable: ")
     assert f"--action-id {action_id}" in first.stderr
     assert "Traceback" not in first.stderr
@@ -100,7 +106,8 @@ def test_an_unanswered_action_prints_the_id_to_retry_with(
     )
 
     assert retried.exit_code == 0, retried.output
-    assert [update_id for _, update_id in temporal.updates] == [action_id, action_id]
+    assert temporal.action_ids == [action_id, action_id]
+    assert [sent for _, sent in temporal.updates] == [update_id, update_id], "not the same update"
 
 
 def test_the_json_error_carries_the_action_id(temporal: SilentOnceTemporal) -> None:
@@ -108,7 +115,8 @@ def test_the_json_error_carries_the_action_id(temporal: SilentOnceTemporal) -> N
 
     assert first.exit_code == 3, first.output
     error = json.loads(first.stdout)
-    [(name, action_id)] = temporal.updates
+    [(name, update_id)] = temporal.updates
+    [action_id] = temporal.action_ids
     assert name == "confirm"
     assert error["action_id"] == action_id
     assert error["field"] is None
@@ -118,15 +126,18 @@ def test_the_json_error_carries_the_action_id(temporal: SilentOnceTemporal) -> N
     )
 
     assert retried.exit_code == 0, retried.output
+    assert [sent for _, sent in temporal.updates] == [update_id, update_id], "not the same update"
     answer = json.loads(retried.stdout)
     assert answer["accepted"] is True
     assert answer["action_id"] == action_id
 
 
-def test_a_chosen_action_id_is_the_update_id(temporal: SilentOnceTemporal) -> None:
+def test_a_chosen_action_id_is_sent_and_names_the_update(temporal: SilentOnceTemporal) -> None:
     run("review", "--customer", CUSTOMER, "--as", DISTRIBUTOR, "--reject", "--action-id", "ui-42")
 
-    assert temporal.updates[0] == ("review", "ui-42")
+    assert temporal.action_ids == ["ui-42"]
+    name, update_id = temporal.updates[0]
+    assert name == "review" and "ui-42" in update_id
 
 
 @pytest.mark.parametrize("bad", ["", "has space", "x" * 129, "émoji", "a/b"])

@@ -23,13 +23,17 @@ from temporalio.client import Client, WorkflowHandle
 from activities.sql import SqlPartnerCenter
 from starter.devstack.sdk_servers import time_skipping_environment
 from tests.conftest import Ledger, running_worker
-from tests.workflows.scenarios import act, reach, submit
+from tests.workflows.gates import GatedPartnerCenter
+from tests.workflows.scenarios import act, action, reach, status, submit
+from workflows.contract import workflow_id_for
 from workflows.model import ActionKind, UnbindStatus
+from workflows.unbinding import UnbindingWorkflow
 
 S = UnbindStatus
 HISTORIES = Path(__file__).parent / "histories"
 
 Path_ = Callable[[Client, str, Ledger], Awaitable[WorkflowHandle[Any, Any]]]
+GatedPath = Callable[[Client, str, Ledger, GatedPartnerCenter], Awaitable[WorkflowHandle[Any, Any]]]
 
 
 async def direct_happy_path(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
@@ -106,6 +110,53 @@ async def expired_with_reminders(
     return await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
 
 
+async def ending_with_a_pending_update(
+    client: Client, tq: str, ledger: Ledger, gated: GatedPartnerCenter
+) -> WorkflowHandle[Any, Any]:
+    """An operator cancels while the card claim (an update) is being verified:
+    the ending answers the claim, so the run closes."""
+    parties = ledger.direct(card=False)
+    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CARD_BINDING)
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    verifying = gated.hold("check_card")
+    claim = asyncio.create_task(
+        handle.execute_update(
+            UnbindingWorkflow.card_bound_update, action(ActionKind.CARD_BOUND, parties.customer)
+        )
+    )
+    await verifying.entered()
+    await handle.cancel()
+    while (await status(handle)).status is not S.CANCELLED:
+        await asyncio.sleep(0.1)
+    verifying.release()
+    answer = await claim
+    assert answer.status is S.CANCELLED and not answer.accepted, answer
+    return handle
+
+
+async def decided_while_the_wait_was_announced(
+    client: Client, tq: str, ledger: Ledger, gated: GatedPartnerCenter
+) -> WorkflowHandle[Any, Any]:
+    """The customer confirms while being asked to: the answer waits until the
+    story has taken the confirmation, and carries the status after it."""
+    parties = ledger.direct(card=False)
+    asked = gated.hold("notify", when=lambda n: n.event == "confirmation_requested")
+    submitting = asyncio.create_task(submit(client, tq, parties))
+    await asked.entered()
+    handle = client.get_workflow_handle_for(
+        UnbindingWorkflow.run, workflow_id_for(parties.customer)
+    )
+    confirm = action(ActionKind.CONFIRM, parties.customer)
+    answer = asyncio.create_task(handle.execute_update(UnbindingWorkflow.confirm_update, confirm))
+    while not any(e.action_id == confirm.action_id for e in (await status(handle)).timeline):
+        await asyncio.sleep(0.1)
+    asked.release()
+    await submitting
+    assert (await answer).status is S.PENDING_CARD_BINDING
+    await act(handle, ActionKind.WITHDRAW, parties.reseller)
+    return handle
+
+
 # Recorded with the card read again on confirmation
 # (``workflow.patched("card-read-after-confirmation")``).
 
@@ -164,28 +215,40 @@ PATHS: list[Path_] = [
     card_removed_before_confirmation,
     card_removed_while_awaiting_remediation,
 ]
+GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update, decided_while_the_wait_was_announced]
 
 
 async def main(names: list[str]) -> None:
     """Record the paths named in ``names`` (function names), or all of them."""
-    unknown = set(names) - {path.__name__ for path in PATHS}
+    known = {path.__name__ for path in [*PATHS, *GATED_PATHS]}
+    unknown = set(names) - known
     if unknown:
-        raise SystemExit(f"no such path: {', '.join(sorted(unknown))}")
-    paths = [path for path in PATHS if not names or path.__name__ in names]
+        raise SystemExit(f"no such path: {', '.join(sorted(unknown))} (known: {sorted(known)})")
     HISTORIES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:
         pc = SqlPartnerCenter(f"sqlite:///{tmp}/pc.db")
+        gated = GatedPartnerCenter(pc)
         async with (
             time_skipping_environment() as env,
-            running_worker(env.client, pc, executor) as worker,
+            running_worker(env.client, gated, executor) as worker,  # type: ignore[arg-type]
         ):
-            for path in paths:
-                handle = await path(env.client, worker.task_queue, Ledger(pc))
+            paths: list[tuple[str, Callable[[], Awaitable[WorkflowHandle[Any, Any]]]]] = [
+                (p.__name__, lambda p=p: p(env.client, worker.task_queue, Ledger(pc)))
+                for p in PATHS
+            ] + [
+                (p.__name__, lambda p=p: p(env.client, worker.task_queue, Ledger(pc), gated))
+                for p in GATED_PATHS
+            ]
+            for name, path in paths:
+                if names and name not in names:
+                    continue
+                handle = await path()
                 outcome = await handle.result()
                 history = await handle.fetch_history()
-                target = HISTORIES / f"{path.__name__}.json"
+                target = HISTORIES / f"{name}.json"
                 target.write_text(history.to_json())
-                print(f"{path.__name__}: {outcome.status} -> {target}")
+                print(f"{name}: {outcome.status} -> {target}")
+            gated.release_all()
         pc.dispose()
 
 

@@ -18,6 +18,7 @@ from workflows.model import (
     Deadlines,
     FailedCheck,
     PartnerKind,
+    RecheckAction,
     RejectAction,
     ReviewAction,
     TimelineEntry,
@@ -25,7 +26,7 @@ from workflows.model import (
     UnbindStatus,
 )
 from workflows.settings import SETTINGS
-from workflows.state import Answer, WorkflowState
+from workflows.state import Answer, WorkflowState, action_key
 
 S = UnbindStatus
 HISTORIES = Path(__file__).parent / "histories"
@@ -58,7 +59,14 @@ def _waiting() -> WorkflowState:
                 action_id="c-1", actor="30000000002", reason="no"
             ),
         },
-        answers={"r-1": Answer(accepted=True), "x-1": Answer(accepted=False, reason="wrong")},
+        answers={
+            action_key(ReviewAction(action_id="r-1", actor="30000000000", approve=True)): Answer(
+                accepted=True
+            ),
+            action_key(RecheckAction(action_id="x-1", actor="30000000002")): Answer(
+                accepted=False, reason="wrong"
+            ),
+        },
         reminded=["reminder:AWAITING_REMEDIATION:3d"],
         notified_checks=[FailedCheck(check=CheckName.CREDIT, hint="allocate credit")],
         final_checks=3,
@@ -86,8 +94,14 @@ def test_the_memory_of_earlier_actions_is_bounded_refusals_first() -> None:
     state = _waiting()
     accepted = SETTINGS.remembered_accepted_actions
     refused = SETTINGS.remembered_refused_actions
-    state.answers = {f"ok-{i}": Answer(accepted=True) for i in range(accepted + 5)}
-    state.answers |= {f"no-{i}": Answer(accepted=False, reason="x") for i in range(refused + 5)}
+
+    def key(action_id: str) -> str:
+        return action_key(RecheckAction(action_id=action_id, actor="30000000001"))
+
+    state.answers = {key(f"ok-{i}"): Answer(accepted=True) for i in range(accepted + 5)}
+    state.answers |= {
+        key(f"no-{i}"): Answer(accepted=False, reason="x") for i in range(refused + 5)
+    }
     state.public.timeline = [
         TimelineEntry(at=AT, actor="30000000001", action="recheck", accepted=False)
     ] * (SETTINGS.carried_timeline_entries + 3)
@@ -95,8 +109,8 @@ def test_the_memory_of_earlier_actions_is_bounded_refusals_first() -> None:
     continued = take_over(hand_over(state, next_auto_recheck_at=None))
 
     assert len(continued.answers) == accepted + refused
-    assert "ok-5" in continued.answers and "ok-4" not in continued.answers
-    assert "no-5" in continued.answers and "no-4" not in continued.answers
+    assert key("ok-5") in continued.answers and key("ok-4") not in continued.answers
+    assert key("no-5") in continued.answers and key("no-4") not in continued.answers
     assert len(continued.public.timeline) == SETTINGS.carried_timeline_entries
     assert continued.public.forgotten_entries == 3
 
@@ -122,9 +136,14 @@ def test_an_older_carried_over_hand_over_still_decodes() -> None:
         assert continued.public == old.state.model_copy(update={"runs": old.state.runs + 1})
         assert continued.revision == old.revision
         assert continued.resume_in is old.state.status
-        assert continued.answers == {
-            a.action_id: Answer(accepted=a.accepted, reason=a.reason) for a in old.answers
-        }
+        # Remembered by bare id: any action with that id gets the answer it had.
+        assert old.answers
+        for remembered in old.answers:
+            repeat = RecheckAction(action_id=remembered.action_id, actor="operator:anyone")
+            assert continued.answered(repeat) == Answer(
+                accepted=remembered.accepted, reason=remembered.reason
+            )
+        assert len(continued.answers) == len(old.answers)
         assert sorted(continued.reminded) == sorted(old.reminded)
         assert continued.notified_checks == old.notified_checks
         assert continued.next_auto_recheck_at == old.next_auto_recheck_at
@@ -137,3 +156,8 @@ def test_a_recorded_hand_over_is_the_application_and_the_whole_state() -> None:
     assert continued.public.runs == 2
     assert continued.resume_in is continued.public.status
     assert "settled" not in carried and "resume_in" not in carried, "per-run flags handed over"
+    # Recorded before action ids were scoped: remembered by bare id, still answered.
+    assert carried["answers"] and all("/" not in key for key in carried["answers"])
+    for action_id, given in carried["answers"].items():
+        repeat = RecheckAction(action_id=action_id, actor="operator:anyone")
+        assert continued.answered(repeat) == Answer.model_validate(given)

@@ -488,3 +488,31 @@ async def test_a_confirm_accepted_while_a_reminder_is_sent_answers_with_the_new_
 
     assert answer.accepted, answer
     assert answer.status is S.PENDING_CARD_BINDING, answer
+
+
+async def test_a_confirm_accepted_while_the_customer_is_asked_answers_with_the_new_status(
+    gated: GatedPartnerCenter, ledger: Ledger, client: UnbindingClient
+) -> None:
+    parties = ledger.direct(card=False)
+    asked = gated.hold("notify", when=lambda n: n.event == "confirmation_requested")
+    submitting = asyncio.create_task(apply(client, parties))
+    confirm = ConfirmAction(action_id=uuid.uuid4().hex, actor=parties.customer)
+    answer_task: asyncio.Task[ActionResult] | None = None
+    try:
+        await asked.entered()
+        answer_task = asyncio.create_task(client.act(parties.customer, confirm))
+        # The workflow has taken the confirm while the request is still held.
+        await eventually(
+            lambda: client.status(parties.customer),
+            lambda s: any(e.accepted for e in entries(s, confirm.action_id)),
+        )
+        asked.release()
+        answer = await asyncio.wait_for(answer_task, CLOSES_WITHIN)
+        await asyncio.wait_for(submitting, CLOSES_WITHIN)
+    finally:
+        submitting.cancel()
+        if answer_task is not None:
+            answer_task.cancel()
+
+    assert answer.accepted, answer
+    assert answer.status is S.PENDING_CARD_BINDING, answer
