@@ -2,7 +2,7 @@
 (the provider's "partner center"), plus the precondition checks over it.
 
 Activities see only :class:`PartnerCenter`. The SQL implementation lives in
-``activities.sql``; any other backend implements the same protocol.
+``activities.sql`` (a package, one module per role); any other backend implements the same protocol.
 """
 
 from __future__ import annotations
@@ -31,6 +31,22 @@ class RelationshipConflict(PartnerCenterError):
     """The customer is no longer bound to the partner the application names.
 
     Not retryable: retrying cannot make the relationship come back.
+    """
+
+
+class ReusedApplicationId(RelationshipConflict):
+    """The application id belongs to another customer's application.
+
+    A kind of :class:`RelationshipConflict`, and reported as one (the same
+    non-retryable error type): this run has no relationship to cut over.
+    """
+
+
+class ApplicationClosed(RelationshipConflict):
+    """The application's record is already closed (ended by the workflow, or by
+    ``unbind close-terminated`` after a terminate): its cutover may not run.
+
+    Reported as a :class:`RelationshipConflict`, so no retry can commit it.
     """
 
 
@@ -77,19 +93,28 @@ class PartnerCenter(Protocol):
         """The id of another not-yet-ended application for this customer."""
         ...
 
+    def record_of(self, application_id: str) -> UnbindingRecord | None:
+        """The record an application id already has, whoever's it is."""
+        ...
+
     def save_record(self, record: UnbindingRecord) -> None:
-        """Upsert the "Unbinding Customers" row; an older revision never wins."""
+        """Upsert the "Unbinding Customers" row; an older revision never wins,
+        another customer's row with the same application id is left alone, and
+        a closed row is never reopened."""
         ...
 
     def deliver(self, notification: Notification) -> int:
-        """Put one message per recipient in the inbox; returns how many were new."""
+        """Put one message per recipient in the inbox, once per application,
+        workflow (customer) and event; returns how many were new."""
         ...
 
     def cut_over(self, request: CutoverRequest) -> CutoverResult:
         """In one transaction: end the relationship, invalidate the agreement and
         record the effective time (the commit's). Repeating it returns the first
-        result; raises :class:`RelationshipConflict` when the customer is bound
-        to someone else and was never cut over by this application."""
+        result while the application is open; raises :class:`RelationshipConflict`
+        when the customer is bound to someone else and was never cut over by this
+        application, :class:`ReusedApplicationId` when the application id is
+        another customer's, :class:`ApplicationClosed` once its record is closed."""
         ...
 
 
@@ -149,8 +174,13 @@ def submission_checks(
     submitter: AccountSnapshot | None,
     initiator_uin: str,
     open_application: str | None,
+    earlier_record: UnbindingRecord | None = None,
 ) -> list[FailedCheck]:
-    """Every check of a new application, each reported by name."""
+    """Every check of a new application, each reported by name.
+
+    ``earlier_record`` is a record the application id already has: a reused
+    id (a raw start, a backend retrying a submission that already finished)
+    never runs a second application under the first one's id."""
     checks = []
     if customer is None or customer.partner_uin != initiator_uin:
         checks.append(failed(CheckName.RELATIONSHIP))
@@ -170,6 +200,15 @@ def submission_checks(
                 CheckName.OPEN_APPLICATION,
                 f"application {open_application} is still open: "
                 f"{HINTS[CheckName.OPEN_APPLICATION]}",
+            )
+        )
+    elif earlier_record is not None:
+        checks.append(
+            failed(
+                CheckName.OPEN_APPLICATION,
+                f"application id {earlier_record.application_id} was already used "
+                f"(customer {earlier_record.customer_uin}, {earlier_record.status}): "
+                "submit with a new application id",
             )
         )
     return checks

@@ -58,6 +58,8 @@ class UnbindingActivities:
             open_application=self._pc.open_application_for(
                 request.customer_uin, other_than=request.application_id
             ),
+            # A fresh start runs this before its first record: any record is another's.
+            earlier_record=self._pc.record_of(request.application_id),
         )
         parties = None
         if customer is not None and customer.partner_uin is not None:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from temporalio.client import WorkflowExecutionStatus
 
-from activities.sql import AgreementState, SqlPartnerCenter
+from activities.sql import SqlPartnerCenter
+from activities.sql.schema import AgreementState
 from chaos.plans import Application, normalized_event
 from chaos.settings import ChaosSettings
 from workflows.model import UnbindingState

@@ -9,8 +9,11 @@ workflow Temporal reports as stopped (terminated, failed or timed out; never a
 running one), it tells the parties and closes the record, as the workflow
 would have.
 
-Both steps are idempotent and run in that order, so running the repair again
-after an interruption finishes the job without a second message.
+Both happen in one transaction, under the lock a cutover attempt takes on the
+record: whichever commits first wins, so an attempt still in flight after the
+terminate either made the cutover (the record closes ``COMPLETED``) or finds
+the record closed and refuses (``CANCELLED``, the customer stays bound). No
+waiting, and running the repair again sends nothing twice.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from workflows.model import (
     UnbindStatus,
     is_operator,
 )
-from workflows.settings import SETTINGS
 
 STOPPED_WITHOUT_CLOSING = frozenset({"TERMINATED", "FAILED", "TIMED_OUT"})
 """Execution statuses of a run that ended without the workflow closing its record."""
@@ -63,9 +65,8 @@ async def close_terminated(
     """Close every open record of the customer whose workflow was stopped by hand.
 
     Refuses (:class:`Refused`) while a run of such an application is still
-    going (cancel or withdraw it instead), and right after a terminate during
-    the cutover, until no cutover attempt can still be running. An empty list
-    means there was nothing to repair.
+    going (cancel or withdraw it instead). An empty list means there was
+    nothing to repair.
     """
     customer = customer_ref(customer_uin)
     if not is_operator(actor):
@@ -76,18 +77,13 @@ async def close_terminated(
         if record.status.is_terminal:
             continue
         run = await client.run_of_application(customer, record.application_id)
-        _require_stopped(record, run, at)
+        _require_stopped(record, run)
         assert run is not None
-        # The outcome the record will get: the cutover is one transaction, so
-        # either it happened (COMPLETED) or nothing changed (CANCELLED).
-        cutover = partner_center.cutover_for(record.application_id)
-        outcome = UnbindStatus.COMPLETED if cutover else UnbindStatus.CANCELLED
-        notified = partner_center.deliver(
-            _outcome_notice(
-                record, outcome, cutover.effective_at if cutover else None, actor, reason, at
-            )
+        closure = partner_center.close_stopped_application(
+            record.application_id,
+            at=at,
+            announce=lambda closed: _outcome_notice(closed, actor, reason, at),
         )
-        closure = partner_center.close_stopped_application(record.application_id, at=at)
         assert closure is not None
         repairs.append(
             Repair(
@@ -97,13 +93,13 @@ async def close_terminated(
                 execution_status=run.execution_status,
                 status=closure.record.status,
                 closed_now=closure.closed_now,
-                notified=notified,
+                notified=closure.notified,
             )
         )
     return repairs
 
 
-def _require_stopped(record: UnbindingRecord, run: RunReport | None, at: datetime) -> None:
+def _require_stopped(record: UnbindingRecord, run: RunReport | None) -> None:
     application = f"application {record.application_id} ({record.workflow_id})"
     if run is None:
         raise Refused(
@@ -120,24 +116,13 @@ def _require_stopped(record: UnbindingRecord, run: RunReport | None, at: datetim
             f"the latest run of {application} is {run.execution_status}, not stopped by "
             f"hand, yet its record is {record.status}: investigate before closing it"
         )
-    if record.status is UnbindStatus.CUTTING_OVER and run.closed_at is not None:
-        # A cutover attempt started before the terminate may still commit.
-        settled_at = run.closed_at + SETTINGS.cutover.start_to_close
-        if at < settled_at:
-            raise Refused(
-                f"{application} was stopped during the cutover: an attempt may still be "
-                f"running until {settled_at.isoformat(timespec='seconds')}; try again then"
-            )
 
 
 def _outcome_notice(
-    record: UnbindingRecord,
-    outcome: UnbindStatus,
-    effective_at: datetime | None,
-    actor: str,
-    reason: str | None,
-    at: datetime,
+    record: UnbindingRecord, actor: str, reason: str | None, at: datetime
 ) -> Notification:
+    """The ending message for a record just closed (its status is the outcome)."""
+    outcome, effective_at = record.status, record.effective_at
     # The same message the workflow sends when it ends an application itself.
     message = texts.outcome(
         outcome,

@@ -11,11 +11,11 @@ from typing import Any
 import click
 from pydantic import TypeAdapter, ValidationError
 
-from activities.sql import cents_from_amount
+from activities.sql.ledger import cents_from_amount
 from starter.errors import bad_input_from
 from workflows.model import NEW_TEXT, ActionId, Actor, Reason, Uin, new_text_problem
 
-# The partner center's column sizes (activities/sql.py) and BIGINT range.
+# The partner center's column sizes (activities/sql/schema.py) and BIGINT range.
 MAX_NAME_LENGTH = 200
 MAX_SAVINGS_UNIT_LENGTH = 64
 _MAX_CENTS = 2**63 - 1

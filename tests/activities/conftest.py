@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from activities.sql import SqlPartnerCenter, metadata
+from activities.sql import SqlPartnerCenter
+from activities.sql.schema import metadata
 from workflows.model import (
     CutoverRequest,
     Notification,

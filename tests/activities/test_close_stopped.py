@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from activities.partner_center import RelationshipConflict
+from activities.sql import RecordClosure, SqlPartnerCenter
 from tests.activities.conftest import SeededLedger
-from workflows.model import UnbindStatus
+from tests.activities.test_partner_center import run_in_threads
+from workflows.model import Notification, UnbindingRecord, UnbindStatus
 
 S = UnbindStatus
 AT = datetime(2025, 3, 2, 9, 0, tzinfo=UTC)
@@ -46,6 +51,31 @@ def test_a_record_stopped_after_its_cutover_closes_as_completed(seeded: SeededLe
     assert closure.record.effective_at == cutover.effective_at
 
 
+def ending_message(closed: UnbindingRecord) -> Notification:
+    return Notification(
+        application_id=closed.application_id,
+        workflow_id=closed.workflow_id,
+        event=closed.status.lower(),
+        recipients=(closed.customer_uin,),
+        subject=f"ended {closed.status}",
+        body=f"billing boundary {closed.effective_at}",
+        at=AT,
+    )
+
+
+def test_the_ending_message_goes_out_with_the_closing_once(seeded: SeededLedger) -> None:
+    pc = seeded.center
+    record = seeded.record(status=S.PENDING_CARD_BINDING)
+    pc.save_record(record)
+
+    closure = pc.close_stopped_application(record.application_id, at=AT, announce=ending_message)
+    again = pc.close_stopped_application(record.application_id, at=AT, announce=ending_message)
+
+    assert closure is not None and closure.notified == 1
+    assert again is not None and again.notified == 0 and not again.closed_now
+    assert [m["event"] for m in pc.inbox(seeded.customer)] == ["cancelled"]
+
+
 def test_a_closed_or_missing_record_is_left_alone(seeded: SeededLedger) -> None:
     pc = seeded.center
     record = seeded.record(status=S.WITHDRAWN)
@@ -56,3 +86,70 @@ def test_a_closed_or_missing_record_is_left_alone(seeded: SeededLedger) -> None:
     assert closure is not None and not closure.closed_now
     assert closure.record == record
     assert pc.close_stopped_application("app-unknown", at=AT) is None
+
+
+# ---- the repair against a late cutover attempt: exactly one of them wins ----------
+
+
+def test_a_cutover_attempt_landing_after_the_repair_is_refused(seeded: SeededLedger) -> None:
+    pc = seeded.center
+    record = seeded.record(status=S.CUTTING_OVER)
+    pc.save_record(record)
+
+    closure = pc.close_stopped_application(record.application_id, at=AT)
+    assert closure is not None and closure.record.status is S.CANCELLED
+
+    with pytest.raises(RelationshipConflict, match="CANCELLED"):
+        pc.cut_over(seeded.cutover(record.application_id))
+    assert pc.show(seeded.customer)["partner"]["uin"] == seeded.reseller
+    assert pc.cutover_for(record.application_id) is None
+    [stored] = pc.records(seeded.customer)
+    assert stored.status is S.CANCELLED
+
+
+def test_a_repair_after_the_cutover_committed_reports_it_completed(seeded: SeededLedger) -> None:
+    pc = seeded.center
+    record = seeded.record(status=S.CUTTING_OVER)
+    pc.save_record(record)
+    cutover = pc.cut_over(seeded.cutover(record.application_id))
+
+    closure = pc.close_stopped_application(record.application_id, at=AT)
+
+    assert closure is not None and closure.record.status is S.COMPLETED
+    assert closure.record.effective_at == cutover.effective_at
+    assert pc.show(seeded.customer)["partner"] is None
+
+
+def test_a_repair_racing_a_cutover_agrees_with_the_ledger(
+    seeded: SeededLedger, database_url: str
+) -> None:
+    """Whichever commits first, the record and the ledger tell the same story."""
+    pc = seeded.center
+    with SqlPartnerCenter(database_url) as other_process:
+        for round_ in range(6):
+            application_id = f"app-race-{round_:04d}"
+            pc.add_customer(seeded.customer, partner_uin=seeded.reseller)
+            pc.save_record(seeded.record(application_id, status=S.CUTTING_OVER))
+
+            def attempt(index: int, application_id: str = application_id) -> object:
+                if index == 0:
+                    return other_process.close_stopped_application(
+                        application_id, at=AT, announce=ending_message
+                    )
+                try:
+                    return pc.cut_over(seeded.cutover(application_id))
+                except RelationshipConflict as refused:
+                    return refused
+
+            closure, cutover = run_in_threads(2, attempt)
+            assert isinstance(closure, RecordClosure) and closure.notified == 1
+            [told] = [m for m in pc.inbox(seeded.customer) if m["application_id"] == application_id]
+            assert told["event"] == closure.record.status.lower()
+            bound = pc.show(seeded.customer)["partner"]
+            if isinstance(cutover, RelationshipConflict):
+                assert closure.record.status is S.CANCELLED
+                assert bound is not None and pc.cutover_for(application_id) is None
+            else:
+                assert closure.record.status is S.COMPLETED
+                assert closure.record.effective_at == cutover.effective_at  # type: ignore[attr-defined]
+                assert bound is None

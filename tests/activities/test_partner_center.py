@@ -18,17 +18,9 @@ from activities.partner_center import (
     final_checks,
     submission_checks,
 )
-from activities.sql import (
-    DEFAULT_DATABASE_URL,
-    DEMO_DISTRIBUTOR,
-    DEMO_RESELLER,
-    DEMO_SECOND_LEVEL_RESELLER,
-    UNCHANGED,
-    SqlPartnerCenter,
-    amount_from_cents,
-    cents_from_amount,
-    database_url_from_env,
-)
+from activities.sql import DEFAULT_DATABASE_URL, SqlPartnerCenter, database_url_from_env
+from activities.sql.demo import DEMO_DISTRIBUTOR, DEMO_RESELLER, DEMO_SECOND_LEVEL_RESELLER
+from activities.sql.ledger import UNCHANGED, amount_from_cents, cents_from_amount
 from tests.workflows import spec_oracle
 from workflows.model import (
     CheckName,

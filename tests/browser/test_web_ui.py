@@ -20,7 +20,8 @@ from playwright.async_api import Page, ViewportSize, expect
 from sqlalchemy import create_engine, update
 from temporalio.client import Client, WorkflowHandle
 
-from activities.sql import SqlPartnerCenter, agreements
+from activities.sql import SqlPartnerCenter
+from activities.sql.schema import agreements
 from starter.client import UnbindingClient, build_action
 from tests.browser.conftest import WebUi, listed_workflow_ids, screenshot
 from tests.conftest import Ledger, Parties, fresh_uin

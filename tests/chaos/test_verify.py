@@ -55,6 +55,15 @@ def leave_every_effect(
     """What a correct run of the application's path leaves: its record, its
     cutover, its messages, one accepted timeline entry per action."""
     workflow_id = workflow_id_for(application.customer)
+    # In the workflow's order: the cutover refuses once the record is closed.
+    if application.expected_cutovers and cut_over:
+        pc.cut_over(
+            CutoverRequest(
+                application_id=application.application_id,
+                customer_uin=application.customer,
+                reseller_uin=application.initiator,
+            )
+        )
     if application.expected_records:
         pc.save_record(
             UnbindingRecord(
@@ -70,14 +79,6 @@ def leave_every_effect(
                 notice_acknowledged_by=application.initiator,
                 notice_acknowledged_at=NOW,
                 updated_at=NOW,
-            )
-        )
-    if application.expected_cutovers and cut_over:
-        pc.cut_over(
-            CutoverRequest(
-                application_id=application.application_id,
-                customer_uin=application.customer,
-                reseller_uin=application.initiator,
             )
         )
     for (event, uin), count in application.expected_inbox(SETTINGS).items():

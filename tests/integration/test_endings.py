@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import create_engine, update
 from temporalio.testing import WorkflowEnvironment
 
-from activities.sql import AgreementState, SqlPartnerCenter, agreements
+from activities.sql import SqlPartnerCenter
+from activities.sql.schema import AgreementState, agreements
 from tests.conftest import Ledger, fresh_uin
 from tests.integration.conftest import (
     Unbind,

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.sql import DEMO_RESELLER, SqlPartnerCenter
+from activities.sql import SqlPartnerCenter
+from activities.sql.demo import DEMO_RESELLER
 from starter.client import UnbindingClient
 from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
 from tests.conftest import running_worker

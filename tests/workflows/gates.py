@@ -97,6 +97,9 @@ class GatedPartnerCenter:
         self._pass(customer_uin)
         return self.inner.open_application_for(customer_uin, other_than=other_than)
 
+    def record_of(self, application_id: str) -> UnbindingRecord | None:
+        return self.inner.record_of(application_id)
+
     def save_record(self, record: UnbindingRecord) -> None:
         self._pass(record)
         self.inner.save_record(record)

@@ -27,7 +27,8 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.sql import SqlPartnerCenter, metadata
+from activities.sql import SqlPartnerCenter
+from activities.sql.schema import metadata
 from tests.conftest import Ledger, eventually, running_worker
 from tests.workflows.scenarios import act, submit
 from workflows.actions import ACTION_TYPES

@@ -1,0 +1,27 @@
+"""The partner center on a SQL database: SQLite by default, PostgreSQL for
+deployments with several workers. One object, one room per role:
+
+- :mod:`~activities.sql.process`: the ``PartnerCenter`` protocol the activities use;
+- :mod:`~activities.sql.ledger`: ledger administration (``unbind ledger``);
+- :mod:`~activities.sql.demo`: the demo ledger;
+- :mod:`~activities.sql.readback`: the inbox, the records, row counts;
+- :mod:`~activities.sql.repair`: closing what a Terminate left open;
+
+over :mod:`~activities.sql.schema` (every table, in one place) and
+:mod:`~activities.sql.database` (the engine and its transactions). SQLAlchemy
+Core only, bound parameters only, the schema created on first use.
+"""
+
+from __future__ import annotations
+
+from activities.sql.demo import DemoLedger
+from activities.sql.ledger import LedgerAdministration
+from activities.sql.process import ProcessStore
+from activities.sql.readback import ReadBack
+from activities.sql.repair import RecordRepair
+
+
+class SqlPartnerCenter(ProcessStore, LedgerAdministration, DemoLedger, ReadBack, RecordRepair):
+    """The :class:`~activities.partner_center.PartnerCenter` on SQL, plus the
+    ledger administration, the demo, the read-back and the repair. Safe to
+    share between threads and to open from several processes at once."""

@@ -1,0 +1,183 @@
+"""The engine and the transactions every role of the partner center shares,
+and the row readers more than one role needs.
+
+Every write runs in one transaction (SQLite: ``BEGIN IMMEDIATE``, so writers
+queue for the write lock up front), so activity retries and a CLI running next
+to the worker never double an effect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final, Self
+
+from sqlalchemy import Connection, Row, Table, case, create_engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine, make_url
+
+from activities.partner_center import UnknownAccount
+from activities.sql.schema import (
+    AgreementState,
+    accounts,
+    active,
+    agreements,
+    create_or_upgrade,
+    partners,
+)
+from workflows.model import UnbindingRecord
+
+SqlRow = Row[*tuple[Any, ...]]
+
+DEFAULT_DATABASE_URL: Final = "sqlite:///var/unbind.db"
+
+
+def database_url_from_env() -> str:
+    return os.environ.get("UNBIND_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+# A connection execution option: this transaction will write (SQLite: BEGIN IMMEDIATE).
+_WRITE: Final = "unbind_write"
+
+
+class SqlDatabase:
+    """One database: its engine, its transactions, its schema created (or
+    upgraded) on first use. Safe to share between threads and to open from
+    several processes at once."""
+
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        """``pool_size`` should cover the worker's activity threads, so no
+        activity waits for a connection."""
+        parsed = make_url(url)
+        database = parsed.database or ""
+        sqlite_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+        if sqlite_file:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        pooled = sqlite_file or parsed.get_backend_name() != "sqlite"
+        self._engine = create_engine(
+            url,
+            pool_pre_ping=parsed.get_backend_name() != "sqlite",
+            # An in-memory SQLite database has a single-connection pool.
+            **({"pool_size": pool_size, "max_overflow": pool_size // 2} if pooled else {}),
+        )
+        if self._engine.dialect.name == "sqlite":
+            _tune_sqlite(self._engine)
+        with self._write() as conn:
+            create_or_upgrade(conn)
+
+    @classmethod
+    def from_env(cls) -> Self:
+        return cls(database_url_from_env())
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
+
+    @property
+    def url(self) -> str:
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
+        return idempotent_insert(self._engine.dialect.name, table)
+
+
+def idempotent_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that can be made idempotent with ``on_conflict_do_*``."""
+    match dialect:
+        case "sqlite":
+            return sqlite.insert(table)
+        case "postgresql":
+            return postgresql.insert(table)
+        case other:
+            raise NotImplementedError(f"unsupported database: {other}")
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL for readers beside a writer, a generous busy timeout for several
+    threads and processes, and our own BEGIN so that writers take the write
+    lock up front (BEGIN IMMEDIATE) instead of failing on a lock upgrade."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite stops issuing BEGIN itself
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA busy_timeout=30000",
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        writes = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+# ---- row readers, each inside the caller's transaction ---------------------------
+
+
+def account_row(conn: Connection, uin: str) -> SqlRow | None:
+    return conn.execute(select(accounts).where(accounts.c.uin == uin)).first()
+
+
+def require_account(conn: Connection, uin: str) -> SqlRow:
+    row = account_row(conn, uin)
+    if row is None:
+        raise UnknownAccount(f"no account {uin}")
+    return row
+
+
+def partner_row(conn: Connection, uin: str) -> SqlRow | None:
+    return conn.execute(select(partners).where(partners.c.uin == uin)).first()
+
+
+def current_agreement(conn: Connection, customer_uin: str) -> SqlRow | None:
+    """The active agreement, else the latest one, with its partner's profile."""
+    return conn.execute(
+        select(
+            agreements.c.id,
+            agreements.c.state,
+            agreements.c.partner_uin,
+            agreements.c.signed_at,
+            agreements.c.invalidated_at,
+            partners.c.kind,
+            partners.c.distributor_uin,
+        )
+        .join(partners, partners.c.uin == agreements.c.partner_uin)
+        .where(agreements.c.customer_uin == customer_uin)
+        .order_by(case((active, 0), else_=1), agreements.c.id.desc())
+        .limit(1)
+    ).first()
+
+
+def if_active(agreement: SqlRow | None) -> SqlRow | None:
+    return agreement if agreement is not None and agreement.state is AgreementState.ACTIVE else None
+
+
+def record_from(row: SqlRow) -> UnbindingRecord:
+    return UnbindingRecord.model_validate(
+        {**row._mapping, "failed_checks": json.loads(row.failed_checks)}
+    )

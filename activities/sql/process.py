@@ -1,0 +1,224 @@
+"""The :class:`~activities.partner_center.PartnerCenter` protocol on SQL: what
+the activities read and write while an application runs. Every write is one
+idempotent transaction, keyed by the application."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from activities.partner_center import (
+    AccountSnapshot,
+    ApplicationClosed,
+    RelationshipConflict,
+    ReusedApplicationId,
+)
+from activities.sql.database import (
+    SqlDatabase,
+    SqlRow,
+    current_agreement,
+    idempotent_insert,
+    if_active,
+    record_from,
+)
+from activities.sql.schema import (
+    AgreementState,
+    accounts,
+    active,
+    agreements,
+    cutovers,
+    inbox,
+    now,
+    unbinding_records,
+)
+from workflows.model import (
+    TERMINAL_STATUSES,
+    CutoverRequest,
+    CutoverResult,
+    Notification,
+    UnbindingRecord,
+)
+
+
+class ProcessStore(SqlDatabase):
+    """The reads and idempotent writes behind the activities."""
+
+    def account(self, uin: str) -> AccountSnapshot | None:
+        with self._read() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.uin == uin)).first()
+            if row is None:
+                return None
+            agreement = current_agreement(conn, uin)
+        bound = if_active(agreement)
+        return AccountSnapshot(
+            uin=row.uin,
+            name=row.name,
+            owner_uin=row.owner_uin,
+            frozen=row.frozen,
+            credit_cents=row.credit_cents,
+            overdue_privilege=row.overdue_privilege,
+            group_role=row.group_role,
+            savings_unit=row.savings_unit,
+            card_bound=row.card_bound,
+            partner_uin=bound.partner_uin if bound else None,
+            partner_kind=bound.kind if bound else None,
+            distributor_uin=bound.distributor_uin if bound else None,
+            agreement_id=agreement.id if agreement else None,
+            agreement_state=agreement.state.value if agreement else None,
+        )
+
+    def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
+        with self._read() as conn:
+            return conn.execute(
+                select(unbinding_records.c.application_id)
+                .where(
+                    unbinding_records.c.customer_uin == customer_uin,
+                    unbinding_records.c.application_id != other_than,
+                    unbinding_records.c.status.not_in(TERMINAL_STATUSES),
+                )
+                .order_by(unbinding_records.c.submitted_at)
+                .limit(1)
+            ).scalar()
+
+    def record_of(self, application_id: str) -> UnbindingRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(unbinding_records).where(
+                    unbinding_records.c.application_id == application_id
+                )
+            ).first()
+        return None if row is None else record_from(row)
+
+    def save_record(self, record: UnbindingRecord) -> None:
+        values = record.model_dump(exclude={"failed_checks"})
+        values["failed_checks"] = json.dumps(
+            [check.model_dump(mode="json") for check in record.failed_checks]
+        )
+        stmt = self._insert(unbinding_records).values(values)
+        stored = unbinding_records.c
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[stored.application_id],
+            set_={name: stmt.excluded[name] for name in values if name != "application_id"},
+            where=and_(
+                # A late retry of an older write never overwrites a newer state.
+                stored.revision < stmt.excluded.revision,
+                # A reused application id never takes over another customer's record.
+                stored.customer_uin == stmt.excluded.customer_uin,
+                stored.workflow_id == stmt.excluded.workflow_id,
+                # A closed record stays closed (it may be written again as it is).
+                or_(stored.status.not_in(TERMINAL_STATUSES), stored.status == stmt.excluded.status),
+            ),
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def deliver(self, notification: Notification) -> int:
+        with self._write() as conn:
+            return deliver_in(conn, notification)
+
+    def cut_over(self, request: CutoverRequest) -> CutoverResult:
+        with self._write() as conn:
+            # Lock the relationship first: a concurrent duplicate of this cutover
+            # then waits here and, below, finds the cutover the first one made.
+            agreement = conn.execute(
+                select(agreements.c.id, agreements.c.partner_uin)
+                .where(agreements.c.customer_uin == request.customer_uin, active)
+                .with_for_update()
+            ).first()
+            # Then the record, which `unbind close-terminated` locks to close it:
+            # whichever of the two commits first, the other sees it (the fence).
+            record = conn.execute(
+                select(unbinding_records.c.customer_uin, unbinding_records.c.status)
+                .where(unbinding_records.c.application_id == request.application_id)
+                .with_for_update()
+            ).first()
+            done = conn.execute(
+                select(
+                    cutovers.c.customer_uin, cutovers.c.effective_at, cutovers.c.agreement_id
+                ).where(cutovers.c.application_id == request.application_id)
+            ).first()
+            _refuse_a_foreign_or_closed_application(request, record, done)
+            if done is not None:  # a retry after the commit
+                return CutoverResult(effective_at=done.effective_at, agreement_id=done.agreement_id)
+            if agreement is None or agreement.partner_uin != request.reseller_uin:
+                bound_to = agreement.partner_uin if agreement else "no partner"
+                raise RelationshipConflict(
+                    f"customer {request.customer_uin} is bound to {bound_to}, "
+                    f"not to {request.reseller_uin}: application "
+                    f"{request.application_id} cannot cut it over"
+                )
+            effective_at = now()
+            conn.execute(
+                update(agreements)
+                .where(agreements.c.id == agreement.id)
+                .values(
+                    state=AgreementState.INVALIDATED,
+                    invalidated_at=effective_at,
+                    invalidated_by_application=request.application_id,
+                )
+            )
+            conn.execute(
+                cutovers.insert().values(
+                    application_id=request.application_id,
+                    customer_uin=request.customer_uin,
+                    partner_uin=agreement.partner_uin,
+                    agreement_id=agreement.id,
+                    effective_at=effective_at,
+                )
+            )
+        return CutoverResult(effective_at=effective_at, agreement_id=agreement.id)
+
+
+def _refuse_a_foreign_or_closed_application(
+    request: CutoverRequest, record: SqlRow | None, done: SqlRow | None
+) -> None:
+    """The cutover belongs to one application of one customer, and only while
+    that application is open. A reused application id (another customer's, or
+    a finished application run again) and an attempt that lands after
+    ``unbind close-terminated`` closed the record are refused, never reported
+    as this run's success."""
+    application = f"application {request.application_id}"
+    for owner in (record, done):
+        if owner is not None and owner.customer_uin != request.customer_uin:
+            raise ReusedApplicationId(
+                f"{application} belongs to customer {owner.customer_uin}, not to "
+                f"{request.customer_uin}: it cannot cut over {request.customer_uin}"
+            )
+    if record is not None and record.status in TERMINAL_STATUSES:
+        raise ApplicationClosed(
+            f"{application} is already closed as {record.status}: its cutover "
+            f"cannot run again (customer {request.customer_uin})"
+        )
+
+
+def deliver_in(conn: Connection, notification: Notification) -> int:
+    """The inbox rows of one notification, inside the caller's transaction;
+    how many were new."""
+    recipients = list(dict.fromkeys(notification.recipients))
+    if not recipients:
+        return 0
+    delivered_at = now()
+    rows = [
+        {
+            "recipient_uin": recipient,
+            "application_id": notification.application_id,
+            "workflow_id": notification.workflow_id,
+            "event": notification.event,
+            "subject": notification.subject,
+            "body": notification.body,
+            "at": notification.at,
+            "delivered_at": delivered_at,
+        }
+        for recipient in recipients
+    ]
+    # RETURNING names exactly the new rows: rowcount is not reliable across drivers.
+    stmt = (
+        idempotent_insert(conn.dialect.name, inbox)
+        .values(rows)
+        # Any unique index: one message per application, customer, event and
+        # recipient (schema.py), or the coarser index of an older SQLite file.
+        .on_conflict_do_nothing()
+        .returning(inbox.c.id)
+    )
+    return len(conn.execute(stmt).all())

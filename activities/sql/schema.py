@@ -1,0 +1,232 @@
+"""The partner center's schema, in one place: every table, index and column
+type, and the upgrade that brings a database created by older code up to date.
+
+Records, cutovers and the inbox are logs keyed by the application: no foreign
+keys, so a record about an unknown customer (a failed precheck) still saves.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    inspect,
+)
+from sqlalchemy.schema import DropConstraint
+
+from workflows.model import GroupRole, OverduePrivilege, PartnerKind, UnbindStatus
+
+
+class AgreementState(StrEnum):
+    ACTIVE = "active"
+    INVALIDATED = "invalidated"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out. SQLite keeps no offset, so values are
+    stored as UTC and given their zone back on read; naive input is UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class PlainString(TypeDecorator[str]):
+    """Text that holds no NUL character. PostgreSQL cannot store one, so
+    SQLite refuses it too: the ledger behaves the same on both."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("text may not contain the NUL character (U+0000)")
+        return value
+
+
+class PlainText(PlainString):
+    """Unbounded :class:`PlainString`."""
+
+    impl = Text
+    cache_ok = True
+
+
+def as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _enum(cls: type[StrEnum], *, constrained: bool = True) -> Enum:
+    # Stored as the enum's value in a VARCHAR (+ CHECK), the same on every dialect.
+    return Enum(
+        cls,
+        native_enum=False,
+        length=32,
+        create_constraint=constrained,
+        name=f"{cls.__name__.lower()}_values",
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+# BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY autoincrements.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+_Uin = String(20)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("uin", _Uin, primary_key=True),
+    Column("name", PlainString(200)),
+    Column("owner_uin", _Uin, ForeignKey("accounts.uin")),
+    Column("frozen", Boolean, nullable=False, default=False),
+    Column("credit_cents", BigInteger, nullable=False, default=0),
+    Column(
+        "overdue_privilege",
+        _enum(OverduePrivilege),
+        nullable=False,
+        default=OverduePrivilege.NONE,
+    ),
+    Column("group_role", _enum(GroupRole), nullable=False, default=GroupRole.NONE),
+    Column("savings_unit", PlainString(64)),
+    Column("card_bound", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False, default=now),
+)
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
+    Column("kind", _enum(PartnerKind), nullable=False),
+    Column("distributor_uin", _Uin, ForeignKey("partners.uin")),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("customer_uin", _Uin, ForeignKey("accounts.uin"), nullable=False),
+    Column("partner_uin", _Uin, ForeignKey("partners.uin"), nullable=False),
+    Column("state", _enum(AgreementState), nullable=False),
+    Column("signed_at", UtcDateTime, nullable=False),
+    Column("invalidated_at", UtcDateTime),
+    Column("invalidated_by_application", PlainString(64)),
+)
+active = agreements.c.state == AgreementState.ACTIVE.value
+# At most one active agreement per customer, even against a concurrent writer.
+Index(
+    "one_active_agreement_per_customer",
+    agreements.c.customer_uin,
+    unique=True,
+    sqlite_where=active,
+    postgresql_where=active,
+)
+
+unbinding_records = Table(
+    "unbinding_records",
+    metadata,
+    Column("application_id", PlainString(64), primary_key=True),
+    Column("workflow_id", PlainString(128), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("customer_uin", _Uin, nullable=False, index=True),
+    Column("initiator_uin", _Uin, nullable=False),
+    Column("reseller_uin", _Uin),
+    Column("distributor_uin", _Uin),
+    # No CHECK: the process may gain statuses without a schema migration.
+    Column("status", _enum(UnbindStatus, constrained=False), nullable=False),
+    Column("failed_checks", PlainText(), nullable=False),
+    Column("deadline", UtcDateTime),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("notice_acknowledged_by", _Uin, nullable=False),
+    Column("notice_acknowledged_at", UtcDateTime, nullable=False),
+    Column("reason", PlainText()),
+    Column("effective_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+cutovers = Table(
+    "cutovers",
+    metadata,
+    Column("application_id", PlainString(64), primary_key=True),
+    Column("customer_uin", _Uin, nullable=False),
+    Column("partner_uin", _Uin, nullable=False),
+    Column("agreement_id", _Id, ForeignKey("agreements.id"), nullable=False),
+    Column("effective_at", UtcDateTime, nullable=False),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("recipient_uin", _Uin, nullable=False, index=True),
+    Column("application_id", PlainString(64), nullable=False),
+    Column("workflow_id", PlainString(128), nullable=False),
+    Column("event", PlainString(64), nullable=False),
+    Column("subject", PlainText(), nullable=False),
+    Column("body", PlainText(), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=False),
+)
+# One message per event to each recipient of one application of one customer
+# (the workflow id names the customer): a reused application id is another
+# application, whose messages are not duplicates of the first one's.
+one_message_per_event = Index(
+    "one_message_per_event_of_a_workflow",
+    inbox.c.application_id,
+    inbox.c.workflow_id,
+    inbox.c.event,
+    inbox.c.recipient_uin,
+    unique=True,
+)
+_COARSE_INBOX_CONSTRAINT = "one_message_per_event"
+"""Older code's key, (application_id, event, recipient_uin): it dropped a reused
+application id's messages as duplicates of the first application's."""
+
+
+def create_or_upgrade(conn: Connection) -> None:
+    """Create what is missing, inside the caller's write transaction, and
+    bring a database made by older code up to date (adds only, never loses a row).
+
+    An older SQLite file keeps its coarse inbox constraint beside the new
+    index (SQLite cannot drop a table constraint without rebuilding the
+    table): there, a reused application id's messages to a recipient the first
+    application already told of the same event are still dropped. PostgreSQL
+    drops the old constraint."""
+    metadata.create_all(conn)
+    one_message_per_event.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        constraints = inspect(conn).get_unique_constraints(inbox.name)
+        if any(found["name"] == _COARSE_INBOX_CONSTRAINT for found in constraints):
+            # Named on a detached copy of the table: the schema above stays as it is.
+            legacy = Table(inbox.name, MetaData(), Column("application_id", String))
+            coarse = UniqueConstraint(legacy.c.application_id, name=_COARSE_INBOX_CONSTRAINT)
+            conn.execute(DropConstraint(coarse))
