@@ -23,12 +23,8 @@ from activities.sql import SqlPartnerCenter
 from starter.client import RunReport, UnbindingClient, customer_ref
 from starter.errors import BadInput, Refused
 from workflows import texts
-from workflows.model import (
-    Notification,
-    UnbindingRecord,
-    UnbindStatus,
-    is_operator,
-)
+from workflows.fields import is_operator
+from workflows.model import Notification, UnbindingRecord, UnbindStatus
 from workflows.settings import SETTINGS
 
 STOPPED_WITHOUT_CLOSING = frozenset({"TERMINATED", "FAILED", "TIMED_OUT"})

@@ -18,13 +18,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from activities.sql import SqlPartnerCenter, metadata
-from workflows.model import (
-    CutoverRequest,
-    Notification,
-    PartnerKind,
-    UnbindingRecord,
-    UnbindStatus,
-)
+from workflows.model import CutoverRequest, Notification, PartnerKind, UnbindingRecord, UnbindStatus
 
 
 @dataclass(frozen=True)
