@@ -27,12 +27,7 @@ from starter.client import (
 )
 from workflows.actions import ACTION_TYPES
 from workflows.contract import workflow_id_for
-from workflows.model import (
-    Action,
-    ActionKind,
-    UnbindingState,
-    UnbindStatus,
-)
+from workflows.model import Action, ActionKind, UnbindingState, UnbindStatus
 from workflows.unbinding import UnbindingWorkflow
 
 log = logging.getLogger("chaos")

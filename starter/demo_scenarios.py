@@ -15,13 +15,7 @@ from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.errors import UnbindError
 from workflows.contract import workflow_id_for
-from workflows.model import (
-    FailedCheck,
-    GroupRole,
-    OverduePrivilege,
-    UnbindingState,
-    UnbindStatus,
-)
+from workflows.model import FailedCheck, GroupRole, OverduePrivilege, UnbindingState, UnbindStatus
 
 SETTLE_TIMEOUT = 20.0
 """Seconds for an application to reach the status a scenario expects."""

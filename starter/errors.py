@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from workflows.model import OPERATOR_PATTERN, UIN_PATTERN
+from workflows.fields import OPERATOR_PATTERN, UIN_PATTERN
 
 
 class UnbindError(Exception):

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from starter.errors import OPTION_NAMES, BadInput, bad_input_from
 from workflows.actions import ACTIONS
-from workflows.model import NEW_TEXT, Action, ActionKind, ApplicationInput, Deadlines, Uin
+from workflows.fields import NEW_TEXT, Uin
+from workflows.model import Action, ActionKind, ApplicationInput, Deadlines
 
 _M = TypeVar("_M", bound=BaseModel)
 _A = TypeVar("_A", bound=Action)

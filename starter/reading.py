@@ -23,7 +23,8 @@ from starter.calls import TemporalCalls
 from starter.errors import Refused
 from starter.inputs import customer_ref, validated
 from workflows.contract import workflow_id_for
-from workflows.model import Uin, UnbindingState, UnbindStatus
+from workflows.fields import Uin
+from workflows.model import UnbindingState, UnbindStatus
 from workflows.search_attributes import (
     CUSTOMER_UIN,
     DISTRIBUTOR_UIN,

@@ -26,12 +26,8 @@ from activities.sql import SqlPartnerCenter
 from starter.client import RunReport, UnbindingClient, customer_ref
 from starter.errors import BadInput, Refused
 from workflows import texts
-from workflows.model import (
-    Notification,
-    UnbindingRecord,
-    UnbindStatus,
-    is_operator,
-)
+from workflows.fields import is_operator
+from workflows.model import Notification, UnbindingRecord, UnbindStatus
 
 STOPPED_WITHOUT_CLOSING = frozenset({"TERMINATED", "FAILED", "TIMED_OUT"})
 """Execution statuses of a run that ended without the workflow closing its record."""

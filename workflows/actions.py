@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from workflows.fields import is_operator
 from workflows.model import (
     Action,
     ActionKind,
@@ -24,7 +25,6 @@ from workflows.model import (
     ReviewAction,
     UnbindStatus,
     WithdrawAction,
-    is_operator,
 )
 
 S = UnbindStatus

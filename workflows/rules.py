@@ -10,14 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from workflows.actions import ACTIONS, Roles
-from workflows.model import (
-    Action,
-    ActionKind,
-    FailedCheck,
-    PartnerKind,
-    ReviewAction,
-    UnbindStatus,
-)
+from workflows.model import Action, ActionKind, FailedCheck, PartnerKind, ReviewAction, UnbindStatus
 
 S = UnbindStatus
 

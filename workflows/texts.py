@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
+from workflows.fields import invisible_character
 from workflows.model import (
     ConfirmAction,
     FailedCheck,
@@ -22,7 +23,6 @@ from workflows.model import (
     ReviewAction,
     UnbindingState,
     UnbindStatus,
-    invisible_character,
 )
 
 S = UnbindStatus

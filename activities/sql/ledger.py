@@ -23,7 +23,8 @@ from activities.sql.database import (
     require_account,
 )
 from activities.sql.schema import AgreementState, accounts, active, agreements, now, partners
-from workflows.model import UIN_PATTERN, GroupRole, OverduePrivilege, PartnerKind
+from workflows.fields import UIN_PATTERN
+from workflows.model import GroupRole, OverduePrivilege, PartnerKind
 
 
 class _Unchanged:

@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from activities.sql.ledger import cents_from_amount
 from starter.errors import bad_input_from
-from workflows.model import NEW_TEXT, ActionId, Actor, Reason, Uin, new_text_problem
+from workflows.fields import NEW_TEXT, ActionId, Actor, Reason, Uin, new_text_problem
 
 # The partner center's column sizes (activities/sql/schema.py) and BIGINT range.
 MAX_NAME_LENGTH = 200

@@ -16,7 +16,8 @@ from starter.cli.actions import action_command
 from starter.cli.app import UnbindGroup
 from starter.client import UnbindingClient
 from workflows.actions import ActionSpec, Decision
-from workflows.model import Action, ActionKind, ActionResult, Reason, UnbindStatus
+from workflows.fields import Reason
+from workflows.model import Action, ActionKind, ActionResult, UnbindStatus
 
 CUSTOMER = "20000000001"
 

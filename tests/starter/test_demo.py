@@ -17,7 +17,8 @@ from activities.sql.demo import DEMO_RESELLER
 from starter.client import UnbindingClient
 from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
 from tests.conftest import running_worker
-from workflows.model import UIN_PATTERN, UnbindStatus
+from workflows.fields import UIN_PATTERN
+from workflows.model import UnbindStatus
 
 
 def test_fresh_uins_are_valid_and_never_repeat_across_runs() -> None:

@@ -36,7 +36,8 @@ from activities.sql import SqlPartnerCenter
 from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
 from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
-from workflows.model import OPERATOR_PATTERN, UIN_PATTERN, UnbindStatus, new_text_problem
+from workflows.fields import OPERATOR_PATTERN, UIN_PATTERN, new_text_problem
+from workflows.model import UnbindStatus
 from workflows.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,13 +27,7 @@ from starter.errors import OPTION_NAMES, BadInput
 from tests.conftest import Ledger, eventually
 from workflows.actions import ACTION_TYPES
 from workflows.contract import workflow_id_for
-from workflows.model import (
-    ApplicationInput,
-    ConfirmAction,
-    Deadlines,
-    ReviewAction,
-    WithdrawAction,
-)
+from workflows.model import ApplicationInput, ConfirmAction, Deadlines, ReviewAction, WithdrawAction
 
 fuzz = settings(max_examples=int(os.environ.get("UNBIND_FUZZ_EXAMPLES", "400")), deadline=None)
 

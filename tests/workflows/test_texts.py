@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from workflows import texts
+from workflows.fields import NEW_TEXT, new_text_problem, text_problem
 from workflows.model import (
-    NEW_TEXT,
     ApplicationInput,
     CheckName,
     Deadlines,
@@ -27,8 +27,6 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
     WithdrawAction,
-    new_text_problem,
-    text_problem,
 )
 from workflows.texts import markdown_text, one_line
 
