@@ -18,6 +18,21 @@ class ActivityPolicy:
     retry: RetryPolicy
 
 
+def backing_off(*, start_to_close: timedelta, maximum_interval: timedelta) -> ActivityPolicy:
+    """Retried from one second on, doubling up to ``maximum_interval``, with no
+    maximum attempts; a ``RelationshipConflict`` is a business refusal, never
+    retried."""
+    return ActivityPolicy(
+        start_to_close=start_to_close,
+        retry=RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            backoff_coefficient=2.0,
+            maximum_interval=maximum_interval,
+            non_retryable_error_types=["RelationshipConflict"],
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     # Human waits (SPEC section 3, "Deadlines").
@@ -60,24 +75,12 @@ class Settings:
 
     # Reads and idempotent writes against the partner center: retried with
     # backoff for as long as the wait they serve allows.
-    partner_center: ActivityPolicy = ActivityPolicy(
-        start_to_close=timedelta(seconds=30),
-        retry=RetryPolicy(
-            initial_interval=timedelta(seconds=1),
-            backoff_coefficient=2.0,
-            maximum_interval=timedelta(minutes=1),
-            non_retryable_error_types=["RelationshipConflict"],
-        ),
+    partner_center: ActivityPolicy = backing_off(
+        start_to_close=timedelta(seconds=30), maximum_interval=timedelta(minutes=1)
     )
     # The irreversible cutover is retried until done: no maximum attempts.
-    cutover: ActivityPolicy = ActivityPolicy(
-        start_to_close=timedelta(seconds=60),
-        retry=RetryPolicy(
-            initial_interval=timedelta(seconds=1),
-            backoff_coefficient=2.0,
-            maximum_interval=timedelta(minutes=2),
-            non_retryable_error_types=["RelationshipConflict"],
-        ),
+    cutover: ActivityPolicy = backing_off(
+        start_to_close=timedelta(seconds=60), maximum_interval=timedelta(minutes=2)
     )
 
 

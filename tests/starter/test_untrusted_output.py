@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from click.testing import CliRunner, Result
 from activities.sql import SqlPartnerCenter
 from starter.cli import cli
 from starter.cli.output import account_text, action_text, state_text
+from tests.states import CUSTOMER, NOW, RESELLER, submitted_state
 from workflows.model import (
     ActionResult,
     CheckName,
-    Deadlines,
     FailedCheck,
     Notification,
     PartnerKind,
@@ -28,8 +27,6 @@ from workflows.model import (
     UnbindStatus,
 )
 
-NOW = datetime(2026, 11, 29, tzinfo=UTC)
-RESELLER, CUSTOMER = "10000000002", "20000000001"
 HOSTILE = {
     "forged line": "ok\n  status       COMPLETED",
     "line separator": "ok\u2028  status       COMPLETED",
@@ -108,17 +105,8 @@ def test_a_display_name_with_a_line_break_or_an_invisible_character_is_refused(
 
 
 def _state(text: str) -> UnbindingState:
-    return UnbindingState(
-        application_id="app-12345678",
-        workflow_id=f"unbind-{CUSTOMER}",
+    return submitted_state(
         status=UnbindStatus.WITHDRAWN,
-        customer_uin=CUSTOMER,
-        initiator_uin=RESELLER,
-        submitter_uin=RESELLER,
-        submitted_at=NOW,
-        notice_acknowledged_by=RESELLER,
-        notice_acknowledged_at=NOW,
-        deadlines=Deadlines(),
         outcome_reason=text,
         failed_checks=[FailedCheck(check=CheckName.CREDIT, hint=text)],
         timeline=[

@@ -8,30 +8,25 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.states import CUSTOMER, NOW, RESELLER, submitted_state
 from workflows import texts
 from workflows.fields import NEW_TEXT, new_text_problem, text_problem
 from workflows.model import (
     ApplicationInput,
     CheckName,
-    Deadlines,
     FailedCheck,
     RejectAction,
     ReviewAction,
-    UnbindingState,
     UnbindStatus,
     WithdrawAction,
 )
 from workflows.texts import markdown_text, one_line
-
-NOW = datetime(2026, 11, 29, tzinfo=UTC)
-CUSTOMER, RESELLER = "20000000001", "10000000002"
 
 LINE_BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"]
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\ufeff", "\u00ad"]
@@ -142,26 +137,11 @@ def test_any_text_is_one_line_of_inert_markdown(text: str) -> None:
 # ---- the texts themselves -----------------------------------------------------------
 
 
-def _state(**changes: object) -> UnbindingState:
-    state = UnbindingState(
-        application_id="app-12345678",
-        workflow_id=f"unbind-{CUSTOMER}",
-        customer_uin=CUSTOMER,
-        initiator_uin=RESELLER,
-        submitter_uin=RESELLER,
-        submitted_at=NOW,
-        notice_acknowledged_by=RESELLER,
-        notice_acknowledged_at=NOW,
-        deadlines=Deadlines(),
-    )
-    return state.model_copy(update=changes)
-
-
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_web_ui_details_show_a_reason_and_a_hint_on_their_own_line(text: str) -> None:
     def details(reason: str) -> list[str]:
         return texts.describe(
-            _state(
+            submitted_state(
                 status=UnbindStatus.WITHDRAWN,
                 outcome_reason=reason,
                 failed_checks=[FailedCheck(check=CheckName.CREDIT, hint=reason)],
