@@ -38,19 +38,6 @@ def test_a_record_left_waiting_closes_as_cancelled_once(seeded: SeededLedger) ->
     assert pc.records(seeded.customer) == [stored]
 
 
-def test_a_record_stopped_after_its_cutover_closes_as_completed(seeded: SeededLedger) -> None:
-    pc = seeded.center
-    record = seeded.record(status=S.CUTTING_OVER)
-    pc.save_record(record)
-    cutover = pc.cut_over(seeded.cutover(record.application_id))
-
-    closure = pc.close_stopped_application(record.application_id, at=AT)
-
-    assert closure is not None and closure.closed_now
-    assert closure.record.status is S.COMPLETED
-    assert closure.record.effective_at == cutover.effective_at
-
-
 def ending_message(closed: UnbindingRecord) -> Notification:
     return Notification(
         application_id=closed.application_id,
@@ -115,7 +102,8 @@ def test_a_repair_after_the_cutover_committed_reports_it_completed(seeded: Seede
 
     closure = pc.close_stopped_application(record.application_id, at=AT)
 
-    assert closure is not None and closure.record.status is S.COMPLETED
+    assert closure is not None and closure.closed_now
+    assert closure.record.status is S.COMPLETED
     assert closure.record.effective_at == cutover.effective_at
     assert pc.show(seeded.customer)["partner"] is None
 

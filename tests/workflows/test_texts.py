@@ -158,6 +158,16 @@ def test_web_ui_details_show_a_reason_and_a_hint_on_their_own_line(text: str) ->
 
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_system_messages_carry_a_reason_on_the_body_line(text: str) -> None:
+    def outcome(status: UnbindStatus, *, closed_by: str | None = None) -> texts.Message:
+        return texts.outcome(
+            status,
+            customer_uin=CUSTOMER,
+            reseller_uin=RESELLER,
+            effective_at=None,
+            reason=text,
+            closed_by=closed_by,
+        )
+
     messages = [
         # Built without validation: the texts must not rely on any rule.
         texts.review_decided(
@@ -168,22 +178,9 @@ def test_system_messages_carry_a_reason_on_the_body_line(text: str) -> None:
         texts.customer_decided(
             CUSTOMER, RejectAction.model_construct(action_id="a-2", actor=CUSTOMER, reason=text)
         ),
-        texts.outcome(
-            UnbindStatus.WITHDRAWN,
-            customer_uin=CUSTOMER,
-            reseller_uin=RESELLER,
-            effective_at=None,
-            reason=text,
-        ),
+        outcome(UnbindStatus.WITHDRAWN),
         # The repair's message (starter/repair.py).
-        texts.outcome(
-            UnbindStatus.CANCELLED,
-            customer_uin=CUSTOMER,
-            reseller_uin=RESELLER,
-            effective_at=None,
-            reason=text,
-            closed_by="operator:ops",
-        ),
+        outcome(UnbindStatus.CANCELLED, closed_by="operator:ops"),
     ]
     for message in messages:
         assert_one_visible_line(message.subject)
