@@ -19,6 +19,7 @@ from tests.activities.conftest import SeededLedger
 from workflows.model import (
     CheckName,
     CutoverRequest,
+    CutoverResult,
     Notification,
     PrecheckRequest,
     UnbindStatus,
@@ -36,10 +37,18 @@ def neighbour(seeded: SeededLedger) -> str:
     return NEIGHBOUR
 
 
-def in_run(run_id: str) -> ActivityEnvironment:
+def cut_over_in_run(seeded: SeededLedger, run_id: str) -> CutoverResult:
+    """The cutover activity for ``SHARED_ID``, as the workflow run ``run_id`` calls it."""
     env = ActivityEnvironment()
     env.info = dataclasses.replace(env.info, workflow_run_id=run_id)
-    return env
+    return env.run(UnbindingActivities(seeded.center).cut_over, seeded.cutover(SHARED_ID))
+
+
+def cut_over_once(seeded: SeededLedger) -> CutoverResult:
+    """``SHARED_ID`` recorded as cutting over for ``seeded``'s customer, and cut
+    over by its run ``run-1``."""
+    seeded.center.save_record(seeded.record(SHARED_ID, revision=5, status=S.CUTTING_OVER))
+    return cut_over_in_run(seeded, "run-1")
 
 
 def bound_to(seeded: SeededLedger, customer: str) -> str | None:
@@ -72,14 +81,12 @@ def test_a_finished_application_run_again_for_its_customer_is_refused(
     seeded: SeededLedger,
 ) -> None:
     center = seeded.center
-    acts = UnbindingActivities(center)
-    center.save_record(seeded.record(SHARED_ID, revision=5, status=S.CUTTING_OVER))
-    in_run("run-1").run(acts.cut_over, seeded.cutover(SHARED_ID))
+    cut_over_once(seeded)
     center.save_record(seeded.record(SHARED_ID, revision=6, status=S.COMPLETED))
     center.add_customer(seeded.customer, partner_uin=seeded.reseller)  # bound again later
 
     with pytest.raises(ApplicationError, match=SHARED_ID) as refused:
-        in_run("run-2").run(acts.cut_over, seeded.cutover(SHARED_ID))
+        cut_over_in_run(seeded, "run-2")
 
     assert refused.value.type == "RelationshipConflict" and refused.value.non_retryable
     assert bound_to(seeded, seeded.customer) == seeded.reseller
@@ -90,17 +97,15 @@ def test_a_retry_of_a_committed_cutover_succeeds_while_the_application_is_open(
     seeded: SeededLedger,
 ) -> None:
     center = seeded.center
-    acts = UnbindingActivities(center)
-    center.save_record(seeded.record(SHARED_ID, revision=5, status=S.CUTTING_OVER))
-    first = in_run("run-1").run(acts.cut_over, seeded.cutover(SHARED_ID))
-    assert in_run("run-1").run(acts.cut_over, seeded.cutover(SHARED_ID)) == first
+    first = cut_over_once(seeded)
+    assert cut_over_in_run(seeded, "run-1") == first
     assert center.cutover_for(SHARED_ID) == first
 
     # Once the workflow has closed the record the activity has long completed:
     # an attempt still in flight is refused, and its answer goes nowhere.
     center.save_record(seeded.record(SHARED_ID, revision=6, status=S.COMPLETED))
     with pytest.raises(ApplicationError, match="closed as COMPLETED"):
-        in_run("run-1").run(acts.cut_over, seeded.cutover(SHARED_ID))
+        cut_over_in_run(seeded, "run-1")
     assert center.cutover_for(SHARED_ID) == first
     assert center.count("cutovers") == 1
 
