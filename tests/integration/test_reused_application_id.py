@@ -13,7 +13,7 @@ from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
-from starter.inputs import build_application
+from starter.inputs import ApplicationFields, build_application
 from tests.conftest import Ledger, fresh_uin
 from tests.integration.conftest import handle_for
 from workflows.contract import workflow_id_for
@@ -22,6 +22,16 @@ from workflows.unbinding import UnbindingWorkflow
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus
+
+
+def sent(application_id: str, *, customer: str, reseller: str) -> ApplicationFields:
+    """What the backend sends for ``customer``, under the id it chose."""
+    return ApplicationFields(
+        customer_uin=customer,
+        initiator_uin=reseller,
+        notice_acknowledged=True,
+        application_id=application_id,
+    )
 
 
 async def test_an_id_sent_again_for_another_customer_is_refused_at_submission(
@@ -34,16 +44,10 @@ async def test_an_id_sent_again_for_another_customer_is_refused_at_submission(
     application_id = uuid.uuid4().hex
 
     first = await client.apply(
-        customer_uin=parties.customer,
-        initiator_uin=parties.reseller,
-        notice_acknowledged=True,
-        application_id=application_id,
+        **sent(application_id, customer=parties.customer, reseller=parties.reseller)
     )
     again = await client.apply(
-        customer_uin=neighbour,
-        initiator_uin=parties.reseller,
-        notice_acknowledged=True,
-        application_id=application_id,
+        **sent(application_id, customer=neighbour, reseller=parties.reseller)
     )
 
     assert first.accepted and not again.accepted
@@ -63,13 +67,8 @@ async def test_a_finished_application_submitted_again_does_not_run_again(
 ) -> None:
     parties = ledger.direct(card=True)
     client = UnbindingClient(dev_env.client, task_queue=worker.task_queue)
-    application_id = uuid.uuid4().hex
-    submitted = await client.apply(
-        customer_uin=parties.customer,
-        initiator_uin=parties.reseller,
-        notice_acknowledged=True,
-        application_id=application_id,
-    )
+    application = sent(uuid.uuid4().hex, customer=parties.customer, reseller=parties.reseller)
+    submitted = await client.apply(**application)
     assert submitted.accepted
     await client.confirm(parties.customer, actor=parties.customer)
     done = await handle_for(dev_env, parties.customer).result()
@@ -80,22 +79,12 @@ async def test_a_finished_application_submitted_again_does_not_run_again(
 
     # Through the client, the server answers the retried update-with-start with
     # the first run's answer and starts nothing.
-    retried = await client.apply(
-        customer_uin=parties.customer,
-        initiator_uin=parties.reseller,
-        notice_acknowledged=True,
-        application_id=application_id,
-    )
+    retried = await client.apply(**application)
     assert retried == submitted
     # A raw start with the same id runs, and is refused by its checks.
     again = await dev_env.client.execute_workflow(
         UnbindingWorkflow.run,
-        build_application(
-            customer_uin=parties.customer,
-            initiator_uin=parties.reseller,
-            notice_acknowledged=True,
-            application_id=application_id,
-        ),
+        build_application(**application),
         id=workflow_id_for(parties.customer),
         task_queue=worker.task_queue,
     )
