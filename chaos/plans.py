@@ -82,6 +82,11 @@ def _confirm(before: LedgerChange | None = None) -> Step:
     return Step(S.PENDING_CUSTOMER_CONFIRMATION, ActionKind.CONFIRM, Role.CUSTOMER, before=before)
 
 
+def _recheck_once_fixed(by: Role) -> Step:
+    """The account is fixed, and ``by`` asks for the checks again."""
+    return Step(S.AWAITING_REMEDIATION, ActionKind.RECHECK, by, before=_unfreeze)
+
+
 _APPROVE = Step(S.PENDING_DISTRIBUTOR_REVIEW, ActionKind.REVIEW, Role.DISTRIBUTOR, approve=True)
 _CARD = Step(S.PENDING_CARD_BINDING, ActionKind.CARD_BOUND, Role.CUSTOMER, before=_bind_card)
 
@@ -104,7 +109,7 @@ PATHS: tuple[PathPlan, ...] = (
         True,
         (
             _confirm(before=_freeze),
-            Step(S.AWAITING_REMEDIATION, ActionKind.RECHECK, Role.OPERATOR, before=_unfreeze),
+            _recheck_once_fixed(Role.OPERATOR),
         ),
         S.COMPLETED,
         remediation=True,
@@ -122,7 +127,7 @@ PATHS: tuple[PathPlan, ...] = (
                 Role.CUSTOMER,
                 before=_bind_card_and_freeze,
             ),
-            Step(S.AWAITING_REMEDIATION, ActionKind.RECHECK, Role.INITIATOR, before=_unfreeze),
+            _recheck_once_fixed(Role.INITIATOR),
         ),
         S.COMPLETED,
         remediation=True,
