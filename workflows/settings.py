@@ -18,18 +18,15 @@ class ActivityPolicy:
     retry: RetryPolicy
 
 
-def backing_off(*, start_to_close: timedelta, maximum_interval: timedelta) -> ActivityPolicy:
-    """Retried from one second on, doubling up to ``maximum_interval``, with no
-    maximum attempts; a ``RelationshipConflict`` is a business refusal, never
-    retried."""
-    return ActivityPolicy(
-        start_to_close=start_to_close,
-        retry=RetryPolicy(
-            initial_interval=timedelta(seconds=1),
-            backoff_coefficient=2.0,
-            maximum_interval=maximum_interval,
-            non_retryable_error_types=["RelationshipConflict"],
-        ),
+def backing_off(*, up_to: timedelta) -> RetryPolicy:
+    """Retried from one second on, doubling up to ``up_to`` between attempts,
+    with no maximum attempts; a ``RelationshipConflict`` is a business
+    refusal, never retried."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=up_to,
+        non_retryable_error_types=["RelationshipConflict"],
     )
 
 
@@ -75,12 +72,12 @@ class Settings:
 
     # Reads and idempotent writes against the partner center: retried with
     # backoff for as long as the wait they serve allows.
-    partner_center: ActivityPolicy = backing_off(
-        start_to_close=timedelta(seconds=30), maximum_interval=timedelta(minutes=1)
+    partner_center: ActivityPolicy = ActivityPolicy(
+        start_to_close=timedelta(seconds=30), retry=backing_off(up_to=timedelta(minutes=1))
     )
     # The irreversible cutover is retried until done: no maximum attempts.
-    cutover: ActivityPolicy = backing_off(
-        start_to_close=timedelta(seconds=60), maximum_interval=timedelta(minutes=2)
+    cutover: ActivityPolicy = ActivityPolicy(
+        start_to_close=timedelta(seconds=60), retry=backing_off(up_to=timedelta(minutes=2))
     )
 
 
