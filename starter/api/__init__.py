@@ -1,5 +1,5 @@
 """The HTTP API (``unbind-api``) over :class:`~starter.client.UnbindingClient`
-and the partner center; the contract is docs/API.md.
+and the partner center (README, "HTTP API").
 
 - ``app``: the FastAPI app, ``api_client()`` (the one client), ``/healthz``
 - ``settings``: the environment, checked

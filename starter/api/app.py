@@ -63,7 +63,7 @@ def create_app(
             log.info("checking tokens with %s", verifier.source)
         client = await api_client(temporal, task_queue=task_queue)
         partner_center = SqlPartnerCenter(database or database_url())
-        app.state.services = Services(client, partner_center, verifier)
+        app.state.services = Services(client, partner_center)
         try:
             yield
         finally:
@@ -76,6 +76,7 @@ def create_app(
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
     )
+    app.state.verifier = verifier
     install(app)
     app.include_router(applications.router)
     app.include_router(actions.router)

@@ -24,11 +24,10 @@ _T = TypeVar("_T")
 
 @dataclass
 class Services:
-    """One per process: the Temporal client, the partner center, the token check."""
+    """One per process, made at start-up: the Temporal client and the partner center."""
 
     client: UnbindingClient
     partner_center: SqlPartnerCenter
-    verifier: TokenVerifier
 
 
 def services(request: Request) -> Services:
@@ -47,7 +46,8 @@ async def caller(
 ) -> Principal:
     """The authenticated caller (401 otherwise), remembered for the audit log."""
     header = f"Bearer {credentials.credentials}" if credentials else None
-    principal = await services(request).verifier.principal(header)
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = await verifier.principal(header)
     request.state.principal = principal
     return principal
 
