@@ -176,6 +176,12 @@ async def test_a_request_without_a_valid_token_gets_401_problem() -> None:
             await http.get("/applications/20000000001", headers=headers)
             for headers in ({}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic x"})
         ]
+        # Even a body that is no JSON: the token is checked first.
+        answers.append(
+            await http.post(
+                "/applications", content=b"{", headers={"Content-Type": "application/json"}
+            )
+        )
     for answer in answers:
         assert answer.status_code == 401
         assert answer.headers["content-type"] == "application/problem+json"
