@@ -4,17 +4,17 @@ The worker runs over :class:`GatedPartnerCenter`, the test's real partner
 center behind the same interface. A gate names an activity (by its registered
 name, part of the workflow's contract) and optionally what its argument must
 look like; the first call that matches says it has entered and then blocks its
-thread until the test releases it. The test waits on those events, never on a
-fixed sleep.
+thread until the test releases it, and says when the held call has gone
+through. The test waits on those events, never on a fixed sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from temporalio import activity
@@ -31,17 +31,23 @@ gate holds a thread if a test forgets to release it."""
 
 
 class Gate:
-    """One held activity call: ``entered`` once it arrived, blocked until ``release``."""
+    """One held activity call: ``entered`` once it arrived, blocked until
+    ``release``, ``passed`` once the call behind the gate has returned or raised."""
 
     def __init__(self, activity_type: str, when: Callable[[Any], bool]) -> None:
         self.activity_type = activity_type
         self.when = when
         self._entered = threading.Event()
         self._released = threading.Event()
+        self._passed = threading.Event()
 
     async def entered(self, within: float = GATE_WITHIN) -> None:
         arrived = await asyncio.to_thread(self._entered.wait, within)
         assert arrived, f"no {self.activity_type} activity reached its gate in {within}s"
+
+    async def passed(self, within: float = GATE_WITHIN) -> None:
+        through = await asyncio.to_thread(self._passed.wait, within)
+        assert through, f"the held {self.activity_type} call did not go through in {within}s"
 
     def release(self) -> None:
         self._released.set()
@@ -74,43 +80,51 @@ class GatedPartnerCenter:
             for gate in self._all:
                 gate.release()
 
-    def _pass(self, argument: Any) -> None:
-        if not activity.in_activity():
+    @contextmanager
+    def _gated(self, argument: Any) -> Iterator[None]:
+        """Hold the call at its gate, if one is armed for it; mark it passed after."""
+        gate = None
+        if activity.in_activity():
+            kind = activity.info().activity_type
+            with self._lock:
+                gate = next(
+                    (g for g in self._armed if g.activity_type == kind and g.when(argument)), None
+                )
+                if gate is not None:
+                    self._armed.remove(gate)
+        if gate is None:
+            yield
             return
-        kind = activity.info().activity_type
-        with self._lock:
-            gate = next(
-                (g for g in self._armed if g.activity_type == kind and g.when(argument)), None
-            )
-            if gate is not None:
-                self._armed.remove(gate)
-        if gate is not None:
-            gate._hold()
+        gate._hold()
+        try:
+            yield
+        finally:
+            gate._passed.set()
 
     # ---- the PartnerCenter interface ---------------------------------------
 
     def account(self, uin: str) -> Any:
-        self._pass(uin)
-        return self.inner.account(uin)
+        with self._gated(uin):
+            return self.inner.account(uin)
 
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
-        self._pass(customer_uin)
-        return self.inner.open_application_for(customer_uin, other_than=other_than)
+        with self._gated(customer_uin):
+            return self.inner.open_application_for(customer_uin, other_than=other_than)
 
     def record_of(self, application_id: str) -> UnbindingRecord | None:
         return self.inner.record_of(application_id)
 
     def save_record(self, record: UnbindingRecord) -> None:
-        self._pass(record)
-        self.inner.save_record(record)
+        with self._gated(record):
+            self.inner.save_record(record)
 
     def deliver(self, notification: Notification) -> int:
-        self._pass(notification)
-        return self.inner.deliver(notification)
+        with self._gated(notification):
+            return self.inner.deliver(notification)
 
     def cut_over(self, request: CutoverRequest) -> Any:
-        self._pass(request)
-        return self.inner.cut_over(request)
+        with self._gated(request):
+            return self.inner.cut_over(request)
 
 
 @asynccontextmanager
