@@ -61,7 +61,6 @@ from workflows.model import (
     ActionResult,
     ApplicationInput,
     SubmissionResult,
-    UnbindingState,
 )
 from workflows.unbinding import UnbindingWorkflow
 
@@ -284,11 +283,11 @@ class UnbindingClient(ApplicationReader):
                         RPCStatusCode.FAILED_PRECONDITION,
                     ):
                         raise
-                    # status() refuses when no application ever existed.
-                    state = await self.status(customer_uin)
-                    if state.status.is_terminal:
-                        return _answer_once_ended(state, action)
-                    # Still open: the run is handing over to the next one
+                    # report() refuses when no application ever existed.
+                    report = await self.report(customer_uin)
+                    if report.state.status.is_terminal or report.execution_status != "RUNNING":
+                        return _answer_once_ended(report, action)
+                    # Still running: the run is handing over to the next one
                     # (continue-as-new). The same id keeps the retry idempotent.
                     if attempt == UPDATE_ATTEMPTS:
                         raise
@@ -311,14 +310,18 @@ class UnbindingClient(ApplicationReader):
                 raise
 
 
-def _answer_once_ended(state: UnbindingState, action: Action) -> ActionResult:
+def _answer_once_ended(report: StatusReport, action: Action) -> ActionResult:
     """An ended application answers a retry of an action it accepted (its
-    first answer was lost) as accepted, and any other action as refused."""
+    first answer was lost) as accepted, and any other action as refused. One
+    stopped by an operator (terminated, failed, timed out) has ended too,
+    though its state still shows the status it was stopped in."""
+    state = report.state
     if any(entry.action_id == action.action_id and entry.accepted for entry in state.timeline):
         return ActionResult(accepted=True, status=state.status)
-    return ActionResult(
-        accepted=False, status=state.status, reason="the application has already ended"
-    )
+    reason = "the application has already ended"
+    if not state.status.is_terminal:
+        reason += f": its run was stopped ({report.execution_status}) in {state.status}"
+    return ActionResult(accepted=False, status=state.status, reason=reason)
 
 
 def _failure_message(cause: BaseException) -> str:

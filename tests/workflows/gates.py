@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from temporalio import activity
+from temporalio import activity, workflow
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import (
+    Worker,
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.sql import SqlPartnerCenter
 from tests.conftest import running_worker
@@ -138,3 +146,70 @@ async def gated_worker(
             yield worker
         finally:
             gated.release_all()
+
+
+class HandOverGate(WorkflowRunner):
+    """Holds the first workflow task that continues a run as new, after the
+    worker decided it and before the server hears of it: meanwhile the run is
+    handing over (its task in flight) and the test sends what it wants to land
+    exactly then. Pass as ``workflow_runner``, then call :meth:`patient_with`
+    on the worker."""
+
+    def __init__(self, inner: WorkflowRunner | None = None) -> None:
+        self.inner = inner or SandboxedWorkflowRunner()
+        self.gate = Gate("continue_as_new", lambda _: True)
+        self._armed = threading.Event()
+
+    def arm(self) -> Gate:
+        self._armed.set()
+        return self.gate
+
+    @staticmethod
+    def patient_with(worker: Worker) -> None:
+        """A held task would count as a deadlock after 2 s: switch the check
+        off. (``debug_mode`` would too, but it runs tasks on the event loop,
+        which the gate would then block.)"""
+        workflows = worker._workflow_worker
+        assert workflows is not None
+        workflows._deadlock_timeout_seconds = None
+
+    def prepare_workflow(self, defn: workflow._Definition) -> None:
+        self.inner.prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _HeldInstance(self.inner.create_instance(det), self)
+
+    def set_worker_level_failure_exception_types(
+        self, types: Sequence[type[BaseException]]
+    ) -> None:
+        self.inner.set_worker_level_failure_exception_types(types)
+
+    def _after(self, completion: WorkflowActivationCompletion) -> None:
+        continues = any(
+            command.HasField("continue_as_new_workflow_execution")
+            for command in completion.successful.commands
+        )
+        if continues and self._armed.is_set():
+            self._armed.clear()
+            self.gate._hold()
+            self.gate._passed.set()
+
+
+class _HeldInstance(WorkflowInstance):
+    def __init__(self, inner: WorkflowInstance, gate: HandOverGate) -> None:
+        self._inner = inner
+        self._gate = gate
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        completion = self._inner.activate(act)
+        self._gate._after(completion)
+        return completion
+
+    def get_serialization_context(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.get_serialization_context(*args, **kwargs)
+
+    def get_external_store_context(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.get_external_store_context(*args, **kwargs)
+
+    def get_info(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.get_info(*args, **kwargs)
