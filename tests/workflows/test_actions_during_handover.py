@@ -216,3 +216,50 @@ async def test_an_action_sent_while_the_run_hands_over_is_answered_once_the_appl
 
     assert not answer.accepted and answer.status is S.PENDING_CUSTOMER_CONFIRMATION, answer
     assert answer.reason is not None and "already ended" in answer.reason, answer
+
+
+async def test_an_update_in_flight_when_the_run_hands_over_is_answered_first(
+    stage: Stage,
+    partner_center: SqlPartnerCenter,
+    ledger: Ledger,
+    lower_history_bound: Callable[[int], None],
+) -> None:
+    """A card claim's update waits for the story to verify the card; the
+    history grew long meanwhile. The run answers the claim, and only then
+    continues as new: the answer is in the run that handed over, not lost."""
+    parties = ledger.direct(card=False)
+    await stage.client.apply(
+        customer_uin=parties.customer, initiator_uin=parties.reseller, notice_acknowledged=True
+    )
+    confirmed = await stage.client.confirm(parties.customer, actor=parties.customer)
+    assert confirmed.status is S.PENDING_CARD_BINDING, confirmed
+    handle = stage.temporal.get_workflow_handle_for(
+        UnbindingWorkflow.run, workflow_id_for(parties.customer)
+    )
+    first_run = (await handle.describe()).run_id
+    verifying = stage.gated.hold("check_card")
+    claim = action_of_kind("card_bound", actor=parties.customer)
+    answering = asyncio.create_task(stage.client.act(parties.customer, claim))
+    await verifying.entered()
+    lower_history_bound(await history_length(handle))
+    verifying.release()
+
+    answer = await answering
+
+    assert not answer.accepted and answer.status is S.PENDING_CARD_BINDING, answer
+    assert answer.reason == "no card is bound in the partner center"
+    state = await eventually(lambda: handle.query(UnbindingWorkflow.status), lambda s: s.runs == 2)
+    assert state.runs == 2 and state.status is S.PENDING_CARD_BINDING, state
+    assert (await runs_with_the_update(stage.temporal, parties.customer, claim))[first_run] == [
+        ACCEPTED,
+        COMPLETED,
+    ]
+    # The continued run goes on from there, and its claim is verified once.
+    partner_center.set_account(parties.customer, card_bound=True)
+    bound = await stage.client.card_bound(parties.customer, actor=parties.customer)
+    assert bound.accepted and bound.status is S.COMPLETED, bound
+    assert_inbox(
+        partner_center,
+        parties.customer,
+        {"confirmation_requested", "card_binding_requested", "completed"},
+    )
