@@ -66,7 +66,10 @@ from workflows.unbinding import UnbindingWorkflow
 
 UPDATE_ATTEMPTS = 10
 """How often an action is sent again while its run is handing over to the next
-(continue-as-new): the server answers "not ready" or "not found" meanwhile."""
+(continue-as-new), if the server answers "not ready" or "not found" meanwhile.
+(Server 1.32 carries an update caught in the hand-over to the next run itself;
+it answers "aborted by closing workflow" when the run was stopped instead:
+tests/workflows/test_actions_during_handover.py.)"""
 RESEND_AFTER = timedelta(milliseconds=300)
 
 

@@ -418,3 +418,21 @@ async def test_a_repair_broken_off_half_way_is_done_once_by_the_next(
     assert (closed["status"], closed["closed_now"], closed["notified"]) == ("CANCELLED", True, 2)
     assert_inbox(partner_center, parties.customer, {"confirmation_requested", "cancelled"})
     assert_inbox(partner_center, parties.reseller, {"submitted", "cancelled"})
+
+
+async def test_an_action_sent_to_a_terminated_application_is_refused_at_once(
+    dev_env: WorkflowEnvironment, ledger: Ledger, unbind: Unbind
+) -> None:
+    """Not "may still be accepted, send it again": the run has stopped for good."""
+    parties = ledger.direct(card=True)
+    assert (await apply(unbind, parties)).code == 0
+    await handle_for(dev_env, parties.customer).terminate(reason="pressed by mistake")
+
+    confirmed = await unbind("confirm", "--customer", parties.customer, "--as", parties.customer)
+
+    assert confirmed.code == 1, confirmed
+    assert confirmed.data["accepted"] is False
+    assert confirmed.data["reason"] == (
+        "the application has already ended: its run was stopped (TERMINATED) "
+        "in PENDING_CUSTOMER_CONFIRMATION"
+    )
