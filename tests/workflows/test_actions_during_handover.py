@@ -258,6 +258,7 @@ async def test_an_update_in_flight_when_the_run_hands_over_is_answered_first(
     partner_center.set_account(parties.customer, card_bound=True)
     bound = await stage.client.card_bound(parties.customer, actor=parties.customer)
     assert bound.accepted and bound.status is S.COMPLETED, bound
+    await handle.result()  # the answer comes once decided; the ending message after it
     assert_inbox(
         partner_center,
         parties.customer,
