@@ -158,7 +158,7 @@ EVERY_WORKER = (None, POLICY_OFF, ROTATED_AWAY, OFF_WITH_KEYS, REQUIRED)
 async def test_a_signed_confirmation_is_accepted_and_the_timeline_names_who_acted(
     dev_env: WorkflowEnvironment, signed_worker: Worker, ledger: Ledger
 ) -> None:
-    parties = ledger.direct()
+    parties = ledger.direct(card=False)
     handle = await reach(
         dev_env.client,
         signed_worker.task_queue,
@@ -168,10 +168,16 @@ async def test_a_signed_confirmation_is_accepted_and_the_timeline_names_who_acte
     )
     api = client_of(dev_env.client, signed_worker, Signer(ROTATING))
     result = await api.confirm(parties.customer, actor=parties.customer, principal=PRINCIPAL)
-    assert result.accepted, result
-    assert result.status is S.COMPLETED
-    entry = next(e for e in (await status(handle)).timeline if e.action == K.CONFIRM)
-    assert (entry.actor, entry.principal, entry.accepted) == (parties.customer, PRINCIPAL, True)
+    assert result.accepted and result.status is S.PENDING_CARD_BINDING, result
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    # A card claim is answered by the story once verified: the principal waits with it.
+    result = await api.card_bound(parties.customer, actor=parties.customer, principal=PRINCIPAL)
+    assert result.accepted and result.status is S.COMPLETED, result
+    entries = [e for e in (await status(handle)).timeline if e.actor == parties.customer]
+    assert [(e.action, e.accepted, e.principal) for e in entries] == [
+        (K.CONFIRM, True, PRINCIPAL),
+        (K.CARD_BOUND, True, PRINCIPAL),
+    ]
     await replays(handle, *EVERY_WORKER)
 
 
@@ -251,7 +257,11 @@ async def test_an_operator_rechecks_unsigned_but_the_initiator_must_sign(
 ) -> None:
     parties = ledger.direct()
     handle = await reach(
-        dev_env.client, signed_worker.task_queue, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION
+        dev_env.client,
+        signed_worker.task_queue,
+        ledger.pc,
+        parties,
+        S.PENDING_CUSTOMER_CONFIRMATION,
     )
     ledger.pc.set_account(parties.customer, frozen=True)
     api = client_of(dev_env.client, signed_worker, Signer(ROTATING))
