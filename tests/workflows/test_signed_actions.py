@@ -340,6 +340,15 @@ async def test_with_the_policy_off_unsigned_actions_work_as_before(
     )
     await signalled.signal(SIGNALS[K.CONFIRM], action(K.CONFIRM, by_signal.customer))  # type: ignore[arg-type]
     assert (await signalled.result()).status is S.COMPLETED
+    # A signature is verified or refused, policy or not: this worker has no keys.
+    third = ledger.direct()
+    await reach(
+        dev_env.client, worker.task_queue, ledger.pc, third, S.PENDING_CUSTOMER_CONFIRMATION
+    )
+    unverifiable = await client_of(dev_env.client, worker, Signer(ROTATING)).confirm(
+        third.customer, actor=third.customer
+    )
+    assert unverifiable.reason == "bad signature: this worker has no signing keys to verify it with"
     # Turning the policy on (or rotating keys) later changes neither replay.
     await replays(updated, *EVERY_WORKER)
     await replays(signalled, *EVERY_WORKER)
