@@ -28,13 +28,10 @@ from typing import Any, Final
 
 from workflows.contract import action_fingerprint
 from workflows.model import Action
+from workflows.settings import SETTINGS
 
 SIGNATURE_HEADER: Final = "unbind-action-signature"
 VERSION: Final = 1
-SIGNATURE_LIFETIME: Final = timedelta(minutes=5)
-"""How long a signature is good for: long enough for the client's resends of
-an update while a run hands over (a few seconds), short enough that a captured
-header is of little use."""
 MIN_KEY_BYTES: Final = 32
 """HMAC-SHA256 keys shorter than its output add no strength and suggest a typo."""
 
@@ -63,7 +60,7 @@ class SignatureRefused(Exception):
 class SigningKeys:
     """Keys by id, in the configured order: the first signs, every one verifies.
     Rotating: add the new key first, keep the old one until nothing signed
-    with it can still arrive (:data:`SIGNATURE_LIFETIME`), then remove it."""
+    with it can still arrive (``SETTINGS.signature_lifetime``), then remove it."""
 
     by_id: Mapping[str, bytes]
 
@@ -212,7 +209,7 @@ class Signer:
     """What the API's client signs each action with."""
 
     keys: SigningKeys
-    lifetime: timedelta = SIGNATURE_LIFETIME
+    lifetime: timedelta = SETTINGS.signature_lifetime
 
     def signature(
         self, workflow_id: str, action: Action, *, principal: str, now: datetime

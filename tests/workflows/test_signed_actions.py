@@ -35,7 +35,15 @@ from starter.client import UnbindingClient
 from starter.signing import signing
 from tests.conftest import Ledger, eventually, running_worker
 from tests.workflows.scenarios import SIGNALS, UPDATES, action, reach, status
-from tests.workflows.signing_keys import FORGED, NEW_ONLY, OLD, REQUIRED, ROTATING
+from tests.workflows.signing_keys import (
+    FORGED,
+    NEW_ENTRY,
+    NEW_ONLY,
+    OLD,
+    OLD_ENTRY,
+    REQUIRED,
+    ROTATING,
+)
 from workflows.contract import ACTION_REFUSED, workflow_id_for
 from workflows.intake import UNSIGNED_SIGNAL
 from workflows.model import Action, ActionKind, UnbindingState, UnbindStatus
@@ -47,6 +55,8 @@ S, K = UnbindStatus, ActionKind
 HISTORIES = Path(__file__).parent / "histories"
 OPERATOR = "operator:alice"
 PRINCIPAL = "sub-user-of-the-customer"
+
+SECRETS = [entry.partition(":")[2] for entry in (NEW_ENTRY, OLD_ENTRY)]
 
 integration = pytest.mark.integration
 
@@ -134,6 +144,8 @@ async def replays(handle: WorkflowHandle[Any, Any], *policies: SigningPolicy | N
     """``handle``'s history replays under a worker with each of ``policies``
     (None: no interceptor at all, as ``tests/workflows/test_replay.py``)."""
     history = await handle.fetch_history()
+    recorded = history.to_json()
+    assert not any(secret in recorded for secret in SECRETS), "a signing key reached history"
     for policy in policies:
         await replay(history, policy)
 
