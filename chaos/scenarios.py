@@ -166,7 +166,7 @@ class Scenario:
 
 
 def _phases(statuses: Counter[UnbindStatus]) -> str:
-    return ", ".join(f"{status} ({count})" for status, count in sorted(statuses.items()))
+    return ", ".join(f"{status} ({count})" for status, count in sorted(statuses.items())) or "none"
 
 
 # ---- 1. kill -9 the worker ------------------------------------------------------
