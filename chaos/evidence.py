@@ -64,11 +64,11 @@ class Evidence:
     def windows_on_open_work(self, windows: Sequence[FaultWindow], *, required: int) -> None:
         """Each outage must begin and end with applications open."""
         landed = [w for w in windows if w.on_open_work]
-        detail = ", ".join(f"{w.what} {w.open_at_start}→{w.open_at_end} open" for w in windows)
+        detail = ", ".join(f"{w.open_at_start}→{w.open_at_end}" for w in windows)
         self.require(
             len(landed) >= required,
             f"{len(landed)}/{required} {_noun(windows)} on open work"
-            + (f" ({detail})" if detail else ""),
+            + (f" ({detail} open)" if detail else ""),
             why=f"need {required} with applications open at start and end",
         )
 
@@ -78,7 +78,7 @@ class Evidence:
         sizes = ", ".join(str(size) for size in reported) or "none reported"
         self.require(
             proven,
-            f"worker cache size {sizes} ({len(reported)} starts)",
+            f"worker cache size {sizes} ({len(reported)} start{'s' * (len(reported) != 1)})",
             why="every worker start must report max_cached_workflows=0",
         )
 

@@ -73,7 +73,7 @@ def test_a_lock_held_over_open_applications_proves_the_scenario() -> None:
     evidence = Evidence()
     evidence.windows_on_open_work([FaultWindow("database lock", 12, 11)], required=1)
     assert evidence.proven
-    assert evidence.column() == "1/1 database locks on open work (database lock 12→11 open)"
+    assert evidence.column() == "1/1 database locks on open work (12→11 open)"
 
 
 def test_no_cache_needs_every_worker_start_to_report_a_cache_of_zero() -> None:
