@@ -49,7 +49,7 @@ from bench.verdicts import (
     KB,
     LEGEND,
     errors_status,
-    meets,
+    judged,
     target_status,
     verdicts,
     waiting_10k_ok,
@@ -436,7 +436,7 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
                 errors_status(len(burst.errors)),
             ]
         )
-    ratio_met = meets("ratio_vs_skeleton", _round(ratio, 3))
+    ratio_met = judged("ratio_vs_skeleton", _round(ratio, 3), size=bench.settings.apps)
     table.append(
         [
             "ratio vs skeleton",
@@ -608,7 +608,10 @@ async def memory(bench: Bench, results: dict[str, Any], table: list[list[str]]) 
         for error in errors[:5]:
             _progress(f"  memory {kind}: {error}")
         status = (
-            target_status(meets("bytes_per_waiting_application", growth[kind]), errors=len(errors))
+            target_status(
+                judged("bytes_per_waiting_application", growth[kind], size=count),
+                errors=len(errors),
+            )
             if kind == UNBINDING
             else errors_status(len(errors))
         )
