@@ -157,10 +157,10 @@ class Scenario:
     """None: the product's ``worker.py``; else ``chaos.worker_process`` args."""
     outage_hooks: bool = False
     think_time: str = "think_time"
+    """Which of the settings' think times people take in this scenario."""
     database: str = "sqlite"
     """The partner center's database: "sqlite" (a file) or "postgresql" (a
     throwaway cluster of Debian's PostgreSQL, as the test suite uses)."""
-    """Which of the settings' think times people take in this scenario."""
     reports_config: bool = False
     """The worker reports the cache size it runs with (the no-cache evidence)."""
 
