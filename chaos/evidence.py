@@ -61,13 +61,15 @@ class Evidence:
             why="the crash hook must fire exactly its configured number of times",
         )
 
-    def windows_on_open_work(self, windows: Sequence[FaultWindow], *, required: int) -> None:
-        """Each outage must begin and end with applications open."""
+    def windows_on_open_work(
+        self, windows: Sequence[FaultWindow], *, required: int, what: str
+    ) -> None:
+        """Each outage (``what``, plural) must begin and end with applications open."""
         landed = [w for w in windows if w.on_open_work]
         detail = ", ".join(f"{w.open_at_start}→{w.open_at_end}" for w in windows)
         self.require(
             len(landed) >= required,
-            f"{len(landed)}/{required} {_noun(windows)} on open work"
+            f"{len(landed)}/{required} {what} on open work"
             + (f" ({detail} open)" if detail else ""),
             why=f"need {required} with applications open at start and end",
         )
@@ -94,11 +96,6 @@ class Evidence:
 
     def column(self) -> str:
         return "; ".join(self.shown) or "-"
-
-
-def _noun(windows: Sequence[FaultWindow]) -> str:
-    names = {w.what for w in windows}
-    return names.pop() + "s" if len(names) == 1 else "faults"
 
 
 class WorkerExits:

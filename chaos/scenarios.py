@@ -281,13 +281,14 @@ async def act_while_no_worker_runs(ctx: Context) -> Faults:
         ctx.worker.start()
         ctx.supervising = True
         ctx.deadline.restart()
-    ctx.notes.append(
-        f"worker down {time.monotonic() - began:.0f} s; {sent} actions sent meanwhile "
-        "(each twice, same action_id, half as signals, half as updates)"
-    )
+    if windows:
+        ctx.notes.append(
+            f"worker down {time.monotonic() - began:.0f} s; {sent} actions sent meanwhile "
+            "(each twice, same action_id, half as signals, half as updates)"
+        )
     await ctx.done.wait()
     evidence = Evidence()
-    evidence.windows_on_open_work(windows, required=1)
+    evidence.windows_on_open_work(windows, required=1, what="worker outages")
     evidence.at_least(sent if windows else 0, 1, "actions sent with no worker")
     return Faults(f"{len(windows)} worker outage, {sent} actions (x2) during it", evidence)
 
@@ -315,7 +316,7 @@ async def kill_server(ctx: Context) -> Faults:
     ctx.notes.append(f"server kills landed while applications waited in: {_phases(phases)}")
     await ctx.done.wait()
     evidence = Evidence()
-    evidence.windows_on_open_work(windows, required=settings.server_kills)
+    evidence.windows_on_open_work(windows, required=settings.server_kills, what="server kills")
     outage = settings.server_outage.seconds
     return Faults(f"{len(windows)} dev server kill -9, {outage} s down each", evidence)
 
@@ -340,7 +341,7 @@ async def lock_database(ctx: Context) -> Faults:
     ctx.notes.append(f"database locked while applications waited in: {_phases(phases)}")
     await ctx.done.wait()
     evidence = Evidence()
-    evidence.windows_on_open_work(windows, required=1)
+    evidence.windows_on_open_work(windows, required=1, what="database locks")
     return Faults(f"database write-locked {held:.0f} s", evidence)
 
 
@@ -365,7 +366,7 @@ async def take_database_down(ctx: Context) -> Faults:
     ctx.notes.append(f"database down while applications waited in: {_phases(phases)}")
     await ctx.done.wait()
     evidence = Evidence()
-    evidence.windows_on_open_work(windows, required=1)
+    evidence.windows_on_open_work(windows, required=1, what="database outages")
     return Faults(f"PostgreSQL stopped {down:.0f} s (unreachable)", evidence)
 
 
@@ -376,7 +377,8 @@ async def no_cache(ctx: Context) -> Faults:
     await ctx.done.wait()
     evidence = Evidence()
     evidence.cache_disabled(_reported_cache_sizes(ctx.workdir / WORKER_CONFIG_REPORT))
-    return Faults("max_cached_workflows=0", evidence)
+    summary = "max_cached_workflows=0" if ctx.settings.inject_faults else "none (--no-faults)"
+    return Faults(summary, evidence)
 
 
 WORKER_CONFIG_REPORT = "worker-config.jsonl"

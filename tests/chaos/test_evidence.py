@@ -56,7 +56,7 @@ def test_fewer_cutover_crashes_than_configured_fail() -> None:
 def test_an_outage_that_began_or_ended_with_nothing_open_proves_nothing() -> None:
     evidence = Evidence()
     windows = [FaultWindow("server kill", 9, 7), FaultWindow("server kill", 4, 0)]
-    evidence.windows_on_open_work(windows, required=2)
+    evidence.windows_on_open_work(windows, required=2, what="server kills")
     assert not evidence.proven
     assert "1/2 server kills on open work" in evidence.missing[0]
     assert "4→0 open" in evidence.missing[0]
@@ -64,14 +64,16 @@ def test_an_outage_that_began_or_ended_with_nothing_open_proves_nothing() -> Non
 
 def test_a_database_lock_never_taken_fails() -> None:
     evidence = Evidence()
-    evidence.windows_on_open_work([], required=1)
+    evidence.windows_on_open_work([], required=1, what="database locks")
     assert not a_result(evidence).passed
-    assert "0/1 faults on open work" in evidence.missing[0]
+    assert "0/1 database locks on open work" in evidence.missing[0]
 
 
 def test_a_lock_held_over_open_applications_proves_the_scenario() -> None:
     evidence = Evidence()
-    evidence.windows_on_open_work([FaultWindow("database lock", 12, 11)], required=1)
+    evidence.windows_on_open_work(
+        [FaultWindow("database lock", 12, 11)], required=1, what="database locks"
+    )
     assert evidence.proven
     assert evidence.column() == "1/1 database locks on open work (12→11 open)"
 
