@@ -443,7 +443,7 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
             "",
             f"{_fmt(ratio, '.3f')}",
             "target ≥ 0.90",
-            target_status(ratio_met),
+            target_status(ratio_met, errors=len(unbinding.errors) + len(skeleton.errors)),
         ]
     )
     for burst, name in ((unbinding, "unbinding"), (skeleton, "skeleton")):
