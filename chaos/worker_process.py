@@ -9,16 +9,21 @@ options the product's ``worker.py`` does not need:
   SIGKILLs itself, before the activity can report completion; the first attempt
   per application only, for at most ``--crash-limit`` applications, remembered
   as marker files in DIR. Fault injection in the harness, not in product code.
+- ``--report-config FILE``: each start appends one JSON line with the cache
+  size the running worker actually uses, the suite's evidence that a
+  no-cache run really had none.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -82,8 +87,16 @@ async def main(arguments: argparse.Namespace) -> None:
             loop.add_signal_handler(sig, stop.set)
         async with worker:
             logging.info("chaos worker polling %r with %s", task_queue, vars(arguments))
+            if arguments.report_config is not None:
+                _report_config(worker.config(active_config=True), arguments.report_config)
             await stop.wait()
     partner_center.dispose()
+
+
+def _report_config(config: Mapping[str, Any], into: Path) -> None:
+    cache = config.get("max_cached_workflows")
+    with into.open("a") as report:
+        report.write(json.dumps({"pid": os.getpid(), "max_cached_workflows": cache}) + "\n")
 
 
 def _arguments() -> argparse.Namespace:
@@ -93,6 +106,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--crash-limit", type=int, default=1_000_000, help="crash after at most N cutovers"
     )
+    parser.add_argument("--report-config", type=Path, default=None, metavar="FILE")
     return parser.parse_args()
 
 
