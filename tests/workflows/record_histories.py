@@ -22,7 +22,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.sql import SqlPartnerCenter
 from starter.devstack.sdk_servers import time_skipping_environment
-from tests.conftest import Ledger, running_worker
+from tests.conftest import Ledger, eventually, running_worker
 from tests.workflows.gates import GatedPartnerCenter
 from tests.workflows.scenarios import act, action, reach, status, submit
 from workflows.contract import workflow_id_for
@@ -126,8 +126,8 @@ async def ending_with_a_pending_update(
     )
     await verifying.entered()
     await handle.cancel()
-    while (await status(handle)).status is not S.CANCELLED:
-        await asyncio.sleep(0.1)
+    ended = await eventually(lambda: status(handle), lambda s: s.status is S.CANCELLED)
+    assert ended.status is S.CANCELLED, ended.status
     verifying.release()
     answer = await claim
     assert answer.status is S.CANCELLED and not answer.accepted, answer
@@ -148,8 +148,11 @@ async def decided_while_the_wait_was_announced(
     )
     confirm = action(ActionKind.CONFIRM, parties.customer)
     answer = asyncio.create_task(handle.execute_update(UnbindingWorkflow.confirm_update, confirm))
-    while not any(e.action_id == confirm.action_id for e in (await status(handle)).timeline):
-        await asyncio.sleep(0.1)
+    taken = await eventually(
+        lambda: status(handle),
+        lambda s: any(e.action_id == confirm.action_id for e in s.timeline),
+    )
+    assert any(e.action_id == confirm.action_id for e in taken.timeline), taken.timeline
     asked.release()
     await submitting
     assert (await answer).status is S.PENDING_CARD_BINDING
