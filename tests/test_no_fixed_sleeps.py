@@ -8,8 +8,9 @@ announces (the list view catching up, a history going quiet), probe it with
 ``tests.conftest.eventually``. Timing targets belong to the bench (bench/),
 not to assertions here.
 
-Every ``asyncio.sleep``/``time.sleep`` under tests/ must sit in one of the
-helpers below, each with the reason it is not a guess.
+Every ``asyncio.sleep``/``time.sleep`` (or Playwright's ``wait_for_timeout``)
+under tests/ must sit in one of the helpers below, each with the reason it is
+not a guess.
 """
 
 from __future__ import annotations
@@ -82,11 +83,13 @@ class _SleepFinder(ast.NodeVisitor):
                     self.functions.add(alias.asname or alias.name)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if (
+        sleeps = (
             node.attr == "sleep"
             and isinstance(node.value, ast.Name)
             and node.value.id in self.modules
-        ):
+        )
+        # Playwright's fixed pause: the browser tests wait on locators instead.
+        if sleeps or node.attr == "wait_for_timeout":
             self._record(node)
         self.generic_visit(node)
 
@@ -135,6 +138,7 @@ def test_every_allowed_helper_still_sleeps() -> None:
         ("import time\ntime.sleep(1)\n", ["<module>"]),
         # Not a sleep of the test's own: a child process's command line, another sleep.
         ('CHILD = ["python", "-c", "import time; time.sleep(60)"]\n', []),
+        ("async def f(page):\n    await page.wait_for_timeout(500)\n", ["f"]),
         ("def f(workflow):\n    return workflow.sleep(1)\n", []),
     ],
     ids=[
@@ -145,6 +149,7 @@ def test_every_allowed_helper_still_sleeps() -> None:
         "passed-on",
         "module-level",
         "in-a-string",
+        "playwright-pause",
         "another-objects-sleep",
     ],
 )

@@ -214,13 +214,13 @@ async def test_a_visibility_query_finds_exactly_the_matching_applications(
     assert await filter_list(
         page, web_ui, f'{by_distributor} AND UnbindStatus = "PENDING_DISTRIBUTOR_REVIEW"'
     ) == {in_review}
-    # The stuck-applications query from the runbook: open ones with a deadline.
-    stuck = await filter_list(
+    # The runbook's "every open application waiting for people": open ones with a deadline.
+    waiting_for_people = await filter_list(
         page,
         web_ui,
         f'{by_reseller} AND ExecutionStatus = "Running" AND UnbindDeadline IS NOT NULL',
     )
-    assert stuck == {waiting, remediation}
+    assert waiting_for_people == {waiting, remediation}
     await filter_list(page, web_ui, by_reseller)
     await screenshot(page, "1-filter-by-reseller")
 
