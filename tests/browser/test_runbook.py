@@ -60,6 +60,14 @@ def runbook_query(label: str) -> str:
     raise AssertionError(f"no {label!r} row in {RUNBOOK}")
 
 
+async def open_workflow(page: Page, web_ui: WebUi, workflow_id: str) -> None:
+    """The workflow page, once the UI has moved on to the run's own address (a
+    click before that can be lost to the navigation)."""
+    await page.goto(web_ui.workflow_page(workflow_id))
+    await expect(page).to_have_url(re.compile(rf"/workflows/{workflow_id}/[^/]+/"))
+    await expect(page.get_by_test_id("execution-status").first).to_be_visible()
+
+
 async def send_update(page: Page, name: str, data: dict[str, str], *, update_id: str) -> None:
     """More Actions → Send an Update, as the runbook says: name, data, update id."""
     await page.get_by_role("button", name="More Actions").click()
@@ -84,7 +92,7 @@ async def test_a_recheck_sent_as_an_update_from_the_ui_is_answered(
     ledger.pc.set_account(parties.customer, frozen=False)  # the initiator fixed the account
     waiting = handle(web_ui.env.client, workflow_id)
 
-    await page.goto(web_ui.workflow_page(workflow_id))
+    await open_workflow(page, web_ui, workflow_id)
     # The customer may not ask for a recheck: the dialog says why, nothing is written.
     before = (await waiting.fetch_history()).events
     await send_update(
@@ -179,7 +187,7 @@ async def test_a_terminate_from_the_ui_is_repaired_with_close_terminated(
     workflow_id = await waiting_for_customer_after_review(unbinding, parties)
     stopped = handle(web_ui.env.client, workflow_id)
 
-    await page.goto(web_ui.workflow_page(workflow_id))
+    await open_workflow(page, web_ui, workflow_id)
     await page.get_by_role("button", name="More Actions").click()
     await page.get_by_role("menuitem", name="Terminate").click()
     dialog = page.locator("dialog:visible")
