@@ -21,9 +21,11 @@ import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from activities.sql import SqlPartnerCenter, database_url_from_env
 from starter.connection import connect_client, task_queue_from_env
+from starter.signing import signing_policy_from_env
 from worker import ACTIVITY_THREADS, build_worker
 from workflows.model import CutoverRequest, CutoverResult
 
@@ -61,13 +63,18 @@ async def main(arguments: argparse.Namespace) -> None:
         )
     else:
         partner_center = SqlPartnerCenter(url, pool_size=ACTIVITY_THREADS)
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     if arguments.max_cached_workflows is not None:
         options["max_cached_workflows"] = arguments.max_cached_workflows
     task_queue = task_queue_from_env()
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(
-            client, partner_center, task_queue=task_queue, executor=executor, **options
+            client,
+            partner_center,
+            task_queue=task_queue,
+            executor=executor,
+            signing=signing_policy_from_env(),
+            **options,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
