@@ -25,7 +25,9 @@ from tests import counted
 CROSS_PRODUCT = "cross_product"
 ON_A_SERVER_MARKERS = ("integration", "timeskipping")
 ON_A_SERVER_FIXTURES = ("dev_env", "time_skipping_env")
-IN_A_BROWSER = "browser"
+BROWSER_MARKER = "browser"
+ON_A_SERVER, IN_A_BROWSER = "server", "browser"
+"""Kinds of test besides the cross-product (a browser test is on a server too)."""
 RAN = ("passed", "failed")
 HEADLINE = "what ran"
 
@@ -49,9 +51,9 @@ class SessionSummary:
         if fixtures.intersection(ON_A_SERVER_FIXTURES) or any(
             item.get_closest_marker(name) for name in ON_A_SERVER_MARKERS
         ):
-            kinds.add("server")
-        if item.get_closest_marker(IN_A_BROWSER):
-            kinds.add("browser")
+            kinds.add(ON_A_SERVER)
+        if item.get_closest_marker(BROWSER_MARKER):
+            kinds.add(IN_A_BROWSER)
         self.kinds[item.nodeid] = kinds
         self.files[item.nodeid] = item.nodeid.split("::", 1)[0]
 
@@ -65,8 +67,8 @@ class SessionSummary:
         ran = [nodeid for nodeid in self.kinds if nodeid in self.ran]
         table = [n for n in ran if CROSS_PRODUCT in self.kinds[n]]
         rest = [n for n in ran if CROSS_PRODUCT not in self.kinds[n]]
-        on_server = sum("server" in self.kinds[n] for n in rest)
-        in_browser = sum("browser" in self.kinds[n] for n in rest)
+        on_server = sum(ON_A_SERVER in self.kinds[n] for n in rest)
+        in_browser = sum(IN_A_BROWSER in self.kinds[n] for n in rest)
         tables = ", ".join(sorted({self.files[n] for n in table}))
         skipped = len(self.skipped - self.ran)
         lines = [

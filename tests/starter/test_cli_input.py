@@ -34,7 +34,9 @@ CUSTOMER = "20000000001"
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where the ledger lives for this test; not created until something writes."""
+    """Where the ledger lives for this test; not created until something writes.
+    A SQLite file on purpose, whatever UNBIND_TEST_DATABASE says: that nothing
+    was written shows as a file that does not exist."""
     path = tmp_path / "x.db"
     monkeypatch.setenv("TEMPORAL_ADDRESS", NOWHERE)
     monkeypatch.setenv("UNBIND_DATABASE_URL", f"sqlite:///{path}")

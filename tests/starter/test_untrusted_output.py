@@ -38,6 +38,8 @@ FORGED = "status       COMPLETED"
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A SQLite file on purpose, whatever UNBIND_TEST_DATABASE says: a refused
+    input must leave it uncreated, which a file shows."""
     path = tmp_path / "x.db"
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     monkeypatch.setenv("UNBIND_DATABASE_URL", f"sqlite:///{path}")
