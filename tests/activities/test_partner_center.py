@@ -51,6 +51,7 @@ def test_schema_is_created_on_first_use(database_url: str) -> None:
         "unbinding_records",
         "cutovers",
         "inbox",
+        "audit_refusals",
     }
 
 
