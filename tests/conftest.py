@@ -1,16 +1,18 @@
 """Real parts for every test: the Temporal servers shipped as PyPI wheels, a
-real SQLite partner center per test, and a real worker."""
+real partner center per test (SQLite, or PostgreSQL), and a real worker.
+
+The session's exit status (tests/session_exit.py) and its summary of what ran
+(tests/session_summary.py) are plugins loaded here."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import os
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +29,8 @@ from starter.devstack.postgres import PostgresCluster, postgres_cluster
 from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
 from worker import build_worker
 from workflows.model import PartnerKind
+
+pytest_plugins = ["tests.session_exit", "tests.session_summary"]
 
 # Every hypothesis test starts from this profile (loaded before test modules
 # import). The health checks on generation speed fire on a loaded 2-core CI
@@ -62,9 +66,11 @@ def executor() -> Iterator[ThreadPoolExecutor]:
 
 
 # ---- the partner center's database ------------------------------------------
-# UNBIND_TEST_DATABASE=postgresql runs every test that takes `database_url`
-# (integration, activities, workflows) on a throwaway PostgreSQL cluster
+# UNBIND_TEST_DATABASE=postgresql runs every test that takes `database_url` (or
+# `module_database_url`, or `partner_center`) on a throwaway PostgreSQL cluster
 # started for the session (starter/devstack/postgres.py); the default is SQLite.
+# Tests about SQLite itself (its file, its locks, the CLI's default path) build
+# their own SQLite URL and say so.
 
 TEST_DATABASE = os.environ.get("UNBIND_TEST_DATABASE", "sqlite").lower()
 TEST_DATABASES = ("sqlite", "postgresql")
@@ -76,18 +82,39 @@ def postgres() -> Iterator[PostgresCluster]:
         yield cluster
 
 
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty partner-center database for this test."""
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """A new, empty partner-center database on UNBIND_TEST_DATABASE's engine:
+    a SQLite file in ``directory``, or a database of its own on the session's
+    PostgreSQL cluster, dropped afterwards."""
     if TEST_DATABASE not in TEST_DATABASES:
         pytest.fail(f"UNBIND_TEST_DATABASE={TEST_DATABASE!r}: use one of {TEST_DATABASES}")
     if TEST_DATABASE == "sqlite":
-        yield f"sqlite:///{tmp_path / 'partner-center.db'}"
+        yield f"sqlite:///{directory / 'partner-center.db'}"
         return
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     name = cluster.create_database()
-    yield cluster.url(name)
-    cluster.drop_database(name)
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty partner-center database for this test."""
+    with fresh_database(request, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One partner-center database shared by a module's tests (for generated
+    examples that only add rows)."""
+    with fresh_database(request, tmp_path_factory.mktemp("module-database")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -195,20 +222,3 @@ class Ledger:
 @pytest.fixture
 def ledger(partner_center: SqlPartnerCenter) -> Ledger:
     return Ledger(partner_center)
-
-
-_exit_status = 0
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    global _exit_status
-    _exit_status = int(exitstatus)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    # temporalio/sdk-python#300: the core's threads can abort interpreter
-    # shutdown (exit 134) after every test has run; leave with the real status.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_exit_status)

@@ -35,14 +35,13 @@ from workflows.model import (
 # ---- the database ------------------------------------------------------------
 
 
-def test_schema_is_created_on_first_use_in_a_new_directory(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'nested' / 'var' / 'unbind.db'}"
-    with SqlPartnerCenter(url) as center:
+def test_schema_is_created_on_first_use(database_url: str) -> None:
+    with SqlPartnerCenter(database_url) as center:
         center.add_partner("10000000002", kind=PartnerKind.RESELLER)
-    with SqlPartnerCenter(url) as center:  # opening it again keeps what is there
+    with SqlPartnerCenter(database_url) as center:  # opening it again keeps what is there
         assert center.count("partners") == 1
 
-    engine = create_engine(url)
+    engine = create_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert tables == {
@@ -56,9 +55,19 @@ def test_schema_is_created_on_first_use_in_a_new_directory(tmp_path: Path) -> No
     }
 
 
+def test_a_sqlite_file_is_created_in_a_new_directory(tmp_path: Path) -> None:
+    """SQLite on purpose: only a file has a directory to create."""
+    database = tmp_path / "nested" / "var" / "unbind.db"
+    with SqlPartnerCenter(f"sqlite:///{database}") as center:
+        center.add_partner("10000000002", kind=PartnerKind.RESELLER)
+    assert database.exists()
+
+
 def test_database_url_comes_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """SQLite on purpose: the default is a file under var/, and a file shows
+    which URL was used."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("UNBIND_DATABASE_URL", raising=False)
     assert database_url_from_env() == DEFAULT_DATABASE_URL

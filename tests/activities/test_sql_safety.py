@@ -258,10 +258,9 @@ _storable_text = st.text(
 
 
 @pytest.fixture(scope="module")
-def shared_partner_center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlPartnerCenter]:
+def shared_partner_center(module_database_url: str) -> Iterator[SqlPartnerCenter]:
     """One database for every generated example: the examples only add rows."""
-    database = tmp_path_factory.mktemp("roundtrip") / "pc.db"
-    with SqlPartnerCenter(f"sqlite:///{database}") as pc:
+    with SqlPartnerCenter(module_database_url) as pc:
         yield pc
 
 

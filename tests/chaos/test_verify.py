@@ -5,9 +5,7 @@ database, an action taken twice, a wrong outcome or an open run is caught.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
@@ -32,10 +30,10 @@ COMPLETED = WorkflowExecutionStatus.COMPLETED
 
 
 @pytest.fixture
-def pc(tmp_path: Path) -> Iterator[SqlPartnerCenter]:
-    center = SqlPartnerCenter(f"sqlite:///{tmp_path / 'ledger.db'}")
-    yield center
-    center.dispose()
+def pc(partner_center: SqlPartnerCenter) -> SqlPartnerCenter:
+    """The ledger the verdicts read: the test's partner center (SQLite or
+    PostgreSQL, as UNBIND_TEST_DATABASE says)."""
+    return partner_center
 
 
 @pytest.fixture

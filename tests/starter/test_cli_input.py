@@ -1,9 +1,11 @@
 """The ``unbind`` CLI with no Temporal server at all.
 
 Bad input exits 2 naming the option, before anything is contacted: no
-connection is attempted and the database file is never created. The ledger
-commands run against a real SQLite file; Temporal's address points at a port
-nothing listens on, so a valid Temporal command ends in exit 3.
+connection is attempted and the database file is never created (a SQLite file:
+what is checked is that nothing was written). The ledger commands run against
+the test's real partner-center database (SQLite, or PostgreSQL under
+UNBIND_TEST_DATABASE=postgresql); Temporal's address points at a port nothing
+listens on, so a valid Temporal command ends in exit 3.
 """
 
 from __future__ import annotations
@@ -31,11 +33,21 @@ CUSTOMER = "20000000001"
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where the ledger lives for this test; not created until something writes."""
+    """Where the ledger lives for this test; not created until something writes.
+    A SQLite file on purpose, whatever UNBIND_TEST_DATABASE says: that nothing
+    was written shows as a file that does not exist."""
     path = tmp_path / "x.db"
     monkeypatch.setenv("TEMPORAL_ADDRESS", NOWHERE)
     monkeypatch.setenv("UNBIND_DATABASE_URL", f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture
+def ledger_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's partner-center database (tests/conftest.py), for the ledger commands."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", NOWHERE)
+    monkeypatch.setenv("UNBIND_DATABASE_URL", database_url)
+    return database_url
 
 
 @pytest.fixture
@@ -243,10 +255,10 @@ def test_the_real_command_exits_2_then_3(tmp_path: Path) -> None:
     assert not database.exists()
 
 
-# ---- the ledger on a real SQLite file -----------------------------------------------
+# ---- the ledger on the test's database --------------------------------------------------
 
 
-def test_ledger_round_trip(database: Path) -> None:
+def test_ledger_round_trip(ledger_url: str) -> None:
     distributor, second_level = "10000000001", "10000000003"
 
     partner = json_of(run("ledger", "add-partner", RESELLER, "--kind", "reseller", "--json"))
@@ -308,14 +320,14 @@ def test_ledger_round_trip(database: Path) -> None:
     assert shown == cleared
 
 
-def test_ledger_plain_output_is_short(database: Path) -> None:
+def test_ledger_plain_output_is_short(ledger_url: str) -> None:
     result = run("ledger", "add-partner", RESELLER, "--kind", "reseller")
 
     assert result.exit_code == 0
     assert result.stdout.strip() == f"partner {RESELLER} is a reseller"
 
 
-def test_subuser_and_inbox(database: Path) -> None:
+def test_subuser_and_inbox(ledger_url: str) -> None:
     run("ledger", "add-partner", RESELLER, "--kind", "reseller")
 
     subuser = run("ledger", "add-subuser", "10000000004", "--owner", RESELLER, "--json")
@@ -327,7 +339,7 @@ def test_subuser_and_inbox(database: Path) -> None:
     assert json_of(inbox) == []
 
 
-def test_seed_demo_twice_keeps_what_exists(database: Path) -> None:
+def test_seed_demo_twice_keeps_what_exists(ledger_url: str) -> None:
     first = json_of(run("ledger", "seed-demo", "--json"))
     second = json_of(run("ledger", "seed-demo", "--json"))
 
@@ -346,7 +358,7 @@ def test_seed_demo_twice_keeps_what_exists(database: Path) -> None:
     ],
     ids=["unknown partner", "unknown owner", "unknown account", "set unknown", "distributor"],
 )
-def test_ledger_refusals_exit_1(args: list[str], database: Path) -> None:
+def test_ledger_refusals_exit_1(args: list[str], ledger_url: str) -> None:
     run("ledger", "add-partner", "10000000001", "--kind", "distributor")
 
     result = run(*args, "--json")
@@ -355,7 +367,7 @@ def test_ledger_refusals_exit_1(args: list[str], database: Path) -> None:
     assert json_of(result)["error"]
 
 
-def test_refusal_in_plain_text_goes_to_stderr(database: Path) -> None:
+def test_refusal_in_plain_text_goes_to_stderr(ledger_url: str) -> None:
     result = run("ledger", "add-customer", CUSTOMER, "--partner", "19999999999")
 
     assert result.exit_code == 1

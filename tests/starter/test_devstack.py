@@ -52,7 +52,7 @@ def test_a_port_variable_that_is_no_port_is_refused(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.integration
 async def test_dev_server_and_worker_process_come_up_and_the_server_comes_back(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     server = DevServer(db_file=tmp_path / "temporal.db")
     try:
@@ -61,7 +61,7 @@ async def test_dev_server_and_worker_process_come_up_and_the_server_comes_back(
         worker = WorkerProcess(
             address=server.address,
             task_queue="devstack-test",
-            database_url=f"sqlite:///{tmp_path / 'pc.db'}",
+            database_url=database_url,
             log_path=tmp_path / "worker.log",
         )
         try:

@@ -38,10 +38,21 @@ FORGED = "status       COMPLETED"
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A SQLite file on purpose, whatever UNBIND_TEST_DATABASE says: a refused
+    input must leave it uncreated, which a file shows."""
     path = tmp_path / "x.db"
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
     monkeypatch.setenv("UNBIND_DATABASE_URL", f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture
+def ledger_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's partner-center database (tests/conftest.py, SQLite or
+    PostgreSQL), where the CLI reads too."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:1")
+    monkeypatch.setenv("UNBIND_DATABASE_URL", database_url)
+    return database_url
 
 
 def run(*args: str) -> Result:
@@ -133,8 +144,10 @@ def test_a_refusal_is_one_line(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
-def test_ledger_show_prints_a_stored_name_on_one_line(text: str, database: Path) -> None:
-    pc = SqlPartnerCenter(f"sqlite:///{database}")
+def test_ledger_show_prints_a_stored_name_on_one_line(
+    text: str, ledger_url: str, partner_center: SqlPartnerCenter
+) -> None:
+    pc = partner_center
     pc.add_partner(RESELLER, kind=PartnerKind.RESELLER, name=text)  # past the CLI
     shown = run("ledger", "show", RESELLER)
 
@@ -144,8 +157,10 @@ def test_ledger_show_prints_a_stored_name_on_one_line(text: str, database: Path)
 
 
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
-def test_inbox_prints_each_stored_line_visibly(text: str, database: Path) -> None:
-    pc = SqlPartnerCenter(f"sqlite:///{database}")
+def test_inbox_prints_each_stored_line_visibly(
+    text: str, ledger_url: str, partner_center: SqlPartnerCenter
+) -> None:
+    pc = partner_center
     pc.deliver(
         Notification(
             application_id="app-12345678",

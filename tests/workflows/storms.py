@@ -33,6 +33,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from starter.devstack.sdk_servers import dev_server_environment
+from tests import counted
 from tests.conftest import Parties, eventually, fresh_uin
 from tests.workflows.spec_oracle import ALLOWED_ROLES, SPEC_ACCEPTED_IN, Role
 from workflows.actions import ACTION_TYPES
@@ -186,6 +187,7 @@ class Storm:
     ) -> ActionResult | None:
         """Signal or update; an update's refusal comes back as None. While the
         application is ``closing``, the server may turn either away."""
+        counted.storm_action_sent()
         try:
             async with self._slots:
                 if as_update:

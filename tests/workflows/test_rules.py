@@ -34,6 +34,7 @@ ROLES = rules.Roles(
 EXTRA = {ActionKind.REVIEW: {"approve": True}}
 
 
+@pytest.mark.cross_product
 @pytest.mark.parametrize("status", list(S))
 @pytest.mark.parametrize("kind", list(ActionKind))
 @pytest.mark.parametrize("who", list(ACTORS))
