@@ -12,7 +12,7 @@ import click
 from starter.cli.app import cli, json_option
 from starter.cli.database import partner_center
 from starter.cli.output import emit, table
-from starter.cli.types import UIN
+from starter.cli.types import UIN, Count
 from starter.errors import BadInput
 from workflows.fields import OPERATOR_PATTERN
 from workflows.texts import one_line
@@ -38,7 +38,7 @@ class _OperatorName(click.ParamType):
 )
 @click.option(
     "--hours",
-    type=click.IntRange(1, MAX_TOKEN_HOURS),
+    type=Count(1, MAX_TOKEN_HOURS),
     default=12,
     show_default=True,
     help="How long the token is valid.",
@@ -65,7 +65,7 @@ def token(
 
 @cli.command()
 @click.option("--since", type=click.DateTime(), help="Only refusals at or after this time (UTC).")
-@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@click.option("--limit", type=Count(1, 10000), default=100, show_default=True)
 @json_option
 def audit(since: datetime | None, limit: int, as_json: bool) -> None:
     """Attempts the HTTP API refused (bad token, wrong party, wrong state, bad

@@ -71,6 +71,16 @@ class _Days(click.ParamType):
             self.fail(f"{value!r} is not a number of days", param, ctx)
 
 
+class Count(click.IntRange):
+    """A whole number within bounds, written in ASCII digits: ``int()`` (and
+    so click's own ``IntRange``) also reads Arabic-Indic and other digits."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.isascii():
+            self.fail(f"{value!r} is not a valid integer: write it in ASCII digits", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class _Amount(click.ParamType):
     """A money amount such as ``-12.50``, converted to cents exactly."""
 
