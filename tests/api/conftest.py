@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import secrets
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,7 +36,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import HOST, free_port
-from starter.devstack.process import ROOT, ChildProcess, StackFailed
+from starter.devstack.process import ChildProcess, StackFailed
 from starter.devstack.worker_process import WorkerProcess
 from tests.conftest import fresh_uin
 from tests.workflows.spec_oracle import ROLES, Role
@@ -151,9 +150,7 @@ class ApiProcess:
         )
 
 
-def start_api(
-    *, env: Mapping[str, str], log_path: Path, name: str = "api"
-) -> ApiProcess:
+def start_api(*, env: Mapping[str, str], log_path: Path, name: str = "api") -> ApiProcess:
     port = free_port()
     child = ChildProcess(
         name,
@@ -306,9 +303,7 @@ def build_world(stack: Stack, *, card: bool = False, second_level: bool = True) 
         "distributor": t.account(uins["distributor"]),
         "other_reseller": t.account(uins["other_reseller"]),
         "other_distributor": t.account(uins["other_distributor"]),
-        "sub_user_of_initiator": t.account(
-            uins["sub_user_of_initiator"], owner=uins["initiator"]
-        ),
+        "sub_user_of_initiator": t.account(uins["sub_user_of_initiator"], owner=uins["initiator"]),
         "sub_user_of_customer": t.account(uins["sub_user_of_customer"], owner=uins["customer"]),
         "operator": t.operator(),
     }
@@ -406,12 +401,3 @@ def timeline_of(state: Mapping[str, Any]) -> list[dict[str, Any]]:
     timeline = state.get("timeline")
     assert isinstance(timeline, list), sorted(state)
     return timeline
-
-
-@pytest.fixture(scope="session")
-def cli_env(stack: Stack) -> dict[str, str]:
-    return {**stack.env, "PYTHONPATH": str(ROOT)}
-
-
-def environ_without_unbind() -> Iterator[tuple[str, str]]:
-    return ((k, v) for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "UNBIND_")))

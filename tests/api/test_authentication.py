@@ -170,7 +170,11 @@ async def test_development_tokens_only_where_switched_on(
 
     # The switch alone does not do it when a key is configured.
     mixed = start_api(
-        env={**stack.env, "UNBIND_API_DEV_TOKENS": "1", "UNBIND_DEV_KEY_DIR": str(tmp_path / "dev-keys")},
+        env={
+            **stack.env,
+            "UNBIND_API_DEV_TOKENS": "1",
+            "UNBIND_DEV_KEY_DIR": str(tmp_path / "dev-keys"),
+        },
         log_path=tmp_path / "mixed-api.log",
     )
     try:
@@ -179,4 +183,3 @@ async def test_development_tokens_only_where_switched_on(
             assert_problem(await client.get("/audit", headers=bearer(operator_token)), 401)
     finally:
         mixed.child.stop()
-

@@ -72,7 +72,10 @@ async def test_the_same_key_at_the_same_time_has_one_effect(
 ) -> None:
     await submitted(http, world)
     answers = await asyncio.gather(
-        *(act(http, world, "distributor", "review", {"approve": True}, key="same-1") for _ in range(5))
+        *(
+            act(http, world, "distributor", "review", {"approve": True}, key="same-1")
+            for _ in range(5)
+        )
     )
     assert {a.status_code for a in answers} == {200}, [a.text for a in answers]
     assert len({a.text for a in answers}) == 1

@@ -67,9 +67,7 @@ def without(body: dict[str, Any], text: str) -> dict[str, Any]:
     return {k: (v.replace(text, "<uin>") if isinstance(v, str) else v) for k, v in body.items()}
 
 
-async def missing_404(
-    http: httpx.AsyncClient, world: World, role: Role, kind: ActionKind
-) -> Any:
+async def missing_404(http: httpx.AsyncClient, world: World, role: Role, kind: ActionKind) -> Any:
     """What ``role`` gets for the same action on a customer with no application."""
     nobody = fresh_uin()
     response = await http.post(
@@ -278,7 +276,10 @@ async def test_submission_input_is_checked(http: httpx.AsyncClient, world: World
         ({"customer_uin": world.customer, "acknowledge_notice": False}, "acknowledge_notice"),
         ({"customer_uin": world.customer}, "acknowledge_notice"),
         ({"customer_uin": "0123", "acknowledge_notice": True}, "customer_uin"),
-        ({"customer_uin": world.customer, "acknowledge_notice": True, "reason": "x" * 5000}, "reason"),
+        (
+            {"customer_uin": world.customer, "acknowledge_notice": True, "reason": "x" * 5000},
+            "reason",
+        ),
         (
             {"customer_uin": world.customer, "acknowledge_notice": True, "actor": world.customer},
             "actor",
@@ -288,12 +289,12 @@ async def test_submission_input_is_checked(http: httpx.AsyncClient, world: World
         response = await http.post("/applications", json=body, headers=world.as_("initiator"))
         problem = assert_problem(response, 422)
         assert any(field in str(e["field"]) for e in problem["errors"]), (field, problem)
-    assert (await http.get(f"/applications/{world.customer}", headers=world.as_("operator"))).status_code == 404
+    assert (
+        await http.get(f"/applications/{world.customer}", headers=world.as_("operator"))
+    ).status_code == 404
 
 
-async def test_the_actor_always_comes_from_the_token(
-    http: httpx.AsyncClient, world: World
-) -> None:
+async def test_the_actor_always_comes_from_the_token(http: httpx.AsyncClient, world: World) -> None:
     await submitted(http, world)
     # Another reseller names the distributor in the body: never taken as it.
     sneaky = await act(
