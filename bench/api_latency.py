@@ -227,7 +227,7 @@ async def _through_client(
 
 
 def table(summary: dict[str, dict[str, float]]) -> str:
-    rows = [("step via path", "n", "p50 ms", "p95 ms", "min ms", "max ms")]
+    rows: list[tuple[str, ...]] = [("step via path", "n", "p50 ms", "p95 ms", "min ms", "max ms")]
     for name, s in sorted(summary.items()):
         rows.append(
             (
