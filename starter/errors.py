@@ -173,6 +173,12 @@ def _rule(error: Mapping[str, Any]) -> str:
     return str(error["msg"])
 
 
+def describe_rule(error: Mapping[str, Any]) -> str:
+    """The rule one pydantic error broke, in a few words (``is required``,
+    ``must be 5-20 digits with no leading zero``)."""
+    return _rule(error)
+
+
 _FIELD_IN_MESSAGE = re.compile(r"\b(" + "|".join(re.escape(k) for k in OPTION_NAMES) + r")\b")
 
 

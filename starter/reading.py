@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import (
+    WorkflowExecution,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -49,6 +50,22 @@ class ApplicationSummary(BaseModel):
     execution_status: str | None = None
     """Temporal's view of the run: RUNNING, COMPLETED, TERMINATED, ..."""
     started_at: datetime | None = None
+
+
+def summary_of(execution: WorkflowExecution) -> ApplicationSummary:
+    """What one row of the list view says about an application."""
+    attributes = execution.typed_search_attributes
+    raw_status = attributes.get(UNBIND_STATUS)
+    return ApplicationSummary(
+        workflow_id=execution.id,
+        status=UnbindStatus(raw_status) if raw_status else None,
+        customer_uin=attributes.get(CUSTOMER_UIN),
+        reseller_uin=attributes.get(RESELLER_UIN),
+        distributor_uin=attributes.get(DISTRIBUTOR_UIN),
+        deadline=attributes.get(UNBIND_DEADLINE),
+        execution_status=execution.status.name if execution.status else None,
+        started_at=execution.start_time,
+    )
 
 
 class StatusReport(BaseModel):
@@ -158,20 +175,7 @@ class ApplicationReader(TemporalCalls):
         summaries = []
         with self._temporal_errors():
             async for execution in self._client.list_workflows(_list_query(selection), limit=limit):
-                attributes = execution.typed_search_attributes
-                raw_status = attributes.get(UNBIND_STATUS)
-                summaries.append(
-                    ApplicationSummary(
-                        workflow_id=execution.id,
-                        status=UnbindStatus(raw_status) if raw_status else None,
-                        customer_uin=attributes.get(CUSTOMER_UIN),
-                        reseller_uin=attributes.get(RESELLER_UIN),
-                        distributor_uin=attributes.get(DISTRIBUTOR_UIN),
-                        deadline=attributes.get(UNBIND_DEADLINE),
-                        execution_status=execution.status.name if execution.status else None,
-                        started_at=execution.start_time,
-                    )
-                )
+                summaries.append(summary_of(execution))
         return summaries
 
     async def run_of_application(self, customer_uin: str, application_id: str) -> RunReport | None:

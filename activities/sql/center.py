@@ -6,6 +6,7 @@ deployments with several workers. One object, one room per role:
 - :mod:`~activities.sql.demo`: the demo ledger;
 - :mod:`~activities.sql.readback`: the inbox, the records, row counts;
 - :mod:`~activities.sql.repair`: closing what a Terminate left open;
+- :mod:`~activities.sql.audit`: the HTTP API's refused attempts;
 
 over :mod:`~activities.sql.schema` (every table, in one place) and
 :mod:`~activities.sql.database` (the engine and its transactions). SQLAlchemy
@@ -14,6 +15,7 @@ Core only, bound parameters only, the schema created on first use.
 
 from __future__ import annotations
 
+from activities.sql.audit import AuditLog
 from activities.sql.demo import DemoLedger
 from activities.sql.ledger import LedgerAdministration
 from activities.sql.process import ProcessStore
@@ -21,7 +23,9 @@ from activities.sql.readback import ReadBack
 from activities.sql.repair import RecordRepair
 
 
-class SqlPartnerCenter(ProcessStore, LedgerAdministration, DemoLedger, ReadBack, RecordRepair):
+class SqlPartnerCenter(
+    ProcessStore, LedgerAdministration, DemoLedger, ReadBack, RecordRepair, AuditLog
+):
     """The :class:`~activities.partner_center.PartnerCenter` on SQL, plus the
-    ledger administration, the demo, the read-back and the repair. Safe to
+    ledger administration, the demo, the read-back, the repair and the audit log. Safe to
     share between threads and to open from several processes at once."""

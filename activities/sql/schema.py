@@ -212,6 +212,23 @@ _COARSE_INBOX_CONSTRAINT = "one_message_per_event"
 application id's messages as duplicates of the first application's."""
 
 
+audit_refusals = Table(
+    "audit_refusals",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    # Who the token said (sub, or operator:<name>); null without a valid token.
+    Column("principal", PlainString(128)),
+    Column("method", PlainString(16), nullable=False),
+    Column("path", PlainText(), nullable=False),
+    Column("action", PlainString(32)),
+    Column("customer_uin", PlainString(64)),
+    Column("status_code", Integer, nullable=False),
+    Column("reason", PlainText(), nullable=False),
+)
+"""Every attempt the HTTP API refused (starter/api): a log, no foreign keys."""
+
+
 def create_or_upgrade(conn: Connection) -> None:
     """Create what is missing, inside the caller's write transaction, and
     bring a database made by older code up to date (adds only, never loses a row).

@@ -1,0 +1,48 @@
+"""``python -m starter.api`` / ``unbind-api``: the HTTP API on uvicorn, on
+``UNBIND_API_ADDRESS`` (``127.0.0.1:8000``). Exit 2 on a configuration
+mistake (named by its variable), 3 when Temporal or the database cannot be
+reached at start-up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import uvicorn
+
+from starter.api.app import create_app
+from starter.api.settings import ApiSettings
+from starter.errors import UnbindError
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = ApiSettings.from_env()
+        app = create_app(settings)
+    except UnbindError as error:
+        print(f"unbind-api: {error.message}", file=sys.stderr)
+        _leave(error.exit_code)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    )
+    try:
+        server.run()
+    except UnbindError as error:
+        print(f"unbind-api: {error.message}", file=sys.stderr)
+        _leave(error.exit_code)
+    # A lifespan that failed (Temporal unreachable) ends run() without raising.
+    _leave(0 if server.started else 3)
+
+
+def _leave(code: int) -> None:
+    # temporalio/sdk-python#300: the core's threads can abort interpreter
+    # shutdown; leave without finalizers.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Applications: submit one, list what the caller may see, read one."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+
+from starter.api.auth import Principal
+from starter.api.deps import Caller, ServicesDep, client_errors
+from starter.api.problems import ApiProblem, from_validation
+from starter.api.visibility import list_clause, may_see
+from starter.errors import Refused
+from starter.reading import ApplicationSummary, summary_of
+from workflows.contract import WORKFLOW_TYPE
+from workflows.fields import NEW_TEXT, UIN_PATTERN
+from workflows.model import (
+    ApplicationInput,
+    Deadlines,
+    SubmissionResult,
+    UnbindingState,
+    UnbindStatus,
+)
+from workflows.search_attributes import (
+    CUSTOMER_UIN,
+    DISTRIBUTOR_UIN,
+    RESELLER_UIN,
+    UNBIND_DEADLINE,
+    UNBIND_STATUS,
+)
+
+router = APIRouter(tags=["applications"])
+
+CustomerPath = Annotated[str, Path(pattern=UIN_PATTERN, description="The sub-customer's UIN.")]
+UinQuery = Annotated[str | None, Query(pattern=UIN_PATTERN)]
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+NOT_FOUND = "no application for customer {customer} that you may see"
+
+
+class DeadlineDays(BaseModel):
+    """Per-application deadlines in days (fractions allowed), within the
+    bounds in workflows/settings.py; the defaults otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    distributor_review: float | None = Field(default=None, gt=0)
+    customer_confirmation: float | None = Field(default=None, gt=0)
+    card_binding: float | None = Field(default=None, gt=0)
+    remediation: float | None = Field(default=None, gt=0)
+
+
+class SubmitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_uin: str = Field(pattern=UIN_PATTERN)
+    acknowledge_notice: StrictBool
+    reason: str | None = None
+    deadlines: DeadlineDays | None = None
+
+
+class ApplicationPage(BaseModel):
+    applications: list[ApplicationSummary]
+    next_page_token: str | None = None
+
+
+class ApplicationView(UnbindingState):
+    """The full state and timeline, with Temporal's view of the latest run."""
+
+    execution_status: str
+    run_id: str
+
+
+# The model's names for what the body calls otherwise.
+_SUBMIT_FIELDS = {"notice_acknowledged": "acknowledge_notice", "initiator_uin": "customer_uin"}
+
+
+def application_input(principal: Principal, body: SubmitBody) -> ApplicationInput:
+    """The application the caller submits: initiator its root account (the
+    token's owner, else itself), submitter itself. Every bad field is named."""
+    given_days = body.deadlines.model_dump(exclude_none=True) if body.deadlines else {}
+    fields: dict[str, Any] = {
+        "application_id": uuid4().hex,
+        "customer_uin": body.customer_uin,
+        "initiator_uin": principal.root,
+        "submitter_uin": principal.sub,
+        "notice_acknowledged": body.acknowledge_notice,
+        "acknowledged_at": datetime.now().astimezone(),
+        "reason": body.reason,
+        "deadlines": Deadlines(),
+    }
+    try:
+        fields["deadlines"] = Deadlines.model_validate(
+            {name: timedelta(days=days) for name, days in given_days.items()}
+        )
+    except ValidationError as error:
+        problem = from_validation(error)
+        for item in problem.extra["errors"]:
+            item["field"] = f"deadlines.{item['field']}"
+        raise problem from None
+    try:
+        return ApplicationInput.model_validate(fields, context={NEW_TEXT: True})
+    except ValidationError as error:
+        problem = from_validation(error, names=_SUBMIT_FIELDS)
+        for item in problem.extra["errors"]:
+            if item["field"] == "body":
+                item["field"] = "customer_uin"
+        raise problem from None
+
+
+@router.post(
+    "/applications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubmissionResult,
+    summary="Submit an application",
+)
+async def submit(body: SubmitBody, principal: Caller, services: ServicesDep) -> SubmissionResult:
+    """Checks the preconditions at once: 201 when accepted, 409 naming the
+    failed checks (or the application already open)."""
+    if principal.is_operator:
+        raise ApiProblem(
+            403, "operators cannot submit applications", allowed="a partner's root account"
+        )
+    application = application_input(principal, body)
+    async with client_errors():
+        result = await services.client.submit(application)
+    if not result.accepted:
+        names = ", ".join(check.check.value for check in result.failed_checks)
+        raise ApiProblem(
+            409,
+            f"the application was not accepted: {names}",
+            slug="failed-checks",
+            failed_checks=[check.model_dump(mode="json") for check in result.failed_checks],
+            status_of_application=result.status.value,
+            workflow_id=result.workflow_id,
+        )
+    return result
+
+
+@router.get("/applications", response_model=ApplicationPage, summary="List applications")
+async def list_applications(
+    principal: Caller,
+    services: ServicesDep,
+    status: UnbindStatus | None = None,
+    reseller: UinQuery = None,
+    distributor: UinQuery = None,
+    customer: UinQuery = None,
+    deadline_before: datetime | None = None,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    page_token: str | None = None,
+) -> ApplicationPage:
+    """Only what the caller may see, newest first, a page at a time (the
+    visibility store is eventually consistent: a change may take a moment)."""
+    # Every value below is an enum, a UIN or a datetime: nothing to escape.
+    clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
+    own = list_clause(principal)
+    if own:
+        clauses.append(own)
+    for attribute, value in (
+        (UNBIND_STATUS, status.value if status else None),
+        (RESELLER_UIN, reseller),
+        (DISTRIBUTOR_UIN, distributor),
+        (CUSTOMER_UIN, customer),
+    ):
+        if value is not None:
+            clauses.append(f"{attribute.name} = '{value}'")
+    if deadline_before is not None:
+        clauses.append(f"{UNBIND_DEADLINE.name} < '{deadline_before.isoformat()}'")
+    pages = services.client.temporal.list_workflows(
+        " AND ".join(clauses), page_size=page_size, next_page_token=_token(page_token)
+    )
+    async with client_errors():
+        await pages.fetch_next_page()
+    following = pages.next_page_token
+    return ApplicationPage(
+        applications=[summary_of(execution) for execution in pages.current_page or []],
+        next_page_token=base64.urlsafe_b64encode(following).decode() if following else None,
+    )
+
+
+def _token(page_token: str | None) -> bytes | None:
+    if not page_token:
+        return None
+    try:
+        return base64.urlsafe_b64decode(page_token.encode())
+    except (binascii.Error, ValueError):
+        raise ApiProblem(
+            422,
+            "page_token is not a token this API gave out",
+            slug="invalid-input",
+            errors=[
+                {"field": "page_token", "rule": "must be a next_page_token from a list answer"}
+            ],
+        ) from None
+
+
+@router.get(
+    "/applications/{customer_uin}", response_model=ApplicationView, summary="Read an application"
+)
+async def read_application(
+    customer_uin: CustomerPath, principal: Caller, services: ServicesDep
+) -> ApplicationView:
+    """The latest application of the customer, open or ended, with its
+    timeline: for its parties and operators; 404 for anyone else."""
+    return await visible_application(customer_uin, principal, services)
+
+
+async def visible_application(
+    customer_uin: str, principal: Principal, services: ServicesDep
+) -> ApplicationView:
+    """The application as its party sees it; the same 404 for a missing one
+    and for one the caller is no party to."""
+    not_found = ApiProblem(404, NOT_FOUND.format(customer=customer_uin), slug="not-found")
+    async with client_errors():
+        try:
+            report = await services.client.report(customer_uin)
+        except Refused as error:
+            if error.message.startswith("no application"):
+                raise not_found from None
+            raise
+    if not may_see(principal, report.state):
+        raise not_found
+    return ApplicationView(
+        **report.state.model_dump(), execution_status=report.execution_status, run_id=report.run_id
+    )

@@ -1,0 +1,78 @@
+"""``unbind token`` (development tokens for the HTTP API) and ``unbind audit``
+(the attempts the API refused)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from starter.cli.app import cli, json_option
+from starter.cli.database import partner_center
+from starter.cli.output import emit, table
+from starter.cli.types import UIN
+from starter.errors import BadInput
+from workflows.fields import OPERATOR_PATTERN
+from workflows.texts import one_line
+
+
+@cli.command()
+@click.option("--account", type=UIN, help="The account the token is for (its sub).")
+@click.option("--owner", type=UIN, help="The root account, when --account is its sub-user.")
+@click.option("--operator", help="An operator's name: the token acts as operator:<name>.")
+@click.option(
+    "--hours", type=click.FloatRange(min=0.01, max=24 * 30), default=12.0, show_default=True
+)
+@json_option
+def token(
+    account: str | None, owner: str | None, operator: str | None, hours: float, as_json: bool
+) -> None:
+    """A DEVELOPMENT token for the HTTP API, signed with this machine's dev key
+    (var/dev-keys/ or UNBIND_DEV_KEY_DIR). The API accepts it only with
+    UNBIND_API_DEV_TOKENS=1 and no production key configured."""
+    import re
+    from datetime import timedelta
+
+    from starter.api.devkeys import issue_dev_token
+
+    if (account is None) == (operator is None):
+        raise BadInput("--account", "give --account UIN or --operator NAME (one of them)")
+    if operator is not None and not re.match(OPERATOR_PATTERN, f"operator:{operator}"):
+        raise BadInput("--operator", "must be a name of letters, digits or ._@- (at most 64)")
+    if owner is not None and operator is not None:
+        raise BadInput("--owner", "an operator's token has no owner")
+    issued = issue_dev_token(
+        account=account, owner=owner, operator=operator, lifetime=timedelta(hours=hours)
+    )
+    emit(as_json, {"token": issued}, issued)
+
+
+@cli.command()
+@click.option("--since", type=click.DateTime(), help="Only refusals at or after this time (UTC).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@json_option
+def audit(since: datetime | None, limit: int, as_json: bool) -> None:
+    """Attempts the HTTP API refused (bad token, wrong party, wrong state, bad
+    input), newest first."""
+    with partner_center() as pc:
+        rows = pc.refusals(since=since, limit=limit)
+    data = [row.as_json() for row in rows]
+
+    def text() -> str:
+        if not rows:
+            return "no refused attempts"
+        header = ("AT", "STATUS", "PRINCIPAL", "METHOD", "PATH", "REASON")
+        cells = [header] + [
+            (
+                row.at.isoformat(timespec="seconds"),
+                str(row.status_code),
+                one_line(row.principal or "-"),
+                row.method,
+                one_line(row.path),
+                one_line(row.reason),
+            )
+            for row in rows
+        ]
+        return table(cells)
+
+    emit(as_json, data, text)

@@ -1,0 +1,77 @@
+"""The HTTP API live: uvicorn in this process on a free port, over the dev
+server, a real worker and the test's partner center; development tokens from
+a key pair made for the test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from starter.api.app import create_app
+from starter.api.devkeys import DEV_KEY_DIR_VARIABLE, issue_dev_token
+from starter.api.settings import ApiSettings
+from starter.devstack.ports import HOST, free_port
+
+START_WITHIN = 15.0
+
+
+@pytest.fixture
+def dev_key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "dev-keys"
+    monkeypatch.setenv(DEV_KEY_DIR_VARIABLE, str(directory))
+    return directory
+
+
+@dataclass
+class LiveApi:
+    http: httpx.AsyncClient
+    base_url: str
+
+    def headers(
+        self, account: str | None = None, *, operator: str | None = None, key: str | None = None
+    ) -> dict[str, str]:
+        token = issue_dev_token(account=account, operator=operator)
+        headers = {"Authorization": f"Bearer {token}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return headers
+
+
+@pytest_asyncio.fixture
+async def live_api(
+    dev_env: WorkflowEnvironment, worker: Worker, database_url: str, dev_key_dir: Path
+) -> AsyncIterator[LiveApi]:
+    port = free_port()
+    app = create_app(
+        ApiSettings(host=HOST, port=port, dev_tokens_requested=True),
+        temporal=dev_env.client,
+        task_queue=worker.task_queue,
+        database=database_url,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
+    serving = asyncio.ensure_future(server.serve())
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + START_WITHIN
+    while not server.started:
+        if serving.done() or loop.time() > give_up:
+            serving.result() if serving.done() else None
+            pytest.fail("the API did not start")
+        await asyncio.sleep(0.05)
+    base_url = f"http://{HOST}:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+            yield LiveApi(http=http, base_url=base_url)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(serving, 10)
