@@ -290,8 +290,20 @@ async def test_submission_input_is_checked(http: httpx.AsyncClient, world: World
     ).status_code == 404
 
 
-async def test_the_actor_always_comes_from_the_token(http: httpx.AsyncClient, world: World) -> None:
-    await submitted(http, world)
+async def test_the_actor_always_comes_from_the_token(
+    http: httpx.AsyncClient, stack: Stack, world: World
+) -> None:
+    # The initiator names another reseller as actor and initiator in the body.
+    other = world.uins["other_reseller"]
+    response = await submit(http, world, actor=other, initiator_uin=other, submitter_uin=other)
+    if response.status_code == 422:
+        assert_problem(response, 422)
+        await submitted(http, world)
+    else:  # ignored: the token's account is the initiator and the submitter
+        assert response.status_code == 201, response.text
+    [record] = stack.partner_center.records(world.customer)
+    assert record.initiator_uin == world.initiator
+    assert record.notice_acknowledged_by == world.initiator
     # Another reseller names the distributor in the body: never taken as it.
     sneaky = await act(
         http, world, "other_reseller", "review", {"approve": True, "actor": world.distributor}
