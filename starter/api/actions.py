@@ -63,7 +63,7 @@ def _route(spec: ActionSpec) -> None:
         body: Annotated[Model | None, Body()] = None,  # type: ignore[valid-type]
     ) -> ActionResult:
         request.state.action = spec.kind.value
-        fields = body.model_dump(exclude_unset=True) if body is not None else {}
+        fields: dict[str, Any] = body.model_dump(exclude_unset=True) if body is not None else {}
         try:
             action = spec.model.model_validate(
                 {**fields, "actor": principal.actor, "action_id": idempotency_key},
@@ -83,7 +83,7 @@ def _route(spec: ActionSpec) -> None:
                 409,
                 result.reason or f"{spec.kind.value} was not accepted",
                 slug="refused",
-                status_of_application=result.status.value,
+                application_status=result.status.value,
             )
         return result
 

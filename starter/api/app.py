@@ -19,12 +19,12 @@ from starter.api.problems import Problem, install
 from starter.api.settings import ApiSettings
 from starter.client import UnbindingClient
 from starter.configuration import database_url
+from starter.connection import task_queue_from_env
 
 log = logging.getLogger("starter.api")
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (401, 403, 404, 409, 422, 503)
+    status: {"model": Problem} for status in (401, 403, 404, 409, 422, 503)
 }
 
 
@@ -35,7 +35,7 @@ async def api_client(
     given (tests), else connected from the standard environment. The place to
     give it a signer for signed actions."""
     if temporal is not None:
-        return UnbindingClient(temporal, **({"task_queue": task_queue} if task_queue else {}))
+        return UnbindingClient(temporal, task_queue=task_queue or task_queue_from_env())
     return await UnbindingClient.connect(task_queue=task_queue)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import uuid4
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from starter.api.auth import Principal
-from starter.api.deps import Caller, ServicesDep, client_errors
+from starter.api.deps import Caller, ServicesDep, client_errors, visibility_errors
 from starter.api.problems import ApiProblem, from_validation
 from starter.api.visibility import list_clause, may_see
 from starter.errors import Refused
@@ -136,7 +136,7 @@ async def submit(body: SubmitBody, principal: Caller, services: ServicesDep) -> 
             f"the application was not accepted: {names}",
             slug="failed-checks",
             failed_checks=[check.model_dump(mode="json") for check in result.failed_checks],
-            status_of_application=result.status.value,
+            application_status=result.status.value,
             workflow_id=result.workflow_id,
         )
     return result
@@ -170,11 +170,13 @@ async def list_applications(
         if value is not None:
             clauses.append(f"{attribute.name} = '{value}'")
     if deadline_before is not None:
+        if deadline_before.tzinfo is None:
+            deadline_before = deadline_before.replace(tzinfo=UTC)
         clauses.append(f"{UNBIND_DEADLINE.name} < '{deadline_before.isoformat()}'")
     pages = services.client.temporal.list_workflows(
         " AND ".join(clauses), page_size=page_size, next_page_token=_token(page_token)
     )
-    async with client_errors():
+    async with visibility_errors(blame="page_token"):
         await pages.fetch_next_page()
     following = pages.next_page_token
     return ApplicationPage(

@@ -12,6 +12,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sql import SqlPartnerCenter
 from starter.api.auth import Principal, TokenVerifier
@@ -78,6 +79,23 @@ async def client_errors(*, action_id: str | None = None) -> AsyncIterator[None]:
         ) from None
     except Refused as error:
         raise ApiProblem(409, error.message, slug="conflict") from None
+
+
+@asynccontextmanager
+async def visibility_errors(*, blame: str | None = None) -> AsyncIterator[None]:
+    """A list-view query the server refuses names the one value the caller
+    gave it unchecked (``blame``: the page token), else Temporal is unavailable."""
+    try:
+        yield
+    except RPCError as error:
+        if blame is not None and error.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise ApiProblem(
+                422,
+                f"{blame} was refused: {error.message}",
+                slug="invalid-input",
+                errors=[{"field": blame, "rule": "must be a next_page_token from a list answer"}],
+            ) from None
+        raise ApiProblem(503, f"Temporal: {error.message}", slug="unavailable") from None
 
 
 async def in_database(call: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from starter.api.deps import Caller, ServicesDep, client_errors, in_database
+from starter.api.deps import Caller, ServicesDep, in_database, visibility_errors
 from starter.api.problems import ApiProblem
 from starter.api.visibility import WAITING_STATUSES, awaited_actions, list_clause, status_clause
 from starter.reading import summary_of
@@ -72,7 +72,7 @@ async def my_worklist(principal: Caller, services: ServicesDep) -> list[WorkItem
     if own:
         clauses.append(own)
     items = []
-    async with client_errors():
+    async with visibility_errors():
         async for execution in services.client.temporal.list_workflows(
             " AND ".join(clauses), limit=WORKLIST_LIMIT
         ):

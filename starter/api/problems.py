@@ -54,7 +54,12 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
     allowed: str | None = None
     failed_checks: list[dict[str, str]] | None = None
+    """409 on submission: each failed precondition with its hint."""
+    application_status: str | None = None
+    """409 for an action or a submission: the application's status now."""
+    workflow_id: str | None = None
     action_id: str | None = None
+    """503 for an action: send it again with this Idempotency-Key."""
 
 
 class ApiProblem(Exception):
@@ -86,7 +91,9 @@ def field_errors(
     found = []
     for error in errors:
         loc = [str(part) for part in error.get("loc", ())]
-        if loc and loc[0] == "header":
+        if error.get("type") == "json_invalid":
+            field = "body"
+        elif loc and loc[0] == "header":
             field = "-".join(w.capitalize() for w in loc[-1].replace("_", "-").split("-"))
         elif loc and loc[0] in ("body", "query", "path"):
             field = ".".join(loc[1:]) or loc[0]
@@ -147,7 +154,9 @@ async def audit_refusal(request: Request, status: int, reason: str) -> None:
 
 
 def install(app: FastAPI) -> None:
-    """Every error the app can raise, as a problem."""
+    """Every error the app can raise, as a problem; documented as
+    ``application/problem+json`` in the OpenAPI document."""
+    app.openapi = lambda: problems_documented(app)  # type: ignore[method-assign]
 
     @app.exception_handler(ApiProblem)
     async def _problem(request: Request, error: ApiProblem) -> JSONResponse:
@@ -164,3 +173,28 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return await answer(request, ApiProblem(error.status_code, str(error.detail)))
+
+
+def problems_documented(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document with every error answer's schema under
+    ``application/problem+json`` (FastAPI files a response model under
+    ``application/json``)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+    )
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if code.startswith(("4", "5")) and "application/json" in content:
+                    content[PROBLEM_TYPE] = content.pop("application/json")
+    app.openapi_schema = schema
+    return schema
