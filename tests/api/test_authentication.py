@@ -56,7 +56,7 @@ def bad_credentials(stack: Stack, uin: str) -> dict[str, dict[str, str]]:
     t = stack.tokens
     return {
         "no token": {},
-        "empty bearer": {"Authorization": "Bearer "},
+        "bearer without a token": {"Authorization": "Bearer"},
         "not a JWT": {"Authorization": "Bearer not-a-token"},
         "basic auth": {"Authorization": "Basic dXNlcjpwYXNz"},
         "expired": bearer(t.expired(uin)),
