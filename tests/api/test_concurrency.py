@@ -27,6 +27,10 @@ APPLICATIONS = 100
 POOL = 50
 """Connections the client may hold: the burst queues behind them."""
 COMPLETED_WITHIN = 240.0
+RETRIES_AFTER_503 = 3
+MAX_UNANSWERED = 0
+"""503s tolerated in the burst: none. Each is counted and retried first, so a
+failure says how many there were and that the retries had one effect."""
 
 
 async def test_a_burst_of_confirmations_has_one_effect_each(
@@ -55,17 +59,31 @@ async def test_a_burst_of_confirmations_has_one_effect_each(
         ][:3]
 
         async def confirm(customer: str, key: str) -> tuple[str, str, httpx.Response]:
-            response = await http.post(
-                f"/applications/{customer}/confirm",
-                json={},
-                headers={**bearer(stack.tokens.account(customer)), "Idempotency-Key": key},
-            )
+            """One confirmation; a 503 (no answer in time, API.md) is sent
+            again with the same key, as the contract tells a caller to."""
+            for _ in range(RETRIES_AFTER_503 + 1):
+                response = await http.post(
+                    f"/applications/{customer}/confirm",
+                    json={},
+                    headers={**bearer(stack.tokens.account(customer)), "Idempotency-Key": key},
+                )
+                if response.status_code != 503:
+                    break
+                unanswered.append(response)
+                assert response.json().get("action_id") == key, response.text
             return customer, key, response
 
+        unanswered: list[httpx.Response] = []
         keys = {c: (f"same-{new_key()}", f"other-{new_key()}") for c in customers}
         burst = [confirm(c, same) for c, (same, _) in keys.items()] * 2
         burst += [confirm(c, other) for c, (_, other) in keys.items()]
+        started = asyncio.get_running_loop().time()
         answers = await asyncio.gather(*burst)
+        seconds = asyncio.get_running_loop().time() - started
+    print(
+        f"\n{len(burst)} concurrent confirmations in {seconds:.1f} s; "
+        f"{len(unanswered)} answered 503 first (sent again with the same key)"
+    )
 
     by_customer: dict[str, list[tuple[str, httpx.Response]]] = {c: [] for c in customers}
     for customer, key, response in answers:
@@ -79,6 +97,8 @@ async def test_a_burst_of_confirmations_has_one_effect_each(
         [lone] = [r for k, r in tries if k == other]
         winners = [r for r in (pair[0], lone) if r.status_code == 200 and r.json()["accepted"]]
         assert len(winners) == 1, (customer, pair[0].text, lone.text)
+    # API.md allows a 503 for no answer in time; on an idle machine there is none.
+    assert len(unanswered) <= MAX_UNANSWERED, f"{len(unanswered)} of {len(burst)} answered 503"
 
     def all_completed(records: list[Any]) -> bool:
         return all(r.status is S.COMPLETED for r in records)
