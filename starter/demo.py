@@ -2,16 +2,17 @@
 process played through end to end.
 
 Starts a Temporal dev server with its state under ``var/`` (or reuses one that
-already listens on the port), starts ``python worker.py``, seeds the demo
-ledger, plays the scenarios through :class:`~starter.client.UnbindingClient`,
+already listens on the port), starts ``python worker.py`` and the HTTP API
+(``python -m starter.api``, development tokens), seeds the demo ledger, plays
+the scenarios through :class:`~starter.client.UnbindingClient`,
 prints what happened, and keeps the stack up for the Web UI until Ctrl-C.
 With ``--once`` it stops what it started right after the table.
 
 Every run creates fresh customers under the seeded partners, so it works again
 on the persisted state: a completed unbinding leaves its customer unbound.
 
-Environment: ``UNBIND_TEMPORAL_PORT`` (7233) and ``UNBIND_TEMPORAL_UI_PORT``
-(8233) on 127.0.0.1, ``UNBIND_DATABASE_URL`` (``sqlite:///var/unbind.db``),
+Environment: ``UNBIND_TEMPORAL_PORT`` (7233), ``UNBIND_TEMPORAL_UI_PORT``
+(8233) and ``UNBIND_API_PORT`` (8000) on 127.0.0.1, ``UNBIND_DATABASE_URL`` (``sqlite:///var/unbind.db``),
 ``UNBIND_TASK_QUEUE``. Logs go to ``var/logs/``.
 
 Exit codes: 0 every scenario reached its expected status, 1 one did not,
@@ -35,7 +36,9 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.connection import task_queue_from_env
+from starter.demo_api import demo_key_dir, report_api, start_api, walkthrough_customer
 from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
+from starter.devstack.api_process import ApiProcess, api_url
 from starter.devstack.environment import NAMESPACE
 from starter.devstack.ports import HOST, listening, port_from_env
 from starter.devstack.process import ROOT, ChildProcess, StackFailed
@@ -49,6 +52,7 @@ LOGS = VAR / "logs"
 
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
+DEFAULT_API_PORT = 8000
 
 SERVER_START_TIMEOUT = 30.0
 """Seconds for a new dev server to accept connections."""
@@ -71,6 +75,7 @@ class Stopped(Exception):
 class DemoConfig:
     port: int
     ui_port: int
+    api_port: int
     database_url: str
     task_queue: str
 
@@ -79,6 +84,7 @@ class DemoConfig:
         return cls(
             port=port_from_env("UNBIND_TEMPORAL_PORT", DEFAULT_PORT),
             ui_port=port_from_env("UNBIND_TEMPORAL_UI_PORT", DEFAULT_UI_PORT),
+            api_port=port_from_env("UNBIND_API_PORT", DEFAULT_API_PORT),
             database_url=os.environ.get("UNBIND_DATABASE_URL") or f"sqlite:///{VAR / 'unbind.db'}",
             task_queue=task_queue_from_env(),
         )
@@ -93,17 +99,19 @@ class DemoConfig:
 
 
 class Stack:
-    """The dev server (unless one already listens) and the worker."""
+    """The dev server (unless one already listens), the worker and the API
+    (unless one already answers)."""
 
     def __init__(self, config: DemoConfig) -> None:
         self.config = config
         self.server: DevServer | None = None
         self.worker: WorkerProcess | None = None
+        self.api: ApiProcess | None = None
         self.reused_server = False
 
     @property
     def children(self) -> list[ChildProcess]:
-        return [child for child in (self.worker, self.server) if child is not None]
+        return [child for child in (self.api, self.worker, self.server) if child is not None]
 
     async def start(self) -> Client:
         client = await self._start_server()
@@ -116,7 +124,19 @@ class Stack:
             log_path=LOGS / "worker.log",
         )
         await self.worker.start_polling(client, within=WORKER_START_TIMEOUT)
+        await self._start_api()
         return client
+
+    async def _start_api(self) -> None:
+        self.api = await start_api(
+            address=self.config.address,
+            task_queue=self.config.task_queue,
+            database_url=self.config.database_url,
+            port=self.config.api_port,
+            key_dir=demo_key_dir(VAR),
+            log_path=LOGS / "api.log",
+            within=WORKER_START_TIMEOUT,
+        )
 
     async def _start_server(self) -> Client:
         address = self.config.address
@@ -148,8 +168,9 @@ class Stack:
             await asyncio.sleep(0.5)
 
     def stop(self) -> None:
-        """The worker first (it finishes running activities), then the server."""
+        """The API, the worker (it finishes running activities), then the server."""
         for child, timeout in (
+            (self.api, SERVER_STOP_TIMEOUT),
             (self.worker, WORKER_STOP_TIMEOUT),
             (self.server, SERVER_STOP_TIMEOUT),
         ):
@@ -236,11 +257,14 @@ async def run_demo(*, once: bool) -> int:
             print(f"Seeded the demo ledger in {ledger.url}.", flush=True)
             print("Playing the scenarios…", flush=True)
             client = UnbindingClient(temporal, task_queue=config.task_queue)
-            scenarios = Scenarios(client, ledger, partners, uins=fresh_uins())
+            uins = fresh_uins()
+            scenarios = Scenarios(client, ledger, partners, uins=uins)
             outcomes: list[Outcome] = await _until_stopped(scenarios.play(), stack, stop)
+            customer = walkthrough_customer(ledger, partners, uins)
         finally:
             ledger.dispose()
         _report(outcomes, config, reused=stack.reused_server)
+        report_api(api_url(config.api_port), partners, customer, outcomes, var=VAR)
         code = 0 if all(o.ok for o in outcomes) else EXIT_MISMATCH
         if not once:
             print("\nThe stack stays up for the Web UI. Press Ctrl-C to stop it.", flush=True)

@@ -8,14 +8,15 @@ the same answer (the update id names the whole action).
 """
 
 import inspect
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from fastapi import APIRouter, Body, Header, Request
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from fastapi import APIRouter, Body, Header
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
 
 from starter.api.applications import CustomerPath, visible_application
 from starter.api.deps import Caller, ServicesDep, client_errors
-from starter.api.problems import ApiProblem, from_validation
+from starter.api.problems import ApiProblem, from_validation, one_visible_line
 from starter.api.visibility import roles_of
 from workflows.actions import ACTIONS, ActionSpec
 from workflows.fields import NEW_TEXT
@@ -43,11 +44,28 @@ def body_model(spec: ActionSpec) -> type[BaseModel]:
         for name, info in spec.model.model_fields.items()
         if name not in _SET_BY_THE_API
     }
+    text_fields = [name for name, (annotation, _) in fields.items() if _holds_text(annotation)]
+    validators = (
+        {"one_visible_line": field_validator(*text_fields)(one_visible_line)} if text_fields else {}
+    )
     return create_model(  # type: ignore[call-overload, no-any-return]
         f"{spec.model.__name__}Body",
         __config__=ConfigDict(extra="forbid"),
+        __validators__=validators,
         **fields,
     )
+
+
+def _holds_text(annotation: Any) -> bool:
+    """``str``, ``Reason`` (an annotated ``str``), or an optional one."""
+    if annotation is str:
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _holds_text(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return any(_holds_text(arg) for arg in get_args(annotation))
+    return False
 
 
 def _route(spec: ActionSpec) -> None:
@@ -55,14 +73,12 @@ def _route(spec: ActionSpec) -> None:
     optional = not any(info.is_required() for info in Model.model_fields.values())
 
     async def act(
-        request: Request,
         customer_uin: CustomerPath,
         idempotency_key: IdempotencyKey,
         principal: Caller,
         services: ServicesDep,
         body: Annotated[Model | None, Body()] = None,  # type: ignore[valid-type]
     ) -> ActionResult:
-        request.state.action = spec.kind.value
         fields: dict[str, Any] = body.model_dump(exclude_unset=True) if body is not None else {}
         try:
             action = spec.model.model_validate(

@@ -9,16 +9,16 @@ from typing import Annotated, Any
 from uuid import uuid4
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from starter.api.auth import Principal
 from starter.api.deps import Caller, ServicesDep, client_errors, visibility_errors
-from starter.api.problems import ApiProblem, from_validation
+from starter.api.problems import ApiProblem, from_validation, one_visible_line
 from starter.api.visibility import list_clause, may_see
 from starter.errors import Refused
 from starter.reading import ApplicationSummary, summary_of
 from workflows.contract import WORKFLOW_TYPE
-from workflows.fields import NEW_TEXT, UIN_PATTERN
+from workflows.fields import NEW_TEXT, UIN_PATTERN, Reason
 from workflows.model import (
     ApplicationInput,
     Deadlines,
@@ -60,8 +60,10 @@ class SubmitBody(BaseModel):
 
     customer_uin: str = Field(pattern=UIN_PATTERN)
     acknowledge_notice: StrictBool
-    reason: str | None = None
+    reason: Reason | None = None
     deadlines: DeadlineDays | None = None
+
+    _reason_is_one_visible_line = field_validator("reason")(one_visible_line)
 
 
 class ApplicationPage(BaseModel):

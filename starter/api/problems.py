@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from starter.api.auth import Unauthenticated
 from starter.errors import describe_rule
+from workflows.fields import new_text_problem
 
 log = logging.getLogger("starter.api")
 
@@ -144,13 +145,21 @@ async def audit_refusal(request: Request, status: int, reason: str) -> None:
             principal=principal.actor if principal is not None else None,
             method=request.method,
             path=request.url.path,
-            action=getattr(request.state, "action", None),
+            action=_operation(request),
             customer_uin=request.path_params.get("customer_uin"),
             status_code=status,
             reason=reason,
         )
     except Exception:
         log.exception("could not write the refusal to audit_refusals")
+
+
+def _operation(request: Request) -> str | None:
+    """What was attempted: the action kind, or the route's name (``submit``,
+    ``read_application``); None when no route matched."""
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    return name if isinstance(name, str) else None
 
 
 def install(app: FastAPI) -> None:
@@ -198,3 +207,14 @@ def problems_documented(app: FastAPI) -> dict[str, Any]:
                     content[PROBLEM_TYPE] = content.pop("application/json")
     app.openapi_schema = schema
     return schema
+
+
+def one_visible_line(value: object) -> object:
+    """The edge's rule for new free text (``workflows.fields.new_text_problem``),
+    as a validator of a request body's text fields, so a 422 names them
+    together with every other bad field."""
+    if isinstance(value, str):
+        problem = new_text_problem(value)
+        if problem:
+            raise ValueError(problem)
+    return value

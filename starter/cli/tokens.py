@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
+from typing import Any
 
 import click
 
@@ -15,30 +17,44 @@ from starter.errors import BadInput
 from workflows.fields import OPERATOR_PATTERN
 from workflows.texts import one_line
 
+OPERATOR_NAME_RULE = "must be 1-64 letters, digits or ._@-, starting with a letter or digit"
+MAX_TOKEN_HOURS = 24 * 30
+
+
+class _OperatorName(click.ParamType):
+    name = "NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not isinstance(value, str) or not re.fullmatch(OPERATOR_PATTERN, f"operator:{value}"):
+            self.fail(OPERATOR_NAME_RULE, param, ctx)
+        return value
+
 
 @cli.command()
 @click.option("--account", type=UIN, help="The account the token is for (its sub).")
 @click.option("--owner", type=UIN, help="The root account, when --account is its sub-user.")
-@click.option("--operator", help="An operator's name: the token acts as operator:<name>.")
 @click.option(
-    "--hours", type=click.FloatRange(min=0.01, max=24 * 30), default=12.0, show_default=True
+    "--operator", type=_OperatorName(), help="An operator's name: acts as operator:<name>."
+)
+@click.option(
+    "--hours",
+    type=click.IntRange(1, MAX_TOKEN_HOURS),
+    default=12,
+    show_default=True,
+    help="How long the token is valid.",
 )
 @json_option
 def token(
-    account: str | None, owner: str | None, operator: str | None, hours: float, as_json: bool
+    account: str | None, owner: str | None, operator: str | None, hours: int, as_json: bool
 ) -> None:
     """A DEVELOPMENT token for the HTTP API, signed with this machine's dev key
     (var/dev-keys/ or UNBIND_DEV_KEY_DIR). The API accepts it only with
     UNBIND_API_DEV_TOKENS=1 and no production key configured."""
-    import re
-    from datetime import timedelta
-
+    # Imported here: the HTTP API's packages are the optional [api] extra.
     from starter.api.devkeys import issue_dev_token
 
     if (account is None) == (operator is None):
         raise BadInput("--account", "give --account UIN or --operator NAME (one of them)")
-    if operator is not None and not re.match(OPERATOR_PATTERN, f"operator:{operator}"):
-        raise BadInput("--operator", "must be a name of letters, digits or ._@- (at most 64)")
     if owner is not None and operator is not None:
         raise BadInput("--owner", "an operator's token has no owner")
     issued = issue_dev_token(

@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from hypothesis import strategies as st
 
 from activities.sql import SqlPartnerCenter
 from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
+from starter.cli.tokens import MAX_TOKEN_HOURS, OPERATOR_NAME_RULE
 from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
 from workflows.fields import OPERATOR_PATTERN, UIN_PATTERN, new_text_problem
@@ -176,6 +178,46 @@ bad_amounts = st.one_of(
 )
 
 
+bad_operator_names = st.one_of(
+    st.just(""),
+    st.just("a" * 65),
+    st.sampled_from(["-alice", ".x", "al ice", "operator:alice", "alice\n"]),
+    st.tuples(st.just("alice"), _junk_characters, st.integers(0, 5)).map(_insert),
+    st.text(max_size=20),
+).filter(lambda value: re.fullmatch(OPERATOR_PATTERN, f"operator:{value}") is None)
+COUNT_RULES = ("is not a valid integer", "is not in the range")
+
+
+def bad_counts(maximum: int) -> st.SearchStrategy[str]:
+    """Whole numbers out of 1..maximum, and what is no whole number at all."""
+    return st.one_of(
+        st.integers(max_value=0).map(str),
+        st.integers(min_value=maximum + 1).map(str),
+        st.sampled_from(["", "nan", "inf", "1.5", "ten", "\u0661", "1e3", "0x10"]),
+        st.text(max_size=10),
+    ).filter(
+        lambda value: (
+            not (value.strip().isascii() and value.strip().isdigit() and 1 <= int(value) <= maximum)
+        )
+    )
+
+
+def _is_time(value: str) -> bool:
+    for form in ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
+        try:
+            datetime.strptime(value, form)
+        except (ValueError, UnicodeError):
+            continue
+        return True
+    return False
+
+
+bad_times = st.one_of(
+    st.sampled_from(["", "yesterday", "2026-13-01", "2026-11-29T25:00:00", "1732900000"]),
+    st.text(max_size=25),
+).filter(lambda value: not _is_time(value))
+
+
 def bad_choice(valid: set[str]) -> st.SearchStrategy[str]:
     return st.text(max_size=20).filter(lambda s: s not in valid)
 
@@ -307,6 +349,30 @@ FIELDS: list[Field] = [
     *_action_fields("recheck", reason=False),
     *_action_fields("close-terminated", reason=True, action_id=False),
     Field("status", "--customer", lambda v: ["status", f"--customer={v}"], bad_uins, UIN_RULES),
+    Field("token", "--account", lambda v: ["token", f"--account={v}"], bad_uins, UIN_RULES),
+    Field(
+        "token",
+        "--owner",
+        lambda v: ["token", f"--account={RESELLER}", f"--owner={v}"],
+        bad_uins,
+        UIN_RULES,
+    ),
+    Field(
+        "token",
+        "--operator",
+        lambda v: ["token", f"--operator={v}"],
+        bad_operator_names,
+        (OPERATOR_NAME_RULE,),
+    ),
+    Field(
+        "token",
+        "--hours",
+        lambda v: ["token", "--operator=alice", f"--hours={v}"],
+        bad_counts(MAX_TOKEN_HOURS),
+        COUNT_RULES,
+    ),
+    Field("audit", "--since", lambda v: ["audit", f"--since={v}"], bad_times, ("does not match",)),
+    Field("audit", "--limit", lambda v: ["audit", f"--limit={v}"], bad_counts(10000), COUNT_RULES),
     Field(
         "list",
         "--status",
