@@ -362,3 +362,49 @@ async def test_only_operators_read_the_audit(http: httpx.AsyncClient, world: Wor
             listed_items(response.json())
         else:
             assert_problem(response, 403)
+
+
+async def test_a_resellers_list_pages_through_its_own(
+    http: httpx.AsyncClient, stack: Stack
+) -> None:
+    world = build_world(stack, second_level=False)
+    customers = [world.customer]
+    for _ in range(2):
+        customer = fresh_uin()
+        stack.partner_center.add_customer(customer, partner_uin=world.initiator, card=True)
+        customers.append(customer)
+    for customer in customers:
+        response = await http.post(
+            "/applications",
+            json={"customer_uin": customer, "acknowledge_notice": True},
+            headers=world.as_("initiator"),
+        )
+        assert response.status_code == 201, response.text
+
+    async def pages(role: Role, **params: Any) -> list[str]:
+        seen: list[str] = []
+        token: str | None = None
+        for _ in range(10):
+            query = {"page_size": 2, **params, **({"page_token": token} if token else {})}
+            response = await http.get("/applications", params=query, headers=world.as_(role))
+            assert response.status_code == 200, response.text
+            body = response.json()
+            seen += [row["customer_uin"] for row in listed_items(body)]
+            token = body.get("next_page_token")
+            if not token:
+                break
+        return seen
+
+    for role in ("initiator", "sub_user_of_initiator"):
+        listed = await eventually(lambda role=role: pages(role), lambda s: len(s) >= 3)  # type: ignore[misc]
+        assert sorted(listed) == sorted(customers), role
+    waiting = S.PENDING_CUSTOMER_CONFIRMATION.value
+    assert sorted(await pages("initiator", status=waiting)) == sorted(customers)
+    assert await pages("initiator", status=S.COMPLETED.value) == []
+    assert await pages("other_reseller", reseller=world.initiator) == []
+    assert_problem(
+        await http.get(
+            "/applications", params={"page_token": "garbage"}, headers=world.as_("initiator")
+        ),
+        422,
+    )
