@@ -7,13 +7,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from activities.sql.database import SqlDatabase
 from activities.sql.schema import audit_refusals, now
 
-MAX_REASON_LENGTH = 1000
-"""A refusal's reason is ours, but may quote what the caller sent: keep it short."""
+MAX_TEXT_LENGTH = 1000
+"""A refusal's path and reason may quote what the caller sent: kept short."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class Refusal:
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "at": self.at.isoformat()}
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    """What a caller sent, storable: no NUL (PostgreSQL cannot hold one), not too long."""
+    return value if value is None else value.replace("\x00", "")[:limit]
 
 
 class AuditLog(SqlDatabase):
@@ -52,13 +57,13 @@ class AuditLog(SqlDatabase):
             conn.execute(
                 audit_refusals.insert().values(
                     at=at or now(),
-                    principal=principal,
-                    method=method,
-                    path=path[:MAX_REASON_LENGTH],
-                    action=action,
-                    customer_uin=customer_uin,
+                    principal=_clean(principal, 128),
+                    method=_clean(method, 16),
+                    path=_clean(path, MAX_TEXT_LENGTH),
+                    action=_clean(action, 32),
+                    customer_uin=_clean(customer_uin, 64),
                     status_code=status_code,
-                    reason=reason[:MAX_REASON_LENGTH].replace("\x00", ""),
+                    reason=_clean(reason, MAX_TEXT_LENGTH),
                 )
             )
 
@@ -88,4 +93,4 @@ class AuditLog(SqlDatabase):
     def ping(self) -> None:
         """Raises unless the database answers."""
         with self._read() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.execute(select(audit_refusals.c.id).limit(1))

@@ -32,8 +32,11 @@ async def api_client(
     temporal: Client | None = None, *, task_queue: str | None = None
 ) -> UnbindingClient:
     """The one client the API sends everything through: over ``temporal`` when
-    given (tests), else connected from the standard environment. The place to
-    give it a signer for signed actions."""
+    given (tests), else connected from the standard environment.
+
+    The hook for signed actions: give the client its signer here. The caller
+    of the request being served is ``starter.api.auth.CURRENT_PRINCIPAL``
+    (its ``sub`` is the ``principal`` a signature names)."""
     if temporal is not None:
         return UnbindingClient(temporal, task_queue=task_queue or task_queue_from_env())
     return await UnbindingClient.connect(task_queue=task_queue)

@@ -52,6 +52,7 @@ def test_schema_is_created_on_first_use_in_a_new_directory(tmp_path: Path) -> No
         "unbinding_records",
         "cutovers",
         "inbox",
+        "audit_refusals",
     }
 
 

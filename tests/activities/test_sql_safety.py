@@ -206,6 +206,15 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
                 at=datetime.now(UTC),
             )
         )
+        partner_center.record_refusal(
+            principal=customer,
+            method="POST",
+            path=f"/applications/{customer}/{hostile}",
+            action=hostile[:32],
+            customer_uin=customer,
+            status_code=422,
+            reason=hostile,
+        )
         stored.append((reseller, customer, hostile))
 
     for reseller, customer, hostile in stored:
@@ -222,6 +231,14 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
             hostile,
             hostile * 3,
         )
+    refusals = {refusal.principal: refusal for refusal in partner_center.refusals(limit=1000)}
+    for _reseller, customer, hostile in stored:
+        refusal = refusals[customer]
+        assert (refusal.path, refusal.action, refusal.reason) == (
+            f"/applications/{customer}/{hostile}"[:1000],
+            hostile[:32],
+            hostile[:1000],
+        )
     count = len(HOSTILE)
     assert _table_counts(database_url) == {
         "accounts": 2 * count,
@@ -230,6 +247,7 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
         "unbinding_records": count,
         "cutovers": 0,
         "inbox": count,
+        "audit_refusals": count,
     }
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +177,40 @@ async def test_a_request_without_a_valid_token_gets_401_problem() -> None:
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.headers["www-authenticate"].startswith("Bearer")
         assert answer.json()["status"] == 401
+
+
+def test_a_token_is_checked_against_the_identity_providers_jwks() -> None:
+    key = Ed25519PrivateKey.generate()
+    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))
+    document = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "EdDSA"}]}).encode()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/jwks.json"
+        verifier = TokenVerifier(ApiSettings(jwks_url=url, issuer=ISSUER, audience=AUDIENCE))
+        token = jwt.encode(
+            jwt.decode(
+                _token(ec.generate_private_key(ec.SECP256R1())), options={"verify_signature": False}
+            ),
+            key,
+            algorithm="EdDSA",
+            headers={"kid": "k1"},
+        )
+        principal = asyncio.run(verifier.principal(f"Bearer {token}"))
+        assert principal.sub == "10000000002"
+        unknown = jwt.encode({"sub": "1"}, key, algorithm="EdDSA", headers={"kid": "other"})
+        with pytest.raises(Unauthenticated):
+            asyncio.run(verifier.principal(f"Bearer {unknown}"))
+    finally:
+        server.shutdown()
