@@ -13,6 +13,7 @@ nothing.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -285,6 +286,18 @@ async def test_submission_input_is_checked(http: httpx.AsyncClient, world: World
         response = await http.post("/applications", json=body, headers=world.as_("initiator"))
         problem = assert_problem(response, 422)
         assert any(field in str(e["field"]) for e in problem["errors"]), (field, problem)
+    # A body that is not JSON at all (or not UTF-8) is bad input too: 422, as documented.
+    for raw in (b"\xff", b"{not json", b""):
+        for path in ("/applications", f"/applications/{world.customer}/withdraw"):
+            headers = {
+                **world.as_("initiator"),
+                "Content-Type": "application/json",
+                "Idempotency-Key": "raw-body-1",
+            }
+            response = await http.post(path, content=raw, headers=headers)
+            if raw == b"" and path.endswith("withdraw"):
+                continue  # no body: withdraw's fields are all optional
+            assert_problem(response, 422)
     assert (
         await http.get(f"/applications/{world.customer}", headers=world.as_("operator"))
     ).status_code == 404
@@ -402,9 +415,10 @@ async def test_a_resellers_list_pages_through_its_own(
     assert sorted(await pages("initiator", status=waiting)) == sorted(customers)
     assert await pages("initiator", status=S.COMPLETED.value) == []
     assert await pages("other_reseller", reseller=world.initiator) == []
-    assert_problem(
-        await http.get(
-            "/applications", params={"page_token": "garbage"}, headers=world.as_("initiator")
-        ),
-        422,
-    )
+    # A page token this API never gave out, malformed or well-formed base64.
+    forged = base64.urlsafe_b64encode(b"\x9e not a server token").decode()
+    for token in ("garbage", forged):
+        response = await http.get(
+            "/applications", params={"page_token": token}, headers=world.as_("initiator")
+        )
+        assert_problem(response, 422)
