@@ -2,7 +2,8 @@
 
 Connects through ``temporalio.envconfig`` (standard ``TEMPORAL_*`` variables
 and profiles), polls ``UNBIND_TASK_QUEUE``, talks to the partner center at
-``UNBIND_DATABASE_URL``, and shuts down gracefully on SIGINT/SIGTERM.
+``UNBIND_DATABASE_URL``, verifies signed actions as ``UNBIND_REQUIRE_SIGNED_ACTIONS``
+and ``UNBIND_ACTION_SIGNING_KEYS`` say, and shuts down gracefully on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from activities.unbinding import UnbindingActivities
 from starter.configuration import database_url
 from starter.connection import connect_client, connect_config, task_queue_from_env
 from starter.errors import BadConfiguration
+from starter.signing import signing_policy_from_env
 from workflows.contract import with_business_failures
+from workflows.signed_actions import SignedActionsInterceptor
+from workflows.signing import SigningPolicy
 from workflows.unbinding import UnbindingWorkflow
 
 # Activities are blocking SQL calls; they run on this many threads.
@@ -50,8 +54,11 @@ def build_worker(
     *,
     task_queue: str,
     executor: ThreadPoolExecutor,
+    signing: SigningPolicy | None = None,
     **options: object,
 ) -> Worker:
+    """The worker; ``signing`` is what it requires of actions and verifies
+    them with (default: signatures not required, and none can verify)."""
     return Worker(
         # Business refusals reach the Web UI without a Python stack trace.
         with_business_failures(client),
@@ -61,6 +68,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        interceptors=[SignedActionsInterceptor(signing or SigningPolicy())],
         **options,  # type: ignore[arg-type]
     )
 
@@ -68,7 +76,7 @@ def build_worker(
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # A configuration mistake stops here, before anything is connected or written.
-    url, connection = database_url(), connect_config()
+    url, connection, signing = database_url(), connect_config(), signing_policy_from_env()
     client = await connect_client(connection)
     partner_center = SqlPartnerCenter(url, pool_size=ACTIVITY_THREADS)
     task_queue = task_queue_from_env()
@@ -78,6 +86,7 @@ async def main() -> None:
             partner_center,
             task_queue=task_queue,
             executor=executor,
+            signing=signing,
             workflow_runner=SERVING_RUNNER,
         )
         stop = asyncio.Event()
@@ -85,7 +94,11 @@ async def main() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with worker:
-            logging.info("worker polling task queue %r", task_queue)
+            logging.info(
+                "worker polling task queue %r (signed actions %s)",
+                task_queue,
+                "required" if signing.required else "not required",
+            )
             await stop.wait()
             logging.info("shutting down: finishing running activities")
     partner_center.dispose()

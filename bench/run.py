@@ -9,9 +9,11 @@ fresh local Temporal dev server with persistence that the run starts itself.
 - memory: ``--waiting`` applications waiting for the customer in one worker
   process, RSS growth per application, and the same for the skeleton;
 - scale: ``--scale`` applications waiting on one worker, then all confirmed:
-  every one must complete and the worker log must stay clean.
+  every one must complete and the worker log must stay clean (``scale_ok``);
+  the 10,000 target is judged only at 10,000 or more (``bench.verdicts``).
 
-A readable table goes to stdout; the last line is one JSON object.
+A readable table goes to stdout, its status words explained below it; the
+last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ from bench import stack
 from bench.paths import DIRECT_CARD, PATHS, Driver, Latencies, Partners, Story, Uins, mixed
 from bench.skeleton import ACTION_UPDATE, SKELETON_WORKFLOW, SUBMISSION_UPDATE
 from bench.stack import WorkerSpec
+from bench.verdicts import (
+    KB,
+    LEGEND,
+    errors_status,
+    judged,
+    target_status,
+    verdicts,
+    waiting_10k_ok,
+)
 from bench.worker import SKELETON, UNBINDING
 from starter.client import UnbindingClient
 from starter.devstack.ports import HOST, free_port
@@ -63,15 +74,8 @@ PROCESS_COUNTS = (1, 2, 4)
 SNAPSHOT_TIMEOUT = 120.0
 FILL_CONCURRENCY = 200
 """Applications submitted at once while filling the memory and scale phases."""
-KB = 1024
 
 SERVER_PRAGMAS = DEV_SERVER_SQLITE_PRAGMAS
-
-TARGETS = {
-    "ratio_vs_skeleton": ("≥", 0.90),
-    "bytes_per_waiting_application": ("≤", 100 * KB),
-    "waiting_10k_ok": ("=", True),
-}
 
 
 @dataclass(frozen=True)
@@ -429,10 +433,19 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
                 f"{burst.per_second:.2f} apps/s",
                 f"p50 {_ms(burst.percentile_ms(0.5))}, p95 {_ms(burst.percentile_ms(0.95))}"
                 f" ({len(burst.latencies.samples)} actions)",
-                _error_note(burst.errors),
+                errors_status(len(burst.errors)),
             ]
         )
-    table.append(["ratio vs skeleton", "", f"{_fmt(ratio, '.3f')}", "target ≥ 0.90", ""])
+    ratio_met = judged("ratio_vs_skeleton", _round(ratio, 3), size=bench.settings.apps)
+    table.append(
+        [
+            "ratio vs skeleton",
+            "",
+            f"{_fmt(ratio, '.3f')}",
+            "target ≥ 0.90",
+            target_status(ratio_met, errors=len(unbinding.errors) + len(skeleton.errors)),
+        ]
+    )
     for burst, name in ((unbinding, "unbinding"), (skeleton, "skeleton")):
         table.append([f"  where the CPU went: {name}", "", "", cpu_note(burst), ""])
     unbinding_cpu, skeleton_cpu = sum(unbinding.cpu.values()), sum(skeleton.cpu.values())
@@ -472,7 +485,7 @@ async def processes(bench: Bench, results: dict[str, Any], table: list[list[str]
                 f"{burst.apps} apps in {burst.seconds:.1f} s",
                 f"{burst.per_second:.2f} apps/s",
                 f"speedup {_fmt(burst.per_second / rates[1] if rates[1] else None, '.2f')}",
-                _error_note(burst.errors),
+                errors_status(len(burst.errors)),
             ]
         )
     results.update(
@@ -591,15 +604,24 @@ async def memory(bench: Bench, results: dict[str, Any], table: list[list[str]]) 
                 fill = functools.partial(waiting_skeletons, bench, queue, count)
             before, after, failures = await _rss_growth(worker, fill, trace_dir)
         growth[kind] = (after - before) / count
-        for error in _errors(failures)[:5]:
+        errors = _errors(failures)
+        for error in errors[:5]:
             _progress(f"  memory {kind}: {error}")
+        status = (
+            target_status(
+                judged("bytes_per_waiting_application", growth[kind], size=count),
+                errors=len(errors),
+            )
+            if kind == UNBINDING
+            else errors_status(len(errors))
+        )
         table.append(
             [
                 f"memory: {kind}",
                 f"{count} waiting",
                 f"{growth[kind] / KB:.1f} KB each",
                 f"RSS {before / 2**20:.0f} → {after / 2**20:.0f} MB",
-                _error_note(_errors(failures)),
+                status,
             ]
         )
         if trace_dir is not None:
@@ -649,9 +671,11 @@ async def scale(bench: Bench, results: dict[str, Any], table: list[list[str]]) -
         peak = max(peak, stack.rss_bytes(worker.pid))
     seconds = time.perf_counter() - started
     trouble = bench.trouble[trouble_before:]
-    ok = not failures and not trouble
+    clean = not failures and not trouble
+    at_size = waiting_10k_ok(scale_apps=count, scale_ok=clean)
     results.update(
-        waiting_10k_ok=ok,
+        scale_ok=clean,
+        waiting_10k_ok=at_size,
         scale_apps=count,
         scale_seconds=round(seconds, 1),
         scale_errors=len(failures),
@@ -663,7 +687,7 @@ async def scale(bench: Bench, results: dict[str, Any], table: list[list[str]]) -
             f"{seconds:.0f} s ({filled - started:.0f} s to fill)",
             f"worker RSS peak {peak / 2**20:.0f} MB",
             f"{len(failures)} errors, {len(trouble)} log warnings",
-            "ok" if ok else "NOT OK",
+            target_status(at_size, errors=len(failures) + len(trouble)),
         ]
     )
     for line in [*_errors(failures)[:5], *trouble[:5]]:
@@ -703,21 +727,6 @@ def render(table: list[list[str]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(line.rstrip() for line in lines)
-
-
-def verdicts(results: dict[str, Any]) -> dict[str, bool | None]:
-    met: dict[str, bool | None] = {}
-    for key, (sign, target) in TARGETS.items():
-        value = results.get(key)
-        if value is None:
-            met[key] = None
-        elif sign == "≥":
-            met[key] = value >= target
-        elif sign == "≤":
-            met[key] = value <= target
-        else:
-            met[key] = value == target
-    return met
 
 
 async def run(settings: BenchSettings) -> dict[str, Any]:
@@ -766,6 +775,7 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
     results["targets_met"] = verdicts(results)
     print()
     print(render(table))
+    print(LEGEND)
     for line in other_trouble[:10]:
         print(f"worker log: {line}")
     print(f"run directory: {settings.run_dir}  ({results['seconds']:.0f} s in all)")
@@ -802,7 +812,3 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} ms"
-
-
-def _error_note(errors: list[str]) -> str:
-    return f"{len(errors)} errors" if errors else "ok"

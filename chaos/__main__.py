@@ -1,7 +1,10 @@
 """``python -m chaos``: run the fault scenarios and print one table.
 
 Exit status 0 when every application of every scenario ended as its path
-demands with every effect exactly once; 1 when any was lost, stuck or doubled.
+demands with every effect exactly once and every scenario's faults
+demonstrably hit open applications; 1 when any was lost, stuck or doubled,
+a fault did not land on open work (or was not injected), or a worker exited
+without being killed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
+from chaos.evidence import Evidence
 from chaos.scenarios import SCENARIOS, ScenarioResult, run
 from chaos.settings import ChaosSettings
 
@@ -31,6 +35,7 @@ COLUMNS = (
     "duplicated effects",
     "lost",
     "stuck",
+    "fault evidence",
 )
 
 
@@ -44,6 +49,7 @@ def table(results: list[ScenarioResult]) -> str:
             str(r.duplicated),
             str(r.lost),
             str(r.stuck),
+            ("" if r.evidence.proven else "UNPROVEN: ") + r.evidence.column(),
         )
         for r in results
     ]
@@ -84,17 +90,29 @@ def _arguments() -> argparse.Namespace:
         help="one scenario after the other (default: all at once, each on its own "
         "server, worker and database)",
     )
+    parser.add_argument(
+        "--no-faults",
+        action="store_true",
+        help="drive the applications but inject no fault: the run must FAIL for want "
+        "of evidence (a check of the suite's own verdict)",
+    )
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args()
 
 
 async def main(arguments: argparse.Namespace) -> int:
-    settings = replace(ChaosSettings(), applications=arguments.applications, seed=arguments.seed)
+    settings = replace(
+        ChaosSettings(),
+        applications=arguments.applications,
+        seed=arguments.seed,
+        inject_faults=not arguments.no_faults,
+    )
     keys = arguments.scenario or list(SCENARIOS)
     workdir = arguments.workdir or Path(tempfile.mkdtemp(prefix="unbind-chaos-"))
     print(
         f"fault suite: {len(keys)} scenarios x {settings.applications} applications, "
-        f"seed {settings.seed}, files in {workdir}",
+        f"seed {settings.seed}{'' if settings.inject_faults else ', NO FAULTS'}, "
+        f"files in {workdir}",
         flush=True,
     )
     began = time.monotonic()
@@ -115,6 +133,7 @@ async def main(arguments: argparse.Namespace) -> int:
                 stuck=0,
                 seconds=0,
                 problems=[f"{type(error).__name__}: {error}"],
+                evidence=Evidence(missing=["the scenario broke before its faults were judged"]),
             )
         print(
             f"-- {result.name}: {result.seconds:.0f} s, {result.faults}; "
@@ -139,6 +158,8 @@ async def main(arguments: argparse.Namespace) -> int:
             print(f"{result.name}: {note}")
         for problem in result.problems:
             print(f"{result.name}: PROBLEM {problem}")
+        for missing in result.evidence.missing:
+            print(f"{result.name}: UNPROVEN {missing}")
     passed = all(r.passed for r in results)
     print(f"\n{'PASS' if passed else 'FAIL'} in {time.monotonic() - began:.0f} s")
     if passed and arguments.workdir is None:

@@ -59,6 +59,8 @@ class StatusBoard:
         self._pc = pc
         self._every = settings.poll_every.total_seconds()
         self.statuses: dict[str, UnbindStatus] = {}
+        self.readings = 0
+        """Successful polls so far."""
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -77,7 +79,17 @@ class StatusBoard:
                 log.debug("status board: %s", error)
             else:
                 self.statuses = {r.application_id: r.status for r in records}
+                self.readings += 1
             await asyncio.sleep(self._every)
+
+    async def open_now(self, *, within: float) -> int:
+        """Applications open (recorded, not terminal) by a reading taken after
+        this call, or by the last one if none succeeds ``within`` seconds."""
+        seen = self.readings
+        give_up = time.monotonic() + within
+        while self.readings <= seen + 1 and time.monotonic() < give_up:
+            await asyncio.sleep(self._every / 5)
+        return sum(1 for status in self.statuses.values() if not status.is_terminal)
 
     async def wait_for(self, application_id: str, status: UnbindStatus, deadline: Deadline) -> None:
         while self.statuses.get(application_id) is not status:

@@ -14,6 +14,7 @@ from uuid import uuid4
 from activities.sql import SqlPartnerCenter
 from chaos.settings import ChaosSettings
 from workflows.model import ActionKind, Deadlines, PartnerKind, UnbindStatus
+from workflows.rules import humanize
 
 S = UnbindStatus
 OPERATOR = "operator:chaos"
@@ -230,7 +231,9 @@ class Application:
         return 1 if self.plan.outcome is S.COMPLETED else 0
 
     def expected_inbox(self, settings: ChaosSettings) -> Counter[tuple[str, str]]:
-        """(event, recipient) pairs, events with their variable suffix cut off."""
+        """(event, recipient) pairs, each exactly once; reminders with their
+        offset (``reminder:<status>:55s``), the final check's failure without
+        its attempt number."""
         plan = self.plan
         r, c, d = self.initiator, self.customer, self.distributor
         everyone = [r, c] + ([d] if d else [])
@@ -251,8 +254,8 @@ class Application:
                 return Counter(messages)
         send("confirmation_requested", c)
         if plan.expires:
-            for _ in settings.expiry_reminders_before:
-                send(f"reminder:{S.PENDING_CUSTOMER_CONFIRMATION}", c)
+            for before in settings.expiry_reminders_before:
+                send(f"reminder:{S.PENDING_CUSTOMER_CONFIRMATION}:{humanize(before)}", c)
             send("expired", *everyone)
             return Counter(messages)
         rejected = plan.outcome is S.CUSTOMER_REJECTED
@@ -273,13 +276,11 @@ class Application:
 
 def normalized_event(event: str) -> str:
     """``final_check_failed:check-3`` (``final_check_failed:3`` from older
-    workers) and ``reminder:<status>:25s`` carry a suffix that depends on how
-    often the check ran or on timing settings, not on the path: compare
-    without it."""
+    workers) carries a suffix that depends on how often the check ran, not on
+    the path: compare without it. Reminders keep theirs: each offset is owed
+    exactly once."""
     if event.startswith("final_check_failed:"):
         return "final_check_failed"
-    if event.startswith("reminder:"):
-        return ":".join(event.split(":")[:2])
     return event
 
 

@@ -5,9 +5,9 @@ cluster the suite breaks are the local stack's (``starter.devstack``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-import time
-from datetime import timedelta
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 _LOCK_HOLDER = """
@@ -17,7 +17,7 @@ conn.execute("BEGIN EXCLUSIVE")
 conn.execute("CREATE TABLE IF NOT EXISTS chaos_lock (at REAL)")
 conn.execute("INSERT INTO chaos_lock VALUES (?)", (time.time(),))
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.readline()  # a line, or the suite's end (EOF), releases it
 conn.execute("ROLLBACK")
 conn.close()
 """
@@ -34,20 +34,23 @@ class DatabaseLock:
     def __init__(self, sqlite_file: Path) -> None:
         self.sqlite_file = sqlite_file
 
-    async def hold(self, duration: timedelta) -> float:
-        """Lock, keep it ``duration``, release; returns how long it was held."""
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Locked for the body of the ``async with``, released on leaving it."""
         holder = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
             _LOCK_HOLDER,
             str(self.sqlite_file),
-            str(duration.total_seconds()),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        assert holder.stdout is not None
-        line = await holder.stdout.readline()
-        if line.strip() != b"locked":
-            raise RuntimeError("could not lock the partner center database")
-        began = time.monotonic()
-        await holder.wait()
-        return time.monotonic() - began
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            line = await holder.stdout.readline()
+            if line.strip() != b"locked":
+                raise RuntimeError("could not lock the partner center database")
+            yield
+        finally:
+            holder.stdin.close()
+            await holder.wait()

@@ -1,11 +1,13 @@
 """The five fault scenarios. Each runs on a stack of its own (dev server on a
 database file, partner center on a SQLite file, worker process) in its own
 directory, drives its applications through every path while a fault injector
-breaks something, then verifies every application against its path."""
+breaks something, then verifies every application against its path and that
+the faults demonstrably hit open applications (``chaos.evidence``)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import sys
@@ -23,6 +25,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from activities.sql import SqlPartnerCenter
 from chaos.driver import Deadline, Driver, StatusBoard
+from chaos.evidence import Evidence, FaultWindow, WorkerExits
 from chaos.plans import Application, set_up_applications
 from chaos.processes import DatabaseLock
 from chaos.settings import ChaosSettings
@@ -49,12 +52,25 @@ class ScenarioResult:
     seconds: float
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    evidence: Evidence = field(default_factory=Evidence)
 
     @property
     def passed(self) -> bool:
-        return self.as_expected == self.applications and not (
-            self.duplicated or self.lost or self.stuck
+        """Every application as its path demands, and the faults proven to have
+        hit open work: a green run with no fault landing proves nothing."""
+        return (
+            self.as_expected == self.applications
+            and not (self.duplicated or self.lost or self.stuck)
+            and self.evidence.proven
         )
+
+
+@dataclass
+class Faults:
+    """What an injector did: a summary for the table, and its evidence."""
+
+    summary: str
+    evidence: Evidence
 
 
 @dataclass
@@ -76,12 +92,28 @@ class Context:
     database_server: PostgresCluster | None = None
     outage: tuple[datetime, datetime] | None = None
     """When no worker ran (scenario 2), wall clock."""
-    unexpected_worker_exits: int = 0
-    expected_worker_exits: int = 0
+    exits: WorkerExits = field(default_factory=WorkerExits)
     supervising: bool = True
+    began: float = field(default_factory=time.monotonic)
 
     def open_statuses(self) -> list[UnbindStatus]:
         return [s for s in self.board.statuses.values() if not s.is_terminal]
+
+    async def open_now(self) -> int:
+        """Applications open right now, by a fresh reading of the database."""
+        return await self.board.open_now(within=self.settings.fresh_reading_within.total_seconds())
+
+    async def until_open_work(self) -> bool:
+        """Until some application is open; False once every one is done."""
+        while not self.done.is_set():
+            if self.open_statuses():
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    def cutover_crashes(self) -> int:
+        markers = self.workdir / "cutover-crashes"
+        return len(list(markers.iterdir())) if markers.exists() else 0
 
     async def busy(self) -> None:
         """Until a share of the applications waits in an open state: the moment
@@ -93,21 +125,28 @@ class Context:
 
     async def supervise_worker(self) -> None:
         """Restart the worker whenever it is dead and should not be (as a
-        process supervisor would), counting exits nobody caused."""
+        process supervisor would), noting exits nobody caused."""
         while not self.done.is_set():
             if self.supervising and not self.worker.running:
-                if self.expected_worker_exits > 0:
-                    self.expected_worker_exits -= 1
-                else:
-                    self.unexpected_worker_exits += 1
+                self._observe_exit()
                 await asyncio.sleep(self.settings.worker_restart_delay.total_seconds())
                 self.worker.start()
                 self.deadline.restart()
             await asyncio.sleep(0.2)
+        if self.supervising and not self.worker.running:
+            self._observe_exit()
+
+    def _observe_exit(self) -> None:
+        self.exits.observe(
+            crashes=self.cutover_crashes(),
+            code=self.worker.returncode,
+            at=time.monotonic() - self.began,
+        )
 
 
-Injector = Callable[[Context], Coroutine[Any, Any, str]]
-"""Breaks things while the applications run; returns the faults it injected."""
+Injector = Callable[[Context], Coroutine[Any, Any, Faults]]
+"""Breaks things while the applications run (unless ``inject_faults`` is off);
+returns what it injected and the evidence that it hit open work."""
 
 
 @dataclass(frozen=True)
@@ -118,45 +157,53 @@ class Scenario:
     """None: the product's ``worker.py``; else ``chaos.worker_process`` args."""
     outage_hooks: bool = False
     think_time: str = "think_time"
+    """Which of the settings' think times people take in this scenario."""
     database: str = "sqlite"
     """The partner center's database: "sqlite" (a file) or "postgresql" (a
     throwaway cluster of Debian's PostgreSQL, as the test suite uses)."""
-    """Which of the settings' think times people take in this scenario."""
+    reports_config: bool = False
+    """The worker reports the cache size it runs with (the no-cache evidence)."""
 
 
 def _phases(statuses: Counter[UnbindStatus]) -> str:
-    return ", ".join(f"{status} ({count})" for status, count in sorted(statuses.items()))
+    return ", ".join(f"{status} ({count})" for status, count in sorted(statuses.items())) or "none"
 
 
 # ---- 1. kill -9 the worker ------------------------------------------------------
 
 
-async def kill_worker(ctx: Context) -> str:
+async def kill_worker(ctx: Context) -> Faults:
     settings = ctx.settings
     phases: Counter[UnbindStatus] = Counter()
-    kills = 0
-    while kills < settings.worker_kills and not ctx.done.is_set():
+    open_at_kills: list[int] = []
+    while settings.inject_faults and len(open_at_kills) < settings.worker_kills:
         if not await ctx.worker.polling(
             ctx.driver.client.temporal, within=settings.server_ready_within.total_seconds()
         ):
+            if ctx.done.is_set():
+                break
             await asyncio.sleep(0.2)  # dead (the supervisor restarts it) or slow
             continue
         await asyncio.sleep(ctx.rng.uniform(*settings.worker_kill_after_polling))
+        if not await ctx.until_open_work():
+            break
+        open_count = await ctx.open_now()
         if not ctx.worker.running or ctx.done.is_set():
             continue
         phases.update(ctx.open_statuses())
-        ctx.expected_worker_exits += 1
+        ctx.exits.expect()
         ctx.worker.kill()
-        kills += 1
+        open_at_kills.append(open_count)
         ctx.deadline.restart()
     await ctx.done.wait()
-    markers = ctx.workdir / "cutover-crashes"
-    crashes = len(list(markers.iterdir())) if markers.exists() else 0
-    # The crash hook's exits were counted as unexpected by the supervisor.
-    ctx.unexpected_worker_exits -= crashes
+    crashes = ctx.cutover_crashes()
     ctx.notes.append(f"random kills landed while applications waited in: {_phases(phases)}")
     ctx.notes.append(f"{crashes} kills between a cutover's commit and its completion report")
-    return f"{kills + crashes} worker kill -9 ({crashes} after cutover commit)"
+    evidence = Evidence()
+    evidence.kills_on_open_work(open_at_kills, required=settings.worker_kills)
+    evidence.cutover_crashes(crashes, limit=settings.cutover_crashes)
+    kills = len(open_at_kills) + crashes
+    return Faults(f"{kills} worker kill -9 ({crashes} after cutover commit)", evidence)
 
 
 # ---- 2. people act while no worker runs -------------------------------------------
@@ -214,86 +261,135 @@ class OutageBarrier:
         return 2 if self.outage.is_set() else 1
 
 
-async def act_while_no_worker_runs(ctx: Context) -> str:
+async def act_while_no_worker_runs(ctx: Context) -> Faults:
     barrier = ctx.driver.outage_barrier
     assert isinstance(barrier, OutageBarrier)
     await asyncio.wait_for(barrier.everyone_there.wait(), timeout=ctx.deadline.remaining)
-    ctx.supervising = False
-    ctx.worker.kill()
+    windows: list[FaultWindow] = []
+    if ctx.settings.inject_faults:
+        ctx.supervising = False
+        open_at_start = await ctx.open_now()
+        ctx.worker.kill()
     began = time.monotonic()
     outage_began = datetime.now(UTC)
     barrier.outage.set()
     await asyncio.sleep(ctx.settings.worker_outage.total_seconds())
     sent = barrier.sent_during_outage
-    ctx.outage = (outage_began, datetime.now(UTC))
-    ctx.worker.start()
-    ctx.supervising = True
-    ctx.deadline.restart()
-    ctx.notes.append(
-        f"worker down {time.monotonic() - began:.0f} s; {sent} actions sent meanwhile "
-        "(each twice, same action_id, half as signals, half as updates)"
-    )
+    if ctx.settings.inject_faults:
+        windows.append(FaultWindow("worker outage", open_at_start, await ctx.open_now()))
+        ctx.outage = (outage_began, datetime.now(UTC))
+        ctx.worker.start()
+        ctx.supervising = True
+        ctx.deadline.restart()
+    if windows:
+        ctx.notes.append(
+            f"worker down {time.monotonic() - began:.0f} s; {sent} actions sent meanwhile "
+            "(each twice, same action_id, half as signals, half as updates)"
+        )
     await ctx.done.wait()
-    return f"1 worker outage, {sent} actions (x2) during it"
+    evidence = Evidence()
+    evidence.windows_on_open_work(windows, required=1, what="worker outages")
+    evidence.at_least(sent if windows else 0, 1, "actions sent with no worker")
+    return Faults(f"{len(windows)} worker outage, {sent} actions (x2) during it", evidence)
 
 
 # ---- 3. kill -9 the dev server ------------------------------------------------------
 
 
-async def kill_server(ctx: Context) -> str:
+async def kill_server(ctx: Context) -> Faults:
+    settings = ctx.settings
     phases: Counter[UnbindStatus] = Counter()
-    kills = 0
+    windows: list[FaultWindow] = []
     await ctx.busy()
-    for _ in range(2):
-        if ctx.done.is_set():
+    for _ in range(settings.server_kills if settings.inject_faults else 0):
+        if not await ctx.until_open_work():
             break
+        open_at_start = await ctx.open_now()
         phases.update(ctx.open_statuses())
         ctx.server.kill()
-        kills += 1
-        await asyncio.sleep(ctx.settings.server_outage.total_seconds())
-        await ctx.server.start_serving(within=ctx.settings.server_ready_within.total_seconds())
+        await asyncio.sleep(settings.server_outage.total_seconds())
+        open_at_end = await ctx.open_now()
+        await ctx.server.start_serving(within=settings.server_ready_within.total_seconds())
+        windows.append(FaultWindow("server kill", open_at_start, open_at_end))
         ctx.deadline.restart()
-        await asyncio.sleep(ctx.settings.server_kill_interval.total_seconds())
+        await asyncio.sleep(settings.server_kill_interval.total_seconds())
     ctx.notes.append(f"server kills landed while applications waited in: {_phases(phases)}")
     await ctx.done.wait()
-    return f"{kills} dev server kill -9, {ctx.settings.server_outage.seconds} s down each"
+    evidence = Evidence()
+    evidence.windows_on_open_work(windows, required=settings.server_kills, what="server kills")
+    outage = settings.server_outage.seconds
+    return Faults(f"{len(windows)} dev server kill -9, {outage} s down each", evidence)
 
 
 # ---- 4. the database is unavailable ---------------------------------------------------
 
 
-async def lock_database(ctx: Context) -> str:
+async def lock_database(ctx: Context) -> Faults:
+    windows: list[FaultWindow] = []
+    held = 0.0
     await ctx.busy()
     phases = Counter(ctx.open_statuses())
-    held = await DatabaseLock(ctx.workdir / "unbind.db").hold(ctx.settings.database_lock)
-    ctx.deadline.restart()
+    if ctx.settings.inject_faults:
+        began = time.monotonic()
+        async with DatabaseLock(ctx.workdir / "unbind.db").held():
+            open_at_start = await ctx.open_now()
+            await asyncio.sleep(ctx.settings.database_lock.total_seconds())
+            # Readers still see the last commit (WAL): read before releasing.
+            windows.append(FaultWindow("database lock", open_at_start, await ctx.open_now()))
+        held = time.monotonic() - began
+        ctx.deadline.restart()
     ctx.notes.append(f"database locked while applications waited in: {_phases(phases)}")
     await ctx.done.wait()
-    return f"database write-locked {held:.0f} s"
+    evidence = Evidence()
+    evidence.windows_on_open_work(windows, required=1, what="database locks")
+    return Faults(f"database write-locked {held:.0f} s", evidence)
 
 
-async def take_database_down(ctx: Context) -> str:
+async def take_database_down(ctx: Context) -> Faults:
     database = ctx.database_server
     assert database is not None
+    windows: list[FaultWindow] = []
+    down = 0.0
     await ctx.busy()
     phases = Counter(ctx.open_statuses())
-    began = time.monotonic()
-    await asyncio.to_thread(database.down)
-    await asyncio.sleep(ctx.settings.database_down.total_seconds())
-    await asyncio.to_thread(database.up)
-    down = time.monotonic() - began
-    ctx.deadline.restart()
+    if ctx.settings.inject_faults:
+        open_at_start = await ctx.open_now()
+        began = time.monotonic()
+        await asyncio.to_thread(database.down)
+        await asyncio.sleep(ctx.settings.database_down.total_seconds())
+        await asyncio.to_thread(database.up)
+        down = time.monotonic() - began
+        # Nothing can be read while it is down: the first reading once it is
+        # back, before any write has had time to close an application.
+        windows.append(FaultWindow("database outage", open_at_start, await ctx.open_now()))
+        ctx.deadline.restart()
     ctx.notes.append(f"database down while applications waited in: {_phases(phases)}")
     await ctx.done.wait()
-    return f"PostgreSQL stopped {down:.0f} s (unreachable)"
+    evidence = Evidence()
+    evidence.windows_on_open_work(windows, required=1, what="database outages")
+    return Faults(f"PostgreSQL stopped {down:.0f} s (unreachable)", evidence)
 
 
 # ---- 5. no workflow cache ----------------------------------------------------------------
 
 
-async def no_cache(ctx: Context) -> str:
+async def no_cache(ctx: Context) -> Faults:
     await ctx.done.wait()
-    return "max_cached_workflows=0"
+    evidence = Evidence()
+    evidence.cache_disabled(_reported_cache_sizes(ctx.workdir / WORKER_CONFIG_REPORT))
+    summary = "max_cached_workflows=0" if ctx.settings.inject_faults else "none (--no-faults)"
+    return Faults(summary, evidence)
+
+
+WORKER_CONFIG_REPORT = "worker-config.jsonl"
+"""Where ``chaos.worker_process --report-config`` writes each start's cache size."""
+
+
+def _reported_cache_sizes(report: Path) -> list[int | None]:
+    if not report.exists():
+        return []
+    lines = report.read_text().splitlines()
+    return [json.loads(line)["max_cached_workflows"] for line in lines if line.strip()]
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -321,7 +417,10 @@ SCENARIOS: dict[str, Scenario] = {
         "4b. database down (PostgreSQL)", take_database_down, database="postgresql"
     ),
     "no-cache": Scenario(
-        "5. replay every task", no_cache, worker_args=["--max-cached-workflows", "0"]
+        "5. replay every task",
+        no_cache,
+        worker_args=["--max-cached-workflows", "0"],
+        reports_config=True,
     ),
 }
 
@@ -365,13 +464,15 @@ async def _history_figures(
 
 def _worker_command(scenario: Scenario, workdir: Path, settings: ChaosSettings) -> list[str] | None:
     """None for the product's ``worker.py``; else the suite's wrapper with the
-    scenario's fault hooks."""
+    scenario's fault hooks (none with ``inject_faults`` off) and its report."""
     if scenario.worker_args is None:
         return None
     arguments = [
         a.format(workdir=workdir, cutover_crashes=settings.cutover_crashes)
-        for a in scenario.worker_args
+        for a in (scenario.worker_args if settings.inject_faults else [])
     ]
+    if scenario.reports_config:
+        arguments += ["--report-config", str(workdir / WORKER_CONFIG_REPORT)]
     return [sys.executable, "-m", "chaos.worker_process", *arguments]
 
 
@@ -433,13 +534,20 @@ async def run(key: str, settings: ChaosSettings, workdir: Path, seed: int) -> Sc
         ctx.done.set()
         faults = await injector
         await supervisor
+        faults.evidence.no_unexpected_exits(ctx.exits.unexpected)
         verdicts = [
             verify(a, state, status, pc, settings)
             for a, (state, status) in zip(applications, outcomes, strict=True)
         ]
         figures, retried = await _history_figures(driver, applications)
         if ctx.outage is not None:
-            notes.append(_reminders_during(ctx.outage, applications, outcomes, settings))
+            during, due = _reminders_during(ctx.outage, applications, outcomes, settings)
+            notes.append(
+                f"{during} of {due} reminders of the expiring applications fell due "
+                "while no worker ran"
+            )
+            if due:
+                faults.evidence.at_least(during, 1, "reminders due with no worker")
     notes.append(
         "histories: " + ", ".join(f"{name} {count}" for name, count in sorted(figures.items()))
     )
@@ -448,8 +556,6 @@ async def run(key: str, settings: ChaosSettings, workdir: Path, seed: int) -> Sc
             "activity attempts that failed or timed out and were retried: "
             + ", ".join(f"{name} {count}" for name, count in sorted(retried.items()))
         )
-    if ctx.unexpected_worker_exits:
-        notes.append(f"worker exited by itself {ctx.unexpected_worker_exits} times (restarted)")
     return _result(scenario, applications, verdicts, faults, started, notes)
 
 
@@ -464,9 +570,10 @@ def _reminders_during(
     applications: list[Application],
     outcomes: list[tuple[UnbindingState | None, WorkflowExecutionStatus | None]],
     settings: ChaosSettings,
-) -> str:
+) -> tuple[int, int]:
     """How many reminders of the expiring applications fell due while no worker
-    ran (each must still have been sent once: ``verify`` checks the inbox)."""
+    ran, of how many (each must still have been sent once: ``verify`` checks
+    the inbox)."""
     due = during = 0
     for application, (state, _) in zip(applications, outcomes, strict=True):
         if not application.plan.expires or state is None:
@@ -477,14 +584,14 @@ def _reminders_during(
         for before in settings.expiry_reminders_before:
             due += 1
             during += outage[0] <= deadline - before <= outage[1]
-    return f"{during} of {due} reminders of the expiring applications fell due while no worker ran"
+    return during, due
 
 
 def _result(
     scenario: Scenario,
     applications: list[Application],
     verdicts: list[Verdict],
-    faults: str,
+    faults: Faults,
     started: float,
     notes: list[str],
 ) -> ScenarioResult:
@@ -496,7 +603,8 @@ def _result(
     return ScenarioResult(
         name=scenario.name,
         applications=len(applications),
-        faults=faults,
+        faults=faults.summary,
+        evidence=faults.evidence,
         as_expected=sum(v.as_expected for v in verdicts),
         duplicated=sum(v.duplicate_count for v in verdicts),
         lost=sum(1 for v in verdicts if v.lost and not v.stuck),

@@ -11,6 +11,9 @@ class ChaosSettings:
     applications: int = 30
     """Applications per scenario, spread over every path."""
     seed: int = 7
+    inject_faults: bool = True
+    """False (``--no-faults``): the same run with no fault injected, which the
+    verdict must fail for want of evidence; the suite's own check of itself."""
 
     # The expiring path: the shortest deadline the product allows, with two
     # reminders so that both can fall due while no worker runs.
@@ -28,7 +31,8 @@ class ChaosSettings:
     think_time_before_outage: tuple[float, float] = (0.0, 1.0)
 
     # Scenario 1: random worker kills while the applications are being driven,
-    # each a random time after the restarted worker polls again.
+    # each a random time after the restarted worker polls again; every one
+    # must find an application open.
     worker_kills: int = 8
     worker_kill_after_polling: tuple[float, float] = (1.0, 5.0)
     # Each crash between a cutover's commit and its report costs the cutover's
@@ -39,8 +43,9 @@ class ChaosSettings:
     # Scenario 2: how long no worker runs while people act.
     worker_outage: timedelta = timedelta(seconds=45)
 
-    # Scenario 3: two dev server kills, the first once the applications are
-    # busy, the second this long after the server is back; each down this long.
+    # Scenario 3: dev server kills, the first once the applications are busy,
+    # the next this long after the server is back; each down this long.
+    server_kills: int = 2
     server_kill_interval: timedelta = timedelta(seconds=20)
     server_outage: timedelta = timedelta(seconds=5)
 
@@ -63,4 +68,7 @@ class ChaosSettings:
     answer_timeout: timedelta = timedelta(seconds=20)
     # Polling the database for each application's recorded status.
     poll_every: timedelta = timedelta(milliseconds=500)
+    # How long to wait for a fresh reading of the open applications (the
+    # database may just have come back).
+    fresh_reading_within: timedelta = timedelta(seconds=30)
     server_ready_within: timedelta = timedelta(seconds=30)

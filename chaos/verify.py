@@ -1,6 +1,7 @@
 """What each application left behind, against what its path must produce:
-final status, record, cutover, invalidated agreement, system messages, and one
-accepted timeline entry per action sent — each exactly once."""
+final status, record, cutover, invalidated agreement, system messages (the
+exact set of (event, recipient) pairs, reminders by offset), and one accepted
+timeline entry per action sent — each exactly once."""
 
 from __future__ import annotations
 
@@ -94,15 +95,16 @@ def verify(
     if still_bound == bool(cutovers) and not verdict.stuck:
         verdict.lost.append(f"customer {'still' if still_bound else 'no longer'} bound")
 
+    # Every message of the application, whoever got it: the set of (event,
+    # recipient) pairs must be the plan's, each pair exactly once.
     expected_inbox = application.expected_inbox(settings)
-    parties = {application.initiator, application.customer, application.distributor} - {None}
     actual_inbox = Counter(
-        (normalized_event(message["event"]), uin)
-        for uin in sorted(p for p in parties if p)
-        for message in pc.inbox(uin)
-        if message["application_id"] == application.application_id
+        (normalized_event(event), uin) for event, uin in pc.deliveries(application.application_id)
     )
-    for event, uin in sorted(set(expected_inbox) | set(actual_inbox)):
+    for event, uin in sorted(set(actual_inbox) - set(expected_inbox)):
+        count = actual_inbox[(event, uin)]
+        verdict.duplicated.extend([f"message {event} to {uin}: not in the plan"] * count)
+    for event, uin in sorted(set(expected_inbox)):
         _compare(
             verdict,
             f"message {event} to {uin}",

@@ -9,21 +9,28 @@ options the product's ``worker.py`` does not need:
   SIGKILLs itself, before the activity can report completion; the first attempt
   per application only, for at most ``--crash-limit`` applications, remembered
   as marker files in DIR. Fault injection in the harness, not in product code.
+- ``--report-config FILE``: each start appends one JSON line with the cache
+  size the running worker actually uses, the suite's evidence that a
+  no-cache run really had none.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from activities.sql import SqlPartnerCenter, database_url_from_env
 from starter.connection import connect_client, task_queue_from_env
+from starter.signing import signing_policy_from_env
 from worker import ACTIVITY_THREADS, build_worker
 from workflows.model import CutoverRequest, CutoverResult
 
@@ -61,13 +68,18 @@ async def main(arguments: argparse.Namespace) -> None:
         )
     else:
         partner_center = SqlPartnerCenter(url, pool_size=ACTIVITY_THREADS)
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     if arguments.max_cached_workflows is not None:
         options["max_cached_workflows"] = arguments.max_cached_workflows
     task_queue = task_queue_from_env()
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(
-            client, partner_center, task_queue=task_queue, executor=executor, **options
+            client,
+            partner_center,
+            task_queue=task_queue,
+            executor=executor,
+            signing=signing_policy_from_env(),
+            **options,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -75,8 +87,16 @@ async def main(arguments: argparse.Namespace) -> None:
             loop.add_signal_handler(sig, stop.set)
         async with worker:
             logging.info("chaos worker polling %r with %s", task_queue, vars(arguments))
+            if arguments.report_config is not None:
+                _report_config(worker.config(active_config=True), arguments.report_config)
             await stop.wait()
     partner_center.dispose()
+
+
+def _report_config(config: Mapping[str, Any], into: Path) -> None:
+    cache = config.get("max_cached_workflows")
+    with into.open("a") as report:
+        report.write(json.dumps({"pid": os.getpid(), "max_cached_workflows": cache}) + "\n")
 
 
 def _arguments() -> argparse.Namespace:
@@ -86,6 +106,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--crash-limit", type=int, default=1_000_000, help="crash after at most N cutovers"
     )
+    parser.add_argument("--report-config", type=Path, default=None, metavar="FILE")
     return parser.parse_args()
 
 

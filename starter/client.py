@@ -48,6 +48,7 @@ from starter.inputs import (
     revalidated,
 )
 from starter.reading import ApplicationReader, ApplicationSummary, RunReport, StatusReport
+from starter.signing import SigningInterceptor, signing_as
 from starter.submission import consume_start_failure, start_operation, submission_update_id
 from workflows.contract import (
     ACTION_REFUSED,
@@ -61,13 +62,16 @@ from workflows.model import (
     ActionResult,
     ApplicationInput,
     SubmissionResult,
-    UnbindingState,
 )
+from workflows.signing import Signer
 from workflows.unbinding import UnbindingWorkflow
 
 UPDATE_ATTEMPTS = 10
 """How often an action is sent again while its run is handing over to the next
-(continue-as-new): the server answers "not ready" or "not found" meanwhile."""
+(continue-as-new), if the server answers "not ready" or "not found" meanwhile.
+(Server 1.32 carries an update caught in the hand-over to the next run itself;
+it answers "aborted by closing workflow" when the run was stopped instead:
+tests/workflows/test_actions_during_handover.py.)"""
 RESEND_AFTER = timedelta(milliseconds=300)
 
 
@@ -76,6 +80,9 @@ class Options(TypedDict, total=False):
 
     action_id: str | None
     """The id of an earlier call to retry (default: a fresh one)."""
+    principal: str | None
+    """Who really acts (the authenticated caller), named in the action's
+    signature when the client signs (default: the actor)."""
 
 
 class WithReason(Options, total=False):
@@ -87,13 +94,19 @@ class UnbindingClient(ApplicationReader):
     reads them back (:class:`~starter.reading.ApplicationReader`)."""
 
     @classmethod
-    async def connect(cls, *, task_queue: str | None = None) -> UnbindingClient:
+    async def connect(
+        cls, *, task_queue: str | None = None, signer: Signer | None = None
+    ) -> UnbindingClient:
         """Connect using the standard Temporal environment configuration
         (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, TLS
         variables, profiles); the task queue from ``UNBIND_TASK_QUEUE``. A
-        mistake in that configuration is a :class:`BadConfiguration`."""
+        mistake in that configuration is a :class:`BadConfiguration`. With a
+        ``signer`` (``starter.signing.signer_from_env``), every action is sent
+        signed (README, "Signed actions")."""
         config = connect_config()
         address = config["target_host"]
+        if signer is not None:
+            config = {**config, "interceptors": [SigningInterceptor(signer)]}
         try:
             client = await connect_client(config)
         except Exception as error:
@@ -187,13 +200,14 @@ class UnbindingClient(ApplicationReader):
         *,
         actor: str,
         action_id: str | None = None,
+        principal: str | None = None,
         **fields: Any,
     ) -> ActionResult:
         """Take any action by its kind, with its model's fields (``approve``,
         ``reason``, ...); see :meth:`act`. A fresh ``action_id`` unless given:
         give the one of an unanswered call to retry it."""
         action = action_of_kind(kind, actor=actor, action_id=action_id, **fields)
-        return await self.act(customer_uin, action)
+        return await self.act(customer_uin, action, principal=principal)
 
     async def review(
         self, customer_uin: str, *, actor: str, approve: bool, **options: Unpack[WithReason]
@@ -231,7 +245,9 @@ class UnbindingClient(ApplicationReader):
         """The initiator or an operator asks for the final check again."""
         return await self.perform("recheck", customer_uin, actor=actor, **options)
 
-    async def act(self, customer_uin: str, action: Action) -> ActionResult:
+    async def act(
+        self, customer_uin: str, action: Action, *, principal: str | None = None
+    ) -> ActionResult:
         """Send an action as an update and return the workflow's answer.
 
         A business refusal (wrong actor, wrong state, an ended application) is an
@@ -239,11 +255,14 @@ class UnbindingClient(ApplicationReader):
         exception. The update id names the whole action (``update_id_for``), so a
         retried call gets the first call's answer. No answer in time is
         :class:`ActionUnanswered`, which names the ``action_id`` to retry with.
+        A signing client names ``principal`` (default: the actor) in the
+        action's signature; each send is signed afresh.
         """
         action = revalidated(action, Action)
         customer_uin = customer_ref(customer_uin)
         try:
-            return await self._send(customer_uin, action)
+            with signing_as(principal):
+                return await self._send(customer_uin, action)
         except ActionUnanswered:
             raise
         except Unreachable as error:
@@ -284,11 +303,11 @@ class UnbindingClient(ApplicationReader):
                         RPCStatusCode.FAILED_PRECONDITION,
                     ):
                         raise
-                    # status() refuses when no application ever existed.
-                    state = await self.status(customer_uin)
-                    if state.status.is_terminal:
-                        return _answer_once_ended(state, action)
-                    # Still open: the run is handing over to the next one
+                    # report() refuses when no application ever existed.
+                    report = await self.report(customer_uin)
+                    if report.state.status.is_terminal or report.execution_status != "RUNNING":
+                        return _answer_once_ended(report, action)
+                    # Still running: the run is handing over to the next one
                     # (continue-as-new). The same id keeps the retry idempotent.
                     if attempt == UPDATE_ATTEMPTS:
                         raise
@@ -311,14 +330,18 @@ class UnbindingClient(ApplicationReader):
                 raise
 
 
-def _answer_once_ended(state: UnbindingState, action: Action) -> ActionResult:
+def _answer_once_ended(report: StatusReport, action: Action) -> ActionResult:
     """An ended application answers a retry of an action it accepted (its
-    first answer was lost) as accepted, and any other action as refused."""
+    first answer was lost) as accepted, and any other action as refused. One
+    stopped by an operator (terminated, failed, timed out) has ended too,
+    though its state still shows the status it was stopped in."""
+    state = report.state
     if any(entry.action_id == action.action_id and entry.accepted for entry in state.timeline):
         return ActionResult(accepted=True, status=state.status)
-    return ActionResult(
-        accepted=False, status=state.status, reason="the application has already ended"
-    )
+    reason = "the application has already ended"
+    if not state.status.is_terminal:
+        reason += f": its run was stopped ({report.execution_status}) in {state.status}"
+    return ActionResult(accepted=False, status=state.status, reason=reason)
 
 
 def _failure_message(cause: BaseException) -> str:

@@ -31,6 +31,12 @@ class Handlers:
     _state: WorkflowState
     _intake: Intake
 
+    @property
+    def intake(self) -> Intake:
+        """Where the worker's interceptor (``workflows.signed_actions``) hands
+        the signing policy and the verified principals."""
+        return self._intake
+
     @workflow.signal(name=K.REVIEW.value, description=ACTIONS[K.REVIEW].description)
     def review_signal(self, *payload: Any) -> None:
         self._intake.on_signal(K.REVIEW, payload)

@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from workflows import rules
 from workflows.actions import ACTIONS, Decision
 from workflows.contract import ACTION_REFUSED, INVALID_ACTION
+from workflows.fields import is_operator
 from workflows.model import (
     Action,
     ActionKind,
@@ -41,6 +42,15 @@ _Parsed = TypeVar("_Parsed", bound=BaseModel)
 # second party's action was a "repeat") replay without it. Asked only when an
 # action's id was used by another action, so other histories carry no marker.
 SCOPED_IDS_PATCH = "action-ids-scoped-to-the-action"
+
+# Written in a run's first workflow task when the worker requires signed
+# actions, so that run refuses parties' signals for good: a replay reads the
+# marker, not the replaying worker's flag or keys (``Intake.party_signals_refused``).
+PARTY_SIGNALS_REFUSED_PATCH = "party-signals-refused-under-signing"
+
+UNSIGNED_SIGNAL = (
+    "a party's action must be signed: send it as an update through the API, not as a signal"
+)
 
 
 def one_message(
@@ -87,6 +97,7 @@ def log(
     accepted: bool,
     reason: str | None = None,
     action_id: str | None = None,
+    principal: str | None = None,
 ) -> None:
     """An entry in the timeline the ``status`` query shows."""
     public = state.public
@@ -102,14 +113,18 @@ def log(
             accepted=accepted,
             reason=reason,
             action_id=action_id,
+            principal=principal,
         )
     )
 
 
 def answer(state: WorkflowState, action: Action, accepted: bool, reason: str | None) -> None:
-    """Answer ``action`` once and for all, and log the answer."""
-    state.answers[action_key(action)] = Answer(accepted=accepted, reason=reason)
-    log(state, action.actor, action.kind, accepted, reason, action.action_id)
+    """Answer ``action`` once and for all, and log the answer (with the
+    principal its signature named when it was accepted, if any)."""
+    key = action_key(action)
+    state.answers[key] = Answer(accepted=accepted, reason=reason)
+    principal = state.principals.pop(key, None)
+    log(state, action.actor, action.kind, accepted, reason, action.action_id, principal)
 
 
 def reused(action: Action) -> str:
@@ -139,6 +154,28 @@ class Intake:
         self._keys_by_id: defaultdict[str, list[str]] = defaultdict(list)
         self._indexed: dict[str, Answer] | None = None
         self._indexed_count = 0
+        # Set by the worker's interceptor (``workflows.signed_actions``), never
+        # read from the environment here.
+        self.signatures_required = False
+        """The worker requires signed actions (read once per run, see below)."""
+        self.principals: dict[str, str] = {}
+        """Verified principals by update id, for the update handlers."""
+        self._policy_read = False
+
+    def party_signals_refused(self) -> bool:
+        """Whether this application refuses parties' signals. Decided in the
+        run's first workflow task (the story asks before anything else) and
+        recorded as a patch marker when it applies; a replay reads the marker
+        whatever the replaying worker's flag or keys, and a run handed over
+        under the policy stays under it."""
+        state = self._state
+        if not self._policy_read:
+            self._policy_read = True
+            if not state.party_signals_refused and (
+                self.signatures_required or workflow.unsafe.is_replaying()
+            ):
+                state.party_signals_refused = workflow.patched(PARTY_SIGNALS_REFUSED_PATCH)
+        return state.party_signals_refused
 
     def on_signal(self, kind: ActionKind, payload: tuple[Any, ...]) -> None:
         """A refusal is logged in the timeline; a malformed signal cannot be
@@ -150,7 +187,10 @@ class Intake:
             return
         if self._known(action) or self._unscoped(action):
             return
-        reason = self._refusal(action)
+        if not is_operator(action.actor) and self.party_signals_refused():
+            reason: str | None = UNSIGNED_SIGNAL
+        else:
+            reason = self._refusal(action)
         if reason is None:
             self._accept(action)
         else:
@@ -178,6 +218,8 @@ class Intake:
         it: an unanswered update would keep the run open)."""
         state = self._state
         action = action_in(kind, payload)
+        update = workflow.current_update_info()
+        principal = self.principals.pop(update.id, None) if update is not None else None
         given_to: Callable[[], Answer | None] = partial(state.answered, action)
         if self._known(action):
             pass
@@ -187,7 +229,7 @@ class Intake:
             # Taken by another action since the validator ran.
             answer(state, action, False, reused(action))
         else:
-            self._accept(action)
+            self._accept(action, principal)
         await workflow.wait_condition(
             lambda: state.settled and (given_to() is not None or state.status.is_terminal)
         )
@@ -267,13 +309,15 @@ class Intake:
         self._indexed_count = len(answers)
         return self._keys_by_id.get(action_id, [])
 
-    def _accept(self, action: Action) -> None:
+    def _accept(self, action: Action, principal: str | None = None) -> None:
         state, spec = self._state, ACTIONS[action.kind]
         state.settled = False
         state.decisions[spec.decision] = action
         if spec.answered_by_story:
+            if principal is not None:
+                state.principals[action_key(action)] = principal
             return
         # Accepted: the answer carries no reason; the timeline keeps the actor's.
         state.answers[action_key(action)] = Answer(accepted=True)
         reason = getattr(action, "reason", None)
-        log(state, action.actor, action.kind, True, reason, action.action_id)
+        log(state, action.actor, action.kind, True, reason, action.action_id, principal)

@@ -225,6 +225,9 @@ class TimelineEntry(_Message):
     accepted: bool
     reason: str | None = None
     action_id: str | None = None
+    principal: str | None = None
+    """Who really acted, from the action's verified signature (``workflows.signing``);
+    None for an unsigned action (an operator's, a signal, or before signing)."""
 
 
 class Transition(_Message):

@@ -65,6 +65,11 @@ class Settings:
     # a thousand later actions.
     # Together at most ~0.35 MB carried into each new run (Temporal refuses
     # payloads over 2 MB).
+    # How long the API's signature on an action is good for: long enough for the
+    # client's resends while a run hands over (seconds) and some clock skew, short
+    # enough that a captured header is of little use; also how long a key removed
+    # from the rotation must stay after the new one signs (workflows/signing.py).
+    signature_lifetime: timedelta = timedelta(minutes=5)
     remembered_accepted_actions: int = 300
     remembered_refused_actions: int = 100
     carried_timeline_entries: int = 300

@@ -108,6 +108,13 @@ class WorkflowState(BaseModel):
     message, since the transitions are trimmed when handed over."""
     next_auto_recheck_at: datetime | None = None
     """The scheduled recheck a continued run keeps."""
+    party_signals_refused: bool = False
+    """The application runs under the signed-actions policy: a party's signal
+    cannot carry a verifiable signature, so it is refused (``workflows.intake``,
+    fixed once per run in history and kept by every continued run)."""
+    principals: dict[str, str] = {}
+    """The verified principal of an accepted action whose timeline entry the
+    story writes later (a card claim), by :func:`action_key`."""
     # Per run, so not handed over: ``workflows.handover.take_over`` sets them.
     resume_in: UnbindStatus | None = Field(default=None, exclude=True)
     """Set in a continued run until it is back in the wait the previous run left."""

@@ -91,6 +91,8 @@ class UnbindingWorkflow(Handlers):
     @workflow.run
     async def run(self, *payload: Any) -> UnbindingState:
         """``payload`` is the one :class:`ApplicationInput`, already taken by ``__init__``."""
+        # Whether parties' signals are refused is fixed now, in the first task.
+        self._intake.party_signals_refused()
         try:
             await self._check_preconditions()
             await self._wait_for_distributor_review()

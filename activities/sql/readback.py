@@ -34,6 +34,17 @@ class ReadBack(SqlDatabase):
             for row in rows
         ]
 
+    def deliveries(self, application_id: str) -> list[tuple[str, str]]:
+        """(event, recipient) of every system message of one application,
+        whoever received it, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(inbox.c.event, inbox.c.recipient_uin)
+                .where(inbox.c.application_id == application_id)
+                .order_by(inbox.c.at, inbox.c.id)
+            ).all()
+        return [(row.event, row.recipient_uin) for row in rows]
+
     def records(self, customer_uin: str | None = None) -> list[UnbindingRecord]:
         """The "Unbinding Customers" page, oldest application first."""
         query = select(unbinding_records).order_by(

@@ -93,7 +93,7 @@ def _route(spec: ActionSpec) -> None:
                 403, f"{principal.actor} may not {spec.kind.value}", allowed=spec.actor_rule
             )
         async with client_errors(action_id=action.action_id):
-            result = await services.client.act(customer_uin, action)
+            result = await services.client.act(customer_uin, action, principal=principal.sub)
         if not result.accepted:
             raise ApiProblem(
                 409,

@@ -20,6 +20,7 @@ from starter.api.settings import ApiSettings
 from starter.client import UnbindingClient
 from starter.configuration import database_url
 from starter.connection import task_queue_from_env
+from starter.signing import signer_from_env, signing
 
 log = logging.getLogger("starter.api")
 
@@ -32,14 +33,16 @@ async def api_client(
     temporal: Client | None = None, *, task_queue: str | None = None
 ) -> UnbindingClient:
     """The one client the API sends everything through: over ``temporal`` when
-    given (tests), else connected from the standard environment.
-
-    The hook for signed actions: give the client its signer here. The caller
-    of the request being served is ``starter.api.auth.CURRENT_PRINCIPAL``
-    (its ``sub`` is the ``principal`` a signature names)."""
+    given (tests), else connected from the standard environment. With
+    ``UNBIND_ACTION_SIGNING_KEYS`` every action it sends is signed (README,
+    "Signed actions"), naming the token's ``sub`` as the principal
+    (``actions.py`` passes it to ``UnbindingClient.act``)."""
+    signer = signer_from_env()
     if temporal is not None:
+        if signer is not None:
+            temporal = signing(temporal, signer)
         return UnbindingClient(temporal, task_queue=task_queue or task_queue_from_env())
-    return await UnbindingClient.connect(task_queue=task_queue)
+    return await UnbindingClient.connect(task_queue=task_queue, signer=signer)
 
 
 def create_app(

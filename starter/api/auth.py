@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,11 +63,6 @@ class Principal:
     def root(self) -> str:
         """The partner account this caller acts for: its owner, or itself."""
         return self.owner or self.sub
-
-
-CURRENT_PRINCIPAL: ContextVar[Principal | None] = ContextVar("unbind_principal", default=None)
-"""The caller of the request being served, set once its token is checked: what
-a signer of actions (``api_client()``) reads to name the principal."""
 
 
 class TokenVerifier:

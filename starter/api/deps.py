@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sql import SqlPartnerCenter
-from starter.api.auth import CURRENT_PRINCIPAL, Principal, TokenVerifier
+from starter.api.auth import Principal, TokenVerifier
 from starter.api.problems import ApiProblem
 from starter.client import UnbindingClient
 from starter.errors import ActionUnanswered, BadInput, Refused, Unreachable
@@ -50,7 +50,6 @@ async def caller(
     verifier: TokenVerifier = request.app.state.verifier
     principal = await verifier.principal(header)
     request.state.principal = principal
-    CURRENT_PRINCIPAL.set(principal)
     return principal
 
 

@@ -177,6 +177,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        # A body that is not JSON is refused before the token is looked at:
+        # a caller without a valid token learns nothing but 401.
+        if getattr(request.state, "principal", None) is None:
+            try:
+                verifier = request.app.state.verifier
+                request.state.principal = await verifier.principal(
+                    request.headers.get("authorization")
+                )
+            except Unauthenticated as refused:
+                return await answer(request, ApiProblem(401, str(refused), slug="unauthenticated"))
         return await answer(request, invalid(field_errors(error.errors())))
 
     @app.exception_handler(StarletteHTTPException)

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+import activities.sql.repair
 from activities.partner_center import RelationshipConflict
 from activities.sql import RecordClosure, SqlPartnerCenter
 from tests.activities.conftest import SeededLedger
@@ -141,3 +143,79 @@ def test_a_repair_racing_a_cutover_agrees_with_the_ledger(
                 assert closure.record.status is S.COMPLETED
                 assert closure.record.effective_at == cutover.effective_at  # type: ignore[attr-defined]
                 assert bound is None
+
+
+# ---- what the runbook promises of the repair itself -------------------------------
+
+
+def test_two_repairs_at_once_close_the_record_once(seeded: SeededLedger, database_url: str) -> None:
+    pc = seeded.center
+    record = seeded.record(status=S.PENDING_CUSTOMER_CONFIRMATION)
+    pc.save_record(record)
+
+    with SqlPartnerCenter(database_url) as other_operator:
+        operators = (pc, other_operator)
+        closures = run_in_threads(
+            2,
+            lambda index: operators[index].close_stopped_application(
+                record.application_id, at=AT, announce=ending_message
+            ),
+        )
+
+    assert all(isinstance(c, RecordClosure) for c in closures)
+    done = sorted((c.closed_now, c.notified) for c in closures)  # type: ignore[attr-defined]
+    assert done == [(False, 0), (True, 1)]
+    assert [m["event"] for m in pc.inbox(seeded.customer)] == ["cancelled"]
+    [stored] = pc.records(seeded.customer)
+    assert stored.revision == record.revision + 1
+
+
+def test_a_repair_broken_off_before_its_commit_leaves_nothing_behind(
+    seeded: SeededLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its steps (lock the record, look for the cutover, close the record, write
+    the messages) are one transaction: broken off after the last, nothing of it
+    remains, and the next repair does it once."""
+    pc = seeded.center
+    record = seeded.record(status=S.AWAITING_REMEDIATION, deadline=AT)
+    pc.save_record(record)
+    deliver_in = activities.sql.repair.deliver_in
+
+    def deliver_then_die(conn: Any, notification: Notification) -> int:
+        deliver_in(conn, notification)
+        raise KeyboardInterrupt("the operator's shell died")
+
+    monkeypatch.setattr(activities.sql.repair, "deliver_in", deliver_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        pc.close_stopped_application(record.application_id, at=AT, announce=ending_message)
+    monkeypatch.undo()
+    assert pc.records(seeded.customer) == [record]
+    assert pc.inbox(seeded.customer) == []
+
+    closure = pc.close_stopped_application(record.application_id, at=AT, announce=ending_message)
+
+    assert closure is not None and closure.closed_now and closure.notified == 1
+    assert [m["event"] for m in pc.inbox(seeded.customer)] == ["cancelled"]
+
+
+@pytest.mark.parametrize("later", [1, 5], ids=["next_revision", "a_later_revision"])
+def test_the_stopped_runs_late_save_does_not_reopen_the_record(
+    seeded: SeededLedger, later: int
+) -> None:
+    """The run was stopped while saving its next state: that save lands after
+    the repair closed the record (with the very revision the repair wrote, or
+    any later one) and must leave it closed."""
+    pc = seeded.center
+    record = seeded.record(status=S.PENDING_CUSTOMER_CONFIRMATION, deadline=AT)
+    pc.save_record(record)
+    closure = pc.close_stopped_application(record.application_id, at=AT)
+    assert closure is not None and closure.closed_now
+
+    pc.save_record(
+        record.model_copy(
+            update={"status": S.FINAL_CHECK, "deadline": None, "revision": record.revision + later}
+        )
+    )
+
+    assert pc.records(seeded.customer) == [closure.record]
+    assert pc.open_application_for(seeded.customer, other_than="a-new-one") is None

@@ -178,3 +178,31 @@ def test_a_wrong_outcome_a_failed_run_and_an_open_run_are_caught(
     failed = verify(application, None, WorkflowExecutionStatus.FAILED, pc, SETTINGS)
     assert failed.lost and not failed.stuck
     assert verify(application, None, WorkflowExecutionStatus.RUNNING, pc, SETTINGS).stuck
+
+
+def test_a_message_to_the_wrong_recipient_is_caught_though_the_count_is_right(
+    pc: SqlPartnerCenter, applications: dict[str, Application]
+) -> None:
+    application = applications["direct, card bound"]
+    state = leave_every_effect(pc, application, skip_event="completed")
+    stranger = "98765432109"
+    for uin in (application.initiator, stranger):
+        deliver(pc, application, "completed", uin)
+    verdict = verify(application, state, COMPLETED, pc, SETTINGS)
+    assert f"message completed to {application.customer}: 0 instead of 1" in verdict.lost
+    assert f"message completed to {stranger}: not in the plan" in verdict.duplicated
+
+
+def test_two_reminders_at_the_same_offset_are_not_the_two_the_plan_owes(
+    pc: SqlPartnerCenter, applications: dict[str, Application]
+) -> None:
+    application = applications["second-level, expires after reminders"]
+    early, late = (f"reminder:PENDING_CUSTOMER_CONFIRMATION:{s}s" for s in (55, 35))
+    assert {early, late} <= {event for event, _ in application.expected_inbox(SETTINGS)}
+    state = leave_every_effect(pc, application, skip_event=late)
+    deliver(
+        pc, application, "reminder:PENDING_CUSTOMER_CONFIRMATION:55s-again", application.customer
+    )
+    verdict = verify(application, state, COMPLETED, pc, SETTINGS)
+    assert f"message {late} to {application.customer}: 0 instead of 1" in verdict.lost
+    assert verdict.duplicate_count == 1

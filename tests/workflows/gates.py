@@ -4,22 +4,30 @@ The worker runs over :class:`GatedPartnerCenter`, the test's real partner
 center behind the same interface. A gate names an activity (by its registered
 name, part of the workflow's contract) and optionally what its argument must
 look like; the first call that matches says it has entered and then blocks its
-thread until the test releases it. The test waits on those events, never on a
-fixed sleep.
+thread until the test releases it, and says when the held call has gone
+through. The test waits on those events, never on a fixed sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from temporalio import activity
+from temporalio import activity, workflow
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import (
+    Worker,
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.sql import SqlPartnerCenter
 from tests.conftest import running_worker
@@ -31,17 +39,23 @@ gate holds a thread if a test forgets to release it."""
 
 
 class Gate:
-    """One held activity call: ``entered`` once it arrived, blocked until ``release``."""
+    """One held activity call: ``entered`` once it arrived, blocked until
+    ``release``, ``passed`` once the call behind the gate has returned or raised."""
 
     def __init__(self, activity_type: str, when: Callable[[Any], bool]) -> None:
         self.activity_type = activity_type
         self.when = when
         self._entered = threading.Event()
         self._released = threading.Event()
+        self._passed = threading.Event()
 
     async def entered(self, within: float = GATE_WITHIN) -> None:
         arrived = await asyncio.to_thread(self._entered.wait, within)
         assert arrived, f"no {self.activity_type} activity reached its gate in {within}s"
+
+    async def passed(self, within: float = GATE_WITHIN) -> None:
+        through = await asyncio.to_thread(self._passed.wait, within)
+        assert through, f"the held {self.activity_type} call did not go through in {within}s"
 
     def release(self) -> None:
         self._released.set()
@@ -74,43 +88,51 @@ class GatedPartnerCenter:
             for gate in self._all:
                 gate.release()
 
-    def _pass(self, argument: Any) -> None:
-        if not activity.in_activity():
+    @contextmanager
+    def _gated(self, argument: Any) -> Iterator[None]:
+        """Hold the call at its gate, if one is armed for it; mark it passed after."""
+        gate = None
+        if activity.in_activity():
+            kind = activity.info().activity_type
+            with self._lock:
+                gate = next(
+                    (g for g in self._armed if g.activity_type == kind and g.when(argument)), None
+                )
+                if gate is not None:
+                    self._armed.remove(gate)
+        if gate is None:
+            yield
             return
-        kind = activity.info().activity_type
-        with self._lock:
-            gate = next(
-                (g for g in self._armed if g.activity_type == kind and g.when(argument)), None
-            )
-            if gate is not None:
-                self._armed.remove(gate)
-        if gate is not None:
-            gate._hold()
+        gate._hold()
+        try:
+            yield
+        finally:
+            gate._passed.set()
 
     # ---- the PartnerCenter interface ---------------------------------------
 
     def account(self, uin: str) -> Any:
-        self._pass(uin)
-        return self.inner.account(uin)
+        with self._gated(uin):
+            return self.inner.account(uin)
 
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
-        self._pass(customer_uin)
-        return self.inner.open_application_for(customer_uin, other_than=other_than)
+        with self._gated(customer_uin):
+            return self.inner.open_application_for(customer_uin, other_than=other_than)
 
     def record_of(self, application_id: str) -> UnbindingRecord | None:
         return self.inner.record_of(application_id)
 
     def save_record(self, record: UnbindingRecord) -> None:
-        self._pass(record)
-        self.inner.save_record(record)
+        with self._gated(record):
+            self.inner.save_record(record)
 
     def deliver(self, notification: Notification) -> int:
-        self._pass(notification)
-        return self.inner.deliver(notification)
+        with self._gated(notification):
+            return self.inner.deliver(notification)
 
     def cut_over(self, request: CutoverRequest) -> Any:
-        self._pass(request)
-        return self.inner.cut_over(request)
+        with self._gated(request):
+            return self.inner.cut_over(request)
 
 
 @asynccontextmanager
@@ -124,3 +146,70 @@ async def gated_worker(
             yield worker
         finally:
             gated.release_all()
+
+
+class HandOverGate(WorkflowRunner):
+    """Holds the first workflow task that continues a run as new, after the
+    worker decided it and before the server hears of it: meanwhile the run is
+    handing over (its task in flight) and the test sends what it wants to land
+    exactly then. Pass as ``workflow_runner``, then call :meth:`patient_with`
+    on the worker."""
+
+    def __init__(self, inner: WorkflowRunner | None = None) -> None:
+        self.inner = inner or SandboxedWorkflowRunner()
+        self.gate = Gate("continue_as_new", lambda _: True)
+        self._armed = threading.Event()
+
+    def arm(self) -> Gate:
+        self._armed.set()
+        return self.gate
+
+    @staticmethod
+    def patient_with(worker: Worker) -> None:
+        """A held task would count as a deadlock after 2 s: switch the check
+        off. (``debug_mode`` would too, but it runs tasks on the event loop,
+        which the gate would then block.)"""
+        workflows = worker._workflow_worker
+        assert workflows is not None
+        workflows._deadlock_timeout_seconds = None
+
+    def prepare_workflow(self, defn: workflow._Definition) -> None:
+        self.inner.prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _HeldInstance(self.inner.create_instance(det), self)
+
+    def set_worker_level_failure_exception_types(
+        self, types: Sequence[type[BaseException]]
+    ) -> None:
+        self.inner.set_worker_level_failure_exception_types(types)
+
+    def _after(self, completion: WorkflowActivationCompletion) -> None:
+        continues = any(
+            command.HasField("continue_as_new_workflow_execution")
+            for command in completion.successful.commands
+        )
+        if continues and self._armed.is_set():
+            self._armed.clear()
+            self.gate._hold()
+            self.gate._passed.set()
+
+
+class _HeldInstance(WorkflowInstance):
+    def __init__(self, inner: WorkflowInstance, gate: HandOverGate) -> None:
+        self._inner = inner
+        self._gate = gate
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        completion = self._inner.activate(act)
+        self._gate._after(completion)
+        return completion
+
+    def get_serialization_context(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.get_serialization_context(*args, **kwargs)
+
+    def get_external_store_context(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.get_external_store_context(*args, **kwargs)
+
+    def get_info(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.get_info(*args, **kwargs)

@@ -21,12 +21,16 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 
 from activities.sql import SqlPartnerCenter
-from starter.devstack.sdk_servers import time_skipping_environment
+from starter.client import UnbindingClient
+from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
+from starter.signing import signing
 from tests.conftest import Ledger, running_worker
 from tests.workflows.gates import GatedPartnerCenter
-from tests.workflows.scenarios import act, action, reach, status, submit
+from tests.workflows.scenarios import SIGNALS, act, action, reach, status, submit
+from tests.workflows.signing_keys import OLD, REQUIRED
 from workflows.contract import workflow_id_for
 from workflows.model import ActionKind, UnbindStatus
+from workflows.signing import Signer
 from workflows.unbinding import UnbindingWorkflow
 
 S = UnbindStatus
@@ -201,6 +205,22 @@ async def card_removed_while_awaiting_remediation(
     return handle
 
 
+async def signed_confirmation(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
+    """Under ``UNBIND_REQUIRE_SIGNED_ACTIONS=1``: the customer's own signal is
+    refused; the API's confirmation and card claim, signed with the key ``old``
+    (since rotated away), are accepted and name their principal."""
+    parties = ledger.direct(card=False)
+    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
+    await handle.signal(SIGNALS[ActionKind.CONFIRM], action(ActionKind.CONFIRM, parties.customer))  # type: ignore[arg-type]
+    api = UnbindingClient(signing(client, Signer(OLD)), task_queue=tq)
+    result = await api.confirm(parties.customer, actor=parties.customer, principal="sub-user-7")
+    assert result.status is S.PENDING_CARD_BINDING, result
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    result = await api.card_bound(parties.customer, actor=parties.customer, principal="sub-user-7")
+    assert result.status is S.COMPLETED, result
+    return handle
+
+
 PATHS: list[Path_] = [
     direct_happy_path,
     second_level_with_card_binding,
@@ -216,11 +236,14 @@ PATHS: list[Path_] = [
     card_removed_while_awaiting_remediation,
 ]
 GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update, decided_while_the_wait_was_announced]
+SIGNED_PATHS: list[Path_] = [signed_confirmation]
+"""Recorded on the dev server (signatures expire in real time) by a worker
+requiring signed actions."""
 
 
 async def main(names: list[str]) -> None:
     """Record the paths named in ``names`` (function names), or all of them."""
-    known = {path.__name__ for path in [*PATHS, *GATED_PATHS]}
+    known = {path.__name__ for path in [*PATHS, *GATED_PATHS, *SIGNED_PATHS]}
     unknown = set(names) - known
     if unknown:
         raise SystemExit(f"no such path: {', '.join(sorted(unknown))} (known: {sorted(known)})")
@@ -242,14 +265,25 @@ async def main(names: list[str]) -> None:
             for name, path in paths:
                 if names and name not in names:
                     continue
-                handle = await path()
-                outcome = await handle.result()
-                history = await handle.fetch_history()
-                target = HISTORIES / f"{name}.json"
-                target.write_text(history.to_json())
-                print(f"{name}: {outcome.status} -> {target}")
+                await _keep(name, await path())
             gated.release_all()
+        async with (
+            dev_server_environment() as env,
+            running_worker(env.client, pc, executor, signing=REQUIRED) as worker,
+        ):
+            for signed_path in SIGNED_PATHS:
+                if names and signed_path.__name__ not in names:
+                    continue
+                handle = await signed_path(env.client, worker.task_queue, Ledger(pc))
+                await _keep(signed_path.__name__, handle)
         pc.dispose()
+
+
+async def _keep(name: str, handle: WorkflowHandle[Any, Any]) -> None:
+    outcome = await handle.result()
+    target = HISTORIES / f"{name}.json"
+    target.write_text((await handle.fetch_history()).to_json())
+    print(f"{name}: {outcome.status} -> {target}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """The HTTP API live: uvicorn in this process on a free port, over the dev
-server, a real worker and the test's partner center; development tokens from
-a key pair made for the test."""
+server, a real worker that requires signed actions, and the test's partner
+center; development tokens from a key pair made for the test."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +18,14 @@ import uvicorn
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.sql import SqlPartnerCenter
 from starter.api.app import create_app
 from starter.api.devkeys import DEV_KEY_DIR_VARIABLE, issue_dev_token
 from starter.api.settings import ApiSettings
 from starter.devstack.ports import HOST, free_port
+from starter.signing import KEYS_VARIABLE
+from tests.conftest import running_worker
+from tests.workflows.signing_keys import NEW_ENTRY, REQUIRED
 
 START_WITHIN = 15.0
 
@@ -48,14 +53,30 @@ class LiveApi:
 
 
 @pytest_asyncio.fixture
+async def signing_worker(
+    dev_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    executor: ThreadPoolExecutor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Worker]:
+    """A worker that refuses a party's unsigned action; the API signs with the
+    key it verifies (UNBIND_ACTION_SIGNING_KEYS, as a deployment shares it)."""
+    monkeypatch.setenv(KEYS_VARIABLE, NEW_ENTRY)
+    async with running_worker(
+        dev_env.client, partner_center, executor, signing=REQUIRED
+    ) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
 async def live_api(
-    dev_env: WorkflowEnvironment, worker: Worker, database_url: str, dev_key_dir: Path
+    dev_env: WorkflowEnvironment, signing_worker: Worker, database_url: str, dev_key_dir: Path
 ) -> AsyncIterator[LiveApi]:
     port = free_port()
     app = create_app(
         ApiSettings(host=HOST, port=port, dev_tokens_requested=True),
         temporal=dev_env.client,
-        task_queue=worker.task_queue,
+        task_queue=signing_worker.task_queue,
         database=database_url,
     )
     server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))

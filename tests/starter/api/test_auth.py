@@ -53,15 +53,19 @@ def _production(key: ec.EllipticCurvePrivateKey, **overrides: Any) -> TokenVerif
     return TokenVerifier(ApiSettings(**{**settings.__dict__, **overrides}))
 
 
-def _token(key: Any, algorithm: str = "ES256", **claims: Any) -> str:
+def _claims(**claims: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
-    defaults = {
+    return {
         "iss": ISSUER,
         "aud": AUDIENCE,
         "sub": "10000000002",
         "exp": now + timedelta(minutes=5),
+        **claims,
     }
-    return jwt.encode({**defaults, **claims}, key, algorithm=algorithm)
+
+
+def _token(key: Any, algorithm: str = "ES256", **claims: Any) -> str:
+    return jwt.encode(_claims(**claims), key, algorithm=algorithm)
 
 
 def _b64(data: bytes) -> str:
@@ -172,6 +176,12 @@ async def test_a_request_without_a_valid_token_gets_401_problem() -> None:
             await http.get("/applications/20000000001", headers=headers)
             for headers in ({}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic x"})
         ]
+        # Even a body that is no JSON: the token is checked first.
+        answers.append(
+            await http.post(
+                "/applications", content=b"{", headers={"Content-Type": "application/json"}
+            )
+        )
     for answer in answers:
         assert answer.status_code == 401
         assert answer.headers["content-type"] == "application/problem+json"
@@ -199,14 +209,7 @@ def test_a_token_is_checked_against_the_identity_providers_jwks() -> None:
     try:
         url = f"http://127.0.0.1:{server.server_port}/jwks.json"
         verifier = TokenVerifier(ApiSettings(jwks_url=url, issuer=ISSUER, audience=AUDIENCE))
-        token = jwt.encode(
-            jwt.decode(
-                _token(ec.generate_private_key(ec.SECP256R1())), options={"verify_signature": False}
-            ),
-            key,
-            algorithm="EdDSA",
-            headers={"kid": "k1"},
-        )
+        token = jwt.encode(_claims(), key, algorithm="EdDSA", headers={"kid": "k1"})
         principal = asyncio.run(verifier.principal(f"Bearer {token}"))
         assert principal.sub == "10000000002"
         unknown = jwt.encode({"sub": "1"}, key, algorithm="EdDSA", headers={"kid": "other"})

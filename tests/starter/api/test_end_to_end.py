@@ -1,7 +1,7 @@
 """Second-level reseller's customer through the live API: the reseller
 submits, the distributor approves, the customer confirms and binds a card,
 everybody watches; strangers, wrong parties and repeats get what the
-contract says."""
+contract says; every party's action arrives signed, naming its principal."""
 
 from __future__ import annotations
 
@@ -76,10 +76,11 @@ async def test_second_level_customer_unbound_through_the_api(
     )
     state = done.json()
     assert state["status"] == "COMPLETED"
-    assert [entry["action"] for entry in state["timeline"] if entry["accepted"]] == [
-        "review",
-        "confirm",
-        "card_bound",
+    accepted = [entry for entry in state["timeline"] if entry["accepted"]]
+    assert [(entry["action"], entry["principal"]) for entry in accepted] == [
+        ("review", distributor),
+        ("confirm", customer),
+        ("card_bound", customer),
     ]
 
     messages = await api.http.get("/me/messages", headers=api.headers(reseller))

@@ -1,0 +1,87 @@
+"""What a bench run may claim: each target, the size of the full run it is
+defined at, and the status words of the table. A verdict is tied to the size
+actually run: a clean scale phase of 100 applications says nothing about
+10,000, and a ratio over 4 applications is noise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+KB = 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    sign: str
+    value: float | bool
+    size_key: str
+    """The results key holding the size run (the sizes are results too)."""
+    at_size: int
+    """The full run's size (``make bench`` defaults): below it, no verdict."""
+
+
+FULL_SCALE = 10_000
+"""The scale target is "10,000 waiting, then confirmed"."""
+
+TARGETS = {
+    "ratio_vs_skeleton": Target("≥", 0.90, "apps", 200),
+    "bytes_per_waiting_application": Target("≤", 100 * KB, "waiting", 2_000),
+    "waiting_10k_ok": Target("=", True, "scale_apps", FULL_SCALE),
+}
+
+NO_ERRORS = "no errors"
+MET = "met target"
+MISSED = "missed target"
+NOT_AT_SIZE = "not at target size"
+
+LEGEND = "\n".join(
+    [
+        "status:",
+        f'  "{NO_ERRORS}"  ran without a failure; the row has no target',
+        f'  "{MET}" / "{MISSED}"  compared with its target (docs/PERFORMANCE.md)',
+        f'  "{NOT_AT_SIZE}"  ran clean, but smaller than the full run its target is '
+        "defined at (ratio: 200 apps, memory: 2,000 waiting, scale: 10,000): no verdict",
+        '  "N errors"  failures (listed above); the row proves nothing',
+    ]
+)
+
+
+def waiting_10k_ok(*, scale_apps: int, scale_ok: bool) -> bool | None:
+    """The 10,000-waiting target: None (not measured) below 10,000 applications;
+    else whether the scale phase was clean."""
+    return scale_ok if scale_apps >= FULL_SCALE else None
+
+
+def judged(key: str, value: Any, *, size: int) -> bool | None:
+    """Whether ``value``, measured at ``size``, meets the target of ``key``;
+    None when not measured or measured below the target's size."""
+    target = TARGETS[key]
+    if value is None or size < target.at_size:
+        return None
+    if target.sign == "≥":
+        return bool(value >= target.value)
+    if target.sign == "≤":
+        return bool(value <= target.value)
+    return bool(value == target.value)
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, bool | None]:
+    return {
+        key: judged(key, results.get(key), size=results.get(target.size_key) or 0)
+        for key, target in TARGETS.items()
+    }
+
+
+def errors_status(errors: int) -> str:
+    """A row with no target: did it run without failures?"""
+    return f"{errors} errors" if errors else NO_ERRORS
+
+
+def target_status(met: bool | None, *, errors: int = 0) -> str:
+    """A row with a target: failures first, then met, missed or not at size."""
+    if errors:
+        return f"{errors} errors"
+    if met is None:
+        return NOT_AT_SIZE
+    return MET if met else MISSED
