@@ -210,7 +210,8 @@ async def stack(
         database_url=database_url,
         log_path=run_dir / "worker.log",
     )
-    worker.env = {**(worker.env or {}), **base_env}
+    # As deployed: the worker takes a party's action only when the API signed it.
+    worker.env = {**(worker.env or {}), **base_env, "UNBIND_REQUIRE_SIGNED_ACTIONS": "1"}
     await worker.start_polling(dev_env.client)
     api = start_api(env=api_env, log_path=run_dir / "api.log")
     try:
