@@ -13,11 +13,12 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
 
 from starter.devstack.process import ROOT
-from tests.api.conftest import ApiProcess, Stack, start_api
+from tests.api.conftest import ApiProcess, Stack, build_world, start_api, submitted
 
 pytestmark = pytest.mark.integration
 
@@ -71,16 +72,34 @@ def dev_token(stack: Stack, dev_api: ApiProcess) -> str:
     return token
 
 
+def config_for(customers: list[str]) -> str:
+    """Half the generated paths name a customer with an open application, so
+    the fuzzer also reaches the visibility, who-may-act and state checks."""
+    values = ", ".join(f'"{uin}"' for uin in customers)
+    return (
+        f"[dictionaries.customers]\nvalues = [{values}]\n\n[parameters]\n"
+        '"path.customer_uin" = { dictionary = "customers", probability = 0.5 }\n'
+    )
+
+
 async def test_every_operation_keeps_its_schema(
-    stack: Stack, dev_api: ApiProcess, dev_token: str
+    http: httpx.AsyncClient, stack: Stack, dev_api: ApiProcess, dev_token: str
 ) -> None:
+    worlds = [build_world(stack), build_world(stack, second_level=False, card=True)]
+    for world in worlds:
+        await submitted(http, world)
+    report = stack.run_dir / "schemathesis"
+    report.mkdir(exist_ok=True)
+    config = report / "schemathesis.toml"
+    config.write_text(config_for([w.customer for w in worlds]))
     # The CLI rather than the pytest plugin: schemathesis 4's from_fixture reads
     # a pytest internal (Function._nodeid) that pytest 9 no longer has.
-    report = stack.run_dir / "schemathesis"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(config),
         "run",
         f"{dev_api.base_url}/openapi.json",
         "--header",
