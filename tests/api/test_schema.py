@@ -121,7 +121,8 @@ async def test_every_operation_keeps_its_schema(
         "junit",
         "--report-dir",
         str(report),
-        cwd=ROOT,
+        # Its crash cache (.schemathesis/) goes to the run directory, not the repository.
+        cwd=report,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
