@@ -137,15 +137,18 @@ async def eventually(
     until: Callable[[_Probed], bool],
     *,
     within: float = EVENTUALLY_WITHIN,
+    every: float = POLL_EVERY,
 ) -> _Probed:
-    """Probe until ``until(answer)`` holds; the last answer either way."""
+    """Probe until ``until(answer)`` holds; the last answer either way. The
+    one poll the tests allow (tests/test_no_fixed_sleeps.py): for what no
+    event announces, such as the list view catching up."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + within
     while True:
         answer = await probe()
         if until(answer) or loop.time() >= give_up:
             return answer
-        await asyncio.sleep(POLL_EVERY)
+        await asyncio.sleep(every)
 
 
 _uins = itertools.count(

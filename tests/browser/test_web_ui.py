@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
@@ -24,7 +24,7 @@ from activities.sql import SqlPartnerCenter
 from activities.sql.schema import agreements
 from starter.client import UnbindingClient, build_action
 from tests.browser.conftest import WebUi, listed_workflow_ids, screenshot
-from tests.conftest import Ledger, Parties, fresh_uin
+from tests.conftest import Ledger, Parties, eventually, fresh_uin
 from workflows import search_attributes as sa
 from workflows.model import ConfirmAction, PartnerKind, UnbindingState, UnbindStatus
 from workflows.unbinding import UnbindingWorkflow
@@ -35,26 +35,10 @@ S = UnbindStatus
 OPERATOR = "operator:alice"
 VISIBILITY_WAIT = 15.0
 """Seconds for the dev server's list view to catch up with the workflows."""
-POLL_EVERY = 0.25
 RENDER_WAIT = 10.0
 """Seconds for the list page to render the rows its heading counts."""
 TALL_VIEWPORT = ViewportSize(width=1400, height=1900)
 WIDE_VIEWPORT = ViewportSize(width=2000, height=1000)
-
-_T = TypeVar("_T")
-
-
-async def until(
-    probe: Callable[[], Awaitable[_T]], holds: Callable[[_T], bool], *, within: float
-) -> _T:
-    """Probe until ``holds(answer)`` or time is up; the last answer either way."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + within
-    while True:
-        answer = await probe()
-        if holds(answer) or loop.time() >= give_up:
-            return answer
-        await asyncio.sleep(POLL_EVERY)
 
 
 async def statuses_visible(client: Client, expected: Mapping[str, UnbindStatus]) -> None:
@@ -69,7 +53,7 @@ async def statuses_visible(client: Client, expected: Mapping[str, UnbindStatus])
         }
 
     wanted = {workflow_id: status.value for workflow_id, status in expected.items()}
-    answer = await until(seen, lambda found: found == wanted, within=VISIBILITY_WAIT)
+    answer = await eventually(seen, lambda found: found == wanted, within=VISIBILITY_WAIT)
     assert answer == wanted
 
 
@@ -133,7 +117,7 @@ async def filter_list(page: Page, web_ui: WebUi, query: str) -> set[str]:
         count = int((await heading.inner_text()).split()[0])
         return count, await listed_workflow_ids(page)
 
-    count, ids = await until(shown, lambda seen: seen[0] == len(seen[1]), within=RENDER_WAIT)
+    count, ids = await eventually(shown, lambda seen: seen[0] == len(seen[1]), within=RENDER_WAIT)
     assert count == len(ids), f"the heading says {count}, the rows show {sorted(ids)}"
     return ids
 
@@ -169,7 +153,7 @@ async def wait_for_badge(page: Page, status: str) -> None:
         await expect(badge).to_be_visible()
         return (await badge.inner_text()).strip().upper() == status
 
-    assert await until(shown, bool, within=VISIBILITY_WAIT), f"the page never showed {status}"
+    assert await eventually(shown, bool, within=VISIBILITY_WAIT), f"the page never showed {status}"
 
 
 def handle(client: Client, workflow_id: str) -> WorkflowHandle[Any, UnbindingState]:
@@ -230,13 +214,13 @@ async def test_a_visibility_query_finds_exactly_the_matching_applications(
     assert await filter_list(
         page, web_ui, f'{by_distributor} AND UnbindStatus = "PENDING_DISTRIBUTOR_REVIEW"'
     ) == {in_review}
-    # The stuck-applications query from the runbook: open ones with a deadline.
-    stuck = await filter_list(
+    # The runbook's "every open application waiting for people": open ones with a deadline.
+    waiting_for_people = await filter_list(
         page,
         web_ui,
         f'{by_reseller} AND ExecutionStatus = "Running" AND UnbindDeadline IS NOT NULL',
     )
-    assert stuck == {waiting, remediation}
+    assert waiting_for_people == {waiting, remediation}
     await filter_list(page, web_ui, by_reseller)
     await screenshot(page, "1-filter-by-reseller")
 

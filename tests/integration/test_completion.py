@@ -62,8 +62,14 @@ async def test_direct_customer_with_card_confirms_and_is_unbound(
     assert waiting["customer_uin"] == parties.customer
     assert waiting["distributor_uin"] is None
     assert waiting["deadline"] is not None
-    confirmation_wait = moment(waiting["deadline"]) - record.submitted_at
-    assert abs(confirmation_wait - timedelta(days=10)) < timedelta(seconds=5)
+    # The deadline is set on the workflow's clock as the wait begins: exactly
+    # ten days after the transition that began it.
+    asked = await unbind("status", "--customer", parties.customer)
+    [began] = [
+        t["at"] for t in asked.data["transitions"] if t["status"] == "PENDING_CUSTOMER_CONFIRMATION"
+    ]
+    assert moment(waiting["deadline"]) == moment(asked.data["deadline"])
+    assert moment(asked.data["deadline"]) - moment(began) == timedelta(days=10)
 
     confirmed = await unbind("confirm", "--customer", parties.customer, "--as", parties.customer)
     assert confirmed.code == 0, confirmed

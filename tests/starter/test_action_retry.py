@@ -57,7 +57,7 @@ class SilentOnceTemporal:
         self.updates.append((name, id))
         self.action_ids.append(arg.action_id)
         if first_time:
-            await asyncio.sleep(3600)  # the workflow is busy
+            await asyncio.Event().wait()  # the workflow is busy: no answer, ever
         return ActionResult(accepted=True, status=UnbindStatus.PENDING_CARD_BINDING)
 
 

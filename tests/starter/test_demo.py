@@ -4,9 +4,7 @@ pieces of its report."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from activities.sql.demo import DEMO_RESELLER
+from starter import demo_scenarios
 from starter.client import UnbindingClient
 from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
 from tests.conftest import running_worker
@@ -21,10 +20,24 @@ from workflows.fields import UIN_PATTERN
 from workflows.model import UnbindStatus
 
 
-def test_fresh_uins_are_valid_and_never_repeat_across_runs() -> None:
+class Clock:
+    """``time.time`` for the demo's UINs, moved on by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1_795_000_000.000
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_fresh_uins_are_valid_and_never_repeat_across_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr(demo_scenarios, "time", clock)
     first = fresh_uins()
     earlier = [next(first) for _ in range(20)]
-    time.sleep(0.002)
+    clock.now += 0.001  # the next run starts a millisecond later
     later = [next(fresh_uins()) for _ in range(1)]
     assert all(re.fullmatch(UIN_PATTERN, uin) for uin in earlier + later)
     assert len(set(earlier + later)) == len(earlier) + len(later)
@@ -60,4 +73,3 @@ async def test_every_scenario_reaches_its_status_again_on_the_same_ledger(
                 UnbindStatus.PENDING_CUSTOMER_CONFIRMATION,
                 UnbindStatus.AWAITING_REMEDIATION,
             }
-            await asyncio.sleep(0.002)

@@ -24,7 +24,7 @@ from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
 from starter.signing import signing
-from tests.conftest import Ledger, running_worker
+from tests.conftest import Ledger, eventually, running_worker
 from tests.workflows.gates import GatedPartnerCenter
 from tests.workflows.scenarios import SIGNALS, act, action, reach, status, submit
 from tests.workflows.signing_keys import OLD, REQUIRED
@@ -130,8 +130,8 @@ async def ending_with_a_pending_update(
     )
     await verifying.entered()
     await handle.cancel()
-    while (await status(handle)).status is not S.CANCELLED:
-        await asyncio.sleep(0.1)
+    ended = await eventually(lambda: status(handle), lambda s: s.status is S.CANCELLED)
+    assert ended.status is S.CANCELLED, ended.status
     verifying.release()
     answer = await claim
     assert answer.status is S.CANCELLED and not answer.accepted, answer
@@ -152,8 +152,11 @@ async def decided_while_the_wait_was_announced(
     )
     confirm = action(ActionKind.CONFIRM, parties.customer)
     answer = asyncio.create_task(handle.execute_update(UnbindingWorkflow.confirm_update, confirm))
-    while not any(e.action_id == confirm.action_id for e in (await status(handle)).timeline):
-        await asyncio.sleep(0.1)
+    taken = await eventually(
+        lambda: status(handle),
+        lambda s: any(e.action_id == confirm.action_id for e in s.timeline),
+    )
+    assert any(e.action_id == confirm.action_id for e in taken.timeline), taken.timeline
     asked.release()
     await submitting
     assert (await answer).status is S.PENDING_CARD_BINDING

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -280,13 +285,8 @@ class Storm:
         return await self.handle.query(UnbindingWorkflow.status)
 
     async def until(self, check: Callable[[UnbindingState], bool]) -> UnbindingState:
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + SETTLE_WITHIN
-        while True:
-            state = await self.state()
-            if check(state) or loop.time() >= give_up:
-                return state
-            await asyncio.sleep(POLL_EVERY)
+        """The state once ``check`` holds (or the last one seen, after ``SETTLE_WITHIN``)."""
+        return await eventually(self.state, check, within=SETTLE_WITHIN, every=POLL_EVERY)
 
     async def settled_in(self, status: UnbindStatus) -> UnbindingState:
         state = await self.until(lambda s: s.status is status)
@@ -313,17 +313,20 @@ async def history_size(
     return HistorySize(info.history_length, info.history_size_bytes)
 
 
-async def quiet_history_size(
-    client: Client, handle: WorkflowHandle[Any, Any], *, quiet_for: float = 0.3
-) -> HistorySize:
-    """The history's size once no workflow task is still adding to it."""
-    size = await history_size(client, handle)
-    while True:
-        await asyncio.sleep(quiet_for)
-        again = await history_size(client, handle)
-        if again == size:
-            return size
-        size = again
+def idle(described: WorkflowExecutionDescription) -> bool:
+    """No workflow task and no activity is pending: nothing is still adding
+    to the history (a signal or an activity's end schedules a workflow task
+    in the same write, so this cannot be seen between the two)."""
+    raw = described.raw_description
+    return not raw.HasField("pending_workflow_task") and not raw.pending_activities
+
+
+async def quiet_history_size(handle: WorkflowHandle[Any, Any]) -> HistorySize:
+    """The history's size once no workflow task or activity is still adding to it."""
+    described = await eventually(handle.describe, idle, within=SETTLE_WITHIN, every=POLL_EVERY)
+    assert idle(described), described.raw_description
+    info = described.raw_description.workflow_execution_info
+    return HistorySize(info.history_length, info.history_size_bytes)
 
 
 async def run_ids(client: Client, handle: WorkflowHandle[Any, Any]) -> list[str]:

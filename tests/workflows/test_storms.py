@@ -456,11 +456,11 @@ async def test_what_a_hostile_client_can_add_to_a_history(
         settled: Callable[[UnbindingState], bool],
         times: int = MEASURED,
     ) -> HistorySize:
-        before = await quiet_history_size(client, handle)
+        before = await quiet_history_size(handle)
         for _ in range(times):
             await send()
         await storm.until(settled)
-        cost = await quiet_history_size(client, handle) - before
+        cost = await quiet_history_size(handle) - before
         rows.append(
             (label, times, cost.events, cost.bytes, cost.events / times, cost.bytes / times)
         )

@@ -24,7 +24,7 @@ from starter.api.devkeys import DEV_KEY_DIR_VARIABLE, issue_dev_token
 from starter.api.settings import ApiSettings
 from starter.devstack.ports import HOST, free_port
 from starter.signing import KEYS_VARIABLE
-from tests.conftest import running_worker
+from tests.conftest import eventually, running_worker
 from tests.workflows.signing_keys import NEW_ENTRY, REQUIRED
 
 START_WITHIN = 15.0
@@ -81,13 +81,14 @@ async def live_api(
     )
     server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
     serving = asyncio.ensure_future(server.serve())
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + START_WITHIN
-    while not server.started:
-        if serving.done() or loop.time() > give_up:
-            serving.result() if serving.done() else None
-            pytest.fail("the API did not start")
-        await asyncio.sleep(0.05)
+
+    async def started() -> bool:
+        if serving.done():
+            serving.result()  # raises what stopped the server from starting
+        return bool(server.started)
+
+    if not await eventually(started, bool, within=START_WITHIN):
+        pytest.fail("the API did not start")
     base_url = f"http://{HOST}:{port}"
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
