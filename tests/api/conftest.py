@@ -14,7 +14,6 @@ mirrored in ``CONTRACT`` below) and SPEC section 4 via
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 import sys
@@ -38,7 +37,7 @@ from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import HOST, free_port
 from starter.devstack.process import ChildProcess, StackFailed
 from starter.devstack.worker_process import WorkerProcess
-from tests.conftest import fresh_uin
+from tests.conftest import eventually, fresh_uin
 from tests.workflows.spec_oracle import ROLES, Role
 from workflows.model import PartnerKind
 
@@ -132,18 +131,20 @@ class ApiProcess:
     base_url: str
 
     async def wait_until_healthy(self, *, within: float = API_START_TIMEOUT) -> None:
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + within
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as probe:
-            while loop.time() < give_up:
+        """Probe ``/healthz`` (with ``tests.conftest.eventually``) until it
+        answers 200; fail at once if the process died."""
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as client:
+
+            async def health() -> int | None:
                 if not self.child.running:
                     raise self.child.died()
                 try:
-                    if (await probe.get("/healthz")).status_code == 200:
-                        return
+                    return (await client.get("/healthz")).status_code
                 except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.25)
+                    return None
+
+            if await eventually(health, lambda status: status == 200, within=within) == 200:
+                return
         self.child.stop()
         raise StackFailed(
             f"the API did not answer /healthz within {within:g}s; its log:\n{self.child.tail()}"
