@@ -113,3 +113,23 @@ async def test_a_missing_or_malformed_key_is_bad_input(
     state = await state_of(http, world)
     assert state["status"] == S.PENDING_DISTRIBUTOR_REVIEW.value
     assert timeline_of(state) == []
+
+
+async def test_a_key_reused_for_another_request_has_no_effect(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    await submitted(http, world)
+    key = "reused-key-1"
+    first = await act(http, world, "distributor", "review", {"approve": True}, key=key)
+    assert first.status_code == 200, first.text
+    # Another body, then another action and party, under the same key.
+    for role, action, body in (
+        ("distributor", "review", {"approve": False, "reason": "changed"}),
+        ("customer", "confirm", {}),
+    ):
+        response = await act(http, world, role, action, body, key=key)
+        assert response.status_code in (409, 422), (action, response.text)
+        assert_problem(response, response.status_code)
+    state = await state_of(http, world)
+    assert state["status"] == S.PENDING_CUSTOMER_CONFIRMATION.value
+    assert [e["action"] for e in timeline_of(state) if e["accepted"]] == ["review"]
