@@ -30,7 +30,8 @@ class Refusal:
     reason: str
 
     def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "at": self.at.isoformat()}
+        # UTC as "Z", as the API's answers write it, so both read the same.
+        return {**asdict(self), "at": self.at.isoformat().replace("+00:00", "Z")}
 
 
 def _clean(value: str | None, limit: int) -> str | None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import uuid4
@@ -175,32 +178,53 @@ async def list_applications(
         if deadline_before.tzinfo is None:
             deadline_before = deadline_before.replace(tzinfo=UTC)
         clauses.append(f"{UNBIND_DEADLINE.name} < '{deadline_before.isoformat()}'")
+    query = " AND ".join(clauses)
     pages = services.client.temporal.list_workflows(
-        " AND ".join(clauses), page_size=page_size, next_page_token=_token(page_token)
+        query, page_size=page_size, next_page_token=_opened(page_token, query)
     )
     async with visibility_errors(blame="page_token"):
         await pages.fetch_next_page()
     following = pages.next_page_token
     return ApplicationPage(
         applications=[summary_of(execution) for execution in pages.current_page or []],
-        next_page_token=base64.urlsafe_b64encode(following).decode() if following else None,
+        next_page_token=_sealed(following, query) if following else None,
     )
 
 
-def _token(page_token: str | None) -> bytes | None:
+# Page tokens are Temporal's, sealed with a key of this process and bound to
+# the query they continue: a token the API never gave out (or one for another
+# caller's query) is refused as bad input instead of reaching the server,
+# which answers such bytes with an internal error. A restarted API refuses
+# the tokens of the one before: the caller starts the list again.
+_PAGE_TOKEN_KEY = secrets.token_bytes(32)
+_SEAL_LENGTH = 16
+
+
+def _seal(token: bytes, query: str) -> bytes:
+    mac = hmac.new(_PAGE_TOKEN_KEY, query.encode() + b"\0" + token, hashlib.sha256)
+    return mac.digest()[:_SEAL_LENGTH]
+
+
+def _sealed(token: bytes, query: str) -> str:
+    return base64.urlsafe_b64encode(_seal(token, query) + token).decode()
+
+
+def _opened(page_token: str | None, query: str) -> bytes | None:
     if not page_token:
         return None
     try:
-        return base64.urlsafe_b64decode(page_token.encode())
+        raw = base64.urlsafe_b64decode(page_token.encode())
+        seal, token = raw[:_SEAL_LENGTH], raw[_SEAL_LENGTH:]
+        if token and hmac.compare_digest(seal, _seal(token, query)):
+            return token
     except (binascii.Error, ValueError):
-        raise ApiProblem(
-            422,
-            "page_token is not a token this API gave out",
-            slug="invalid-input",
-            errors=[
-                {"field": "page_token", "rule": "must be a next_page_token from a list answer"}
-            ],
-        ) from None
+        pass
+    raise ApiProblem(
+        422,
+        "page_token is not a token this API gave out",
+        slug="invalid-input",
+        errors=[{"field": "page_token", "rule": "must be a next_page_token from a list answer"}],
+    ) from None
 
 
 @router.get(

@@ -175,8 +175,7 @@ def install(app: FastAPI) -> None:
     async def _unauthenticated(request: Request, error: Unauthenticated) -> JSONResponse:
         return await answer(request, ApiProblem(401, str(error), slug="unauthenticated"))
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def bad_input(request: Request, problem: ApiProblem) -> JSONResponse:
         # A body that is not JSON is refused before the token is looked at:
         # a caller without a valid token learns nothing but 401.
         if getattr(request.state, "principal", None) is None:
@@ -187,10 +186,19 @@ def install(app: FastAPI) -> None:
                 )
             except Unauthenticated as refused:
                 return await answer(request, ApiProblem(401, str(refused), slug="unauthenticated"))
-        return await answer(request, invalid(field_errors(error.errors())))
+        return await answer(request, problem)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return await bad_input(request, invalid(field_errors(error.errors())))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (not UTF-8):
+            # bad input like any other, so 422 naming the body.
+            body = FieldError(field="body", rule="must be a JSON document in UTF-8")
+            return await bad_input(request, invalid([body]))
         return await answer(request, ApiProblem(error.status_code, str(error.detail)))
 
 
