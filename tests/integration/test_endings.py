@@ -14,6 +14,7 @@ from activities.sql import SqlPartnerCenter
 from activities.sql.schema import AgreementState, agreements
 from tests.conftest import Ledger, fresh_uin
 from tests.integration.conftest import (
+    Result,
     Unbind,
     apply,
     assert_inbox,
@@ -21,10 +22,35 @@ from tests.integration.conftest import (
     handle_for,
     message,
 )
-from workflows.model import OverduePrivilege, PartnerKind, UnbindStatus
+from workflows.model import (
+    OverduePrivilege,
+    PartnerKind,
+    UnbindingRecord,
+    UnbindingState,
+    UnbindStatus,
+)
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus
+
+
+async def ended(
+    dev_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    customer: str,
+    answer: Result,
+    status: UnbindStatus,
+) -> tuple[UnbindingState, UnbindingRecord]:
+    """The action ``answer`` reports was accepted and ended the application as
+    ``status``: the run's result and the partner center's record say the same."""
+    assert answer.code == 0, answer
+    assert answer.data["accepted"] is True
+    assert answer.data["status"] == status.value
+    outcome = await handle_for(dev_env, customer).result()
+    assert outcome.status is status
+    [record] = partner_center.records(customer)
+    assert record.status is status
+    return outcome, record
 
 
 async def test_second_level_customer_distributor_rejects(
@@ -44,15 +70,10 @@ async def test_second_level_customer_distributor_rejects(
         "--reason",
         "open invoices with the distributor",
     )
-    assert rejected.code == 0, rejected
-    assert rejected.data["accepted"] is True
-    assert rejected.data["status"] == "DISTRIBUTOR_REJECTED"
-    outcome = await handle_for(dev_env, parties.customer).result()
-
-    assert outcome.status is S.DISTRIBUTOR_REJECTED
+    outcome, _ = await ended(
+        dev_env, partner_center, parties.customer, rejected, S.DISTRIBUTOR_REJECTED
+    )
     assert outcome.outcome_reason == "open invoices with the distributor"
-    [record] = partner_center.records(parties.customer)
-    assert record.status is S.DISTRIBUTOR_REJECTED
     reseller_inbox = assert_inbox(
         partner_center,
         parties.reseller,
@@ -80,15 +101,10 @@ async def test_direct_customer_rejects(
         "--reason",
         "happy with my reseller",
     )
-    assert rejected.code == 0, rejected
-    assert rejected.data["accepted"] is True
-    assert rejected.data["status"] == "CUSTOMER_REJECTED"
-    outcome = await handle_for(dev_env, parties.customer).result()
-
-    assert outcome.status is S.CUSTOMER_REJECTED
+    outcome, _ = await ended(
+        dev_env, partner_center, parties.customer, rejected, S.CUSTOMER_REJECTED
+    )
     assert outcome.outcome_reason == "happy with my reseller"
-    [record] = partner_center.records(parties.customer)
-    assert record.status is S.CUSTOMER_REJECTED
     # The help page: the initiator gets a system message either way.
     reseller_inbox = partner_center.inbox(parties.reseller)
     reseller_events = events(reseller_inbox)
@@ -137,15 +153,8 @@ async def test_only_the_initiator_may_withdraw(
         "--reason",
         "agreed to continue",
     )
-    assert withdrawn.code == 0, withdrawn
-    assert withdrawn.data["accepted"] is True
-    assert withdrawn.data["status"] == "WITHDRAWN"
-    outcome = await handle_for(dev_env, parties.customer).result()
-
-    assert outcome.status is S.WITHDRAWN
+    outcome, _ = await ended(dev_env, partner_center, parties.customer, withdrawn, S.WITHDRAWN)
     assert outcome.outcome_reason == "agreed to continue"
-    [record] = partner_center.records(parties.customer)
-    assert record.status is S.WITHDRAWN
     assert_inbox(partner_center, parties.customer, {"confirmation_requested", "withdrawn"})
     assert_inbox(partner_center, parties.reseller, {"submitted", "withdrawn"})
     assert partner_center.show(parties.customer)["partner"]["uin"] == parties.reseller
@@ -214,20 +223,13 @@ async def test_relationship_changed_behind_the_workflow_fails_the_cutover(
     partner_center.set_account(parties.customer, overdue_privilege=OverduePrivilege.NONE)
 
     rechecked = await unbind("recheck", "--customer", parties.customer, "--as", parties.reseller)
-    assert rechecked.code == 0, rechecked
-    assert rechecked.data["accepted"] is True
-    assert rechecked.data["status"] == "FAILED"
     # A business outcome, not a workflow failure: the run completes normally.
-    outcome = await handle_for(dev_env, parties.customer).result()
-
-    assert outcome.status is S.FAILED
+    outcome, record = await ended(dev_env, partner_center, parties.customer, rechecked, S.FAILED)
     assert outcome.effective_at is None
     assert outcome.outcome_reason is not None and other_reseller in outcome.outcome_reason
     status = await unbind("status", "--customer", parties.customer)
     assert status.data["status"] == "FAILED"
     assert status.data["execution_status"] == "COMPLETED"
-    [record] = partner_center.records(parties.customer)
-    assert record.status is S.FAILED
     assert record.effective_at is None
     assert partner_center.cutover_for(record.application_id) is None
     # The conflicting change stands: the orchestrator did not touch it.

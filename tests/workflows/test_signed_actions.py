@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from temporalio.worker import Replayer, Worker
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.signing import signing
-from tests.conftest import Ledger, eventually, running_worker
+from tests.conftest import Ledger, Parties, eventually, running_worker
 from tests.workflows.scenarios import SIGNALS, UPDATES, action, reach, status
 from tests.workflows.signing_keys import (
     FORGED,
@@ -160,6 +160,29 @@ async def replay(history: WorkflowHistory, policy: SigningPolicy | None) -> None
     assert result.replay_failure is None, (policy, result.replay_failure)
 
 
+async def awaiting_confirmation(
+    client: Client, worker: Worker, pc: SqlPartnerCenter, parties: Parties
+) -> WorkflowHandle[Any, UnbindingState]:
+    """``parties``' application on ``worker``, waiting for the customer to confirm."""
+    return await reach(client, worker.task_queue, pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A direct customer's application on ``signed_worker``, waiting for them to confirm."""
+
+    parties: Parties
+    handle: WorkflowHandle[Any, UnbindingState]
+
+
+@pytest_asyncio.fixture
+async def pending(dev_env: WorkflowEnvironment, signed_worker: Worker, ledger: Ledger) -> Pending:
+    parties = ledger.direct()
+    return Pending(
+        parties, await awaiting_confirmation(dev_env.client, signed_worker, ledger.pc, parties)
+    )
+
+
 POLICY_OFF = SigningPolicy()
 ROTATED_AWAY = SigningPolicy(required=True, keys=NEW_ONLY)
 OFF_WITH_KEYS = SigningPolicy(required=False, keys=ROTATING)
@@ -171,13 +194,7 @@ async def test_a_signed_confirmation_is_accepted_and_the_timeline_names_who_acte
     dev_env: WorkflowEnvironment, signed_worker: Worker, ledger: Ledger
 ) -> None:
     parties = ledger.direct(card=False)
-    handle = await reach(
-        dev_env.client,
-        signed_worker.task_queue,
-        ledger.pc,
-        parties,
-        S.PENDING_CUSTOMER_CONFIRMATION,
-    )
+    handle = await awaiting_confirmation(dev_env.client, signed_worker, ledger.pc, parties)
     api = client_of(dev_env.client, signed_worker, Signer(ROTATING))
     result = await api.confirm(parties.customer, actor=parties.customer, principal=PRINCIPAL)
     assert result.accepted and result.status is S.PENDING_CARD_BINDING, result
@@ -207,16 +224,9 @@ async def test_a_signed_confirmation_is_accepted_and_the_timeline_names_who_acte
     ids=lambda v: v.__name__.strip("_") if callable(v) else "",
 )
 async def test_a_signature_that_does_not_hold_is_refused_without_a_trace(
-    dev_env: WorkflowEnvironment, signed_worker: Worker, ledger: Ledger, stamp: Stamp, reason: str
+    dev_env: WorkflowEnvironment, signed_worker: Worker, pending: Pending, stamp: Stamp, reason: str
 ) -> None:
-    parties = ledger.direct()
-    handle = await reach(
-        dev_env.client,
-        signed_worker.task_queue,
-        ledger.pc,
-        parties,
-        S.PENDING_CUSTOMER_CONFIRMATION,
-    )
+    parties, handle = pending.parties, pending.handle
     before = await history_length(handle)
     result = await stamped(dev_env.client, signed_worker, stamp).confirm(
         parties.customer, actor=parties.customer
@@ -234,25 +244,23 @@ async def raw_update(
     return await handle.execute_update(UPDATES[kind], action(kind, actor))  # type: ignore[arg-type]
 
 
-@integration
-async def test_typing_a_customers_uin_into_the_web_ui_confirms_nothing(
-    dev_env: WorkflowEnvironment, signed_worker: Worker, ledger: Ledger
+async def raw_signal(
+    handle: WorkflowHandle[Any, UnbindingState], kind: ActionKind, actor: str
 ) -> None:
-    parties = ledger.direct()
-    handle = await reach(
-        dev_env.client,
-        signed_worker.task_queue,
-        ledger.pc,
-        parties,
-        S.PENDING_CUSTOMER_CONFIRMATION,
-    )
+    """A signal as the Web UI's dialog sends it: never signed."""
+    await handle.signal(SIGNALS[kind], action(kind, actor))  # type: ignore[arg-type]
+
+
+@integration
+async def test_typing_a_customers_uin_into_the_web_ui_confirms_nothing(pending: Pending) -> None:
+    parties, handle = pending.parties, pending.handle
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await raw_update(handle, K.CONFIRM, parties.customer)
     cause = refused.value.cause
     assert isinstance(cause, ApplicationError)
     assert (cause.type, cause.message) == (ACTION_REFUSED, UNSIGNED)
     # The signal cannot be verified at all: a party's is refused and logged.
-    await handle.signal(SIGNALS[K.CONFIRM], action(K.CONFIRM, parties.customer))  # type: ignore[arg-type]
+    await raw_signal(handle, K.CONFIRM, parties.customer)
     state = await status(handle)
     assert state.status is S.PENDING_CUSTOMER_CONFIRMATION
     entry = state.timeline[-1]
@@ -265,16 +273,9 @@ async def test_typing_a_customers_uin_into_the_web_ui_confirms_nothing(
 
 @integration
 async def test_an_operator_rechecks_unsigned_but_the_initiator_must_sign(
-    dev_env: WorkflowEnvironment, signed_worker: Worker, ledger: Ledger
+    dev_env: WorkflowEnvironment, signed_worker: Worker, ledger: Ledger, pending: Pending
 ) -> None:
-    parties = ledger.direct()
-    handle = await reach(
-        dev_env.client,
-        signed_worker.task_queue,
-        ledger.pc,
-        parties,
-        S.PENDING_CUSTOMER_CONFIRMATION,
-    )
+    parties, handle = pending.parties, pending.handle
     ledger.pc.set_account(parties.customer, frozen=True)
     api = client_of(dev_env.client, signed_worker, Signer(ROTATING))
     confirmed = await api.confirm(parties.customer, actor=parties.customer)
@@ -282,7 +283,7 @@ async def test_an_operator_rechecks_unsigned_but_the_initiator_must_sign(
     with pytest.raises(WorkflowUpdateFailedError, match="Workflow update failed"):
         await raw_update(handle, K.RECHECK, parties.reseller)
     # The Web UI's recheck signal dialog, as an operator: still accepted.
-    await handle.signal(SIGNALS[K.RECHECK], action(K.RECHECK, OPERATOR))  # type: ignore[arg-type]
+    await raw_signal(handle, K.RECHECK, OPERATOR)
     checked_again = await eventually(
         lambda: status(handle),
         lambda state: [t.status for t in state.transitions].count(S.AWAITING_REMEDIATION) == 2,
@@ -305,16 +306,10 @@ async def test_a_key_rotation_keeps_old_signatures_until_the_key_is_removed(
     partner_center: SqlPartnerCenter,
     executor: ThreadPoolExecutor,
     ledger: Ledger,
+    pending: Pending,
 ) -> None:
     signed_with_old = client_of(dev_env.client, signed_worker, Signer(OLD))
-    parties = ledger.direct()
-    handle = await reach(
-        dev_env.client,
-        signed_worker.task_queue,
-        ledger.pc,
-        parties,
-        S.PENDING_CUSTOMER_CONFIRMATION,
-    )
+    parties, handle = pending.parties, pending.handle
     result = await signed_with_old.confirm(parties.customer, actor=parties.customer)
     assert result.accepted and result.status is S.COMPLETED, result
     # The old key removed: a new update signed with it is refused ...
@@ -322,9 +317,7 @@ async def test_a_key_rotation_keeps_old_signatures_until_the_key_is_removed(
         dev_env.client, partner_center, executor, signing=ROTATED_AWAY
     ) as rotated:
         late = ledger.direct()
-        await reach(
-            dev_env.client, rotated.task_queue, ledger.pc, late, S.PENDING_CUSTOMER_CONFIRMATION
-        )
+        await awaiting_confirmation(dev_env.client, rotated, ledger.pc, late)
         refused = await client_of(dev_env.client, rotated, Signer(OLD)).confirm(
             late.customer, actor=late.customer
         )
@@ -342,21 +335,15 @@ async def test_with_the_policy_off_unsigned_actions_work_as_before(
     dev_env: WorkflowEnvironment, worker: Worker, ledger: Ledger
 ) -> None:
     by_update, by_signal = ledger.direct(), ledger.direct()
-    updated = await reach(
-        dev_env.client, worker.task_queue, ledger.pc, by_update, S.PENDING_CUSTOMER_CONFIRMATION
-    )
+    updated = await awaiting_confirmation(dev_env.client, worker, ledger.pc, by_update)
     result = await raw_update(updated, K.CONFIRM, by_update.customer)
     assert result.accepted and result.status is S.COMPLETED, result
-    signalled = await reach(
-        dev_env.client, worker.task_queue, ledger.pc, by_signal, S.PENDING_CUSTOMER_CONFIRMATION
-    )
-    await signalled.signal(SIGNALS[K.CONFIRM], action(K.CONFIRM, by_signal.customer))  # type: ignore[arg-type]
+    signalled = await awaiting_confirmation(dev_env.client, worker, ledger.pc, by_signal)
+    await raw_signal(signalled, K.CONFIRM, by_signal.customer)
     assert (await signalled.result()).status is S.COMPLETED
     # A signature is verified or refused, policy or not: this worker has no keys.
     third = ledger.direct()
-    await reach(
-        dev_env.client, worker.task_queue, ledger.pc, third, S.PENDING_CUSTOMER_CONFIRMATION
-    )
+    await awaiting_confirmation(dev_env.client, worker, ledger.pc, third)
     unverifiable = await client_of(dev_env.client, worker, Signer(ROTATING)).confirm(
         third.customer, actor=third.customer
     )
@@ -372,24 +359,17 @@ async def test_under_the_policy_a_run_keeps_refusing_party_signals_once_the_flag
     signed_worker: Worker,
     partner_center: SqlPartnerCenter,
     executor: ThreadPoolExecutor,
-    ledger: Ledger,
+    pending: Pending,
 ) -> None:
     """The policy is the application's, fixed in its history: a worker restarted
     without the flag still refuses a party's signal to it, so a replay of the
     history (on any worker) takes the same path."""
-    parties = ledger.direct()
-    handle = await reach(
-        dev_env.client,
-        signed_worker.task_queue,
-        ledger.pc,
-        parties,
-        S.PENDING_CUSTOMER_CONFIRMATION,
-    )
+    parties, handle = pending.parties, pending.handle
     await signed_worker.shutdown()
     async with running_worker(
         dev_env.client, partner_center, executor, task_queue=signed_worker.task_queue
     ):
-        await handle.signal(SIGNALS[K.CONFIRM], action(K.CONFIRM, parties.customer))  # type: ignore[arg-type]
+        await raw_signal(handle, K.CONFIRM, parties.customer)
         state = await status(handle)
         assert state.status is S.PENDING_CUSTOMER_CONFIRMATION
         assert state.timeline[-1].reason == UNSIGNED_SIGNAL
