@@ -9,16 +9,12 @@ Development tokens (``unbind token``) are trusted only by an API started with
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from starter.devstack.process import ROOT
 from tests.api.conftest import (
     Stack,
     World,
@@ -29,6 +25,7 @@ from tests.api.conftest import (
     state_of,
     submitted,
 )
+from tests.cli import run_unbind
 from workflows.model import ActionKind, UnbindStatus
 
 pytestmark = pytest.mark.integration
@@ -116,21 +113,9 @@ async def test_health_needs_no_token(http: httpx.AsyncClient) -> None:
 
 
 async def unbind_token(env: dict[str, str], *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "starter.cli",
-        "token",
-        *args,
-        "--json",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    token: str = json.loads(out)["token"]
+    issued = await run_unbind(env, "token", *args)
+    assert issued.code == 0, issued.stderr
+    token: str = issued.data["token"]
     return token
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +35,7 @@ from tests.browser.test_web_ui import (
     open_tab,
     wait_for_badge,
 )
+from tests.cli import run_unbind
 from tests.conftest import Ledger, Parties, eventually, fresh_uin
 from tests.workflows.gates import GatedPartnerCenter, gated_worker
 from workflows.model import Deadlines, PartnerKind, RecheckAction, UnbindStatus
@@ -46,8 +46,6 @@ S = UnbindStatus
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = ROOT / "docs" / "OPERATIONS.md"
 TALL_AND_WIDE = ViewportSize(width=2000, height=1900)
-CLI_TIMEOUT = 60.0
-"""Seconds one ``unbind`` run may take."""
 
 
 def runbook_query(label: str) -> str:
@@ -150,11 +148,8 @@ async def close_terminated(
         task_queue=task_queue,
         database_url=database_url,
     )
-    # A subprocess awaited, not run: the worker on this loop must keep answering.
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "starter.cli",
+    repaired = await run_unbind(
+        env,
         "close-terminated",
         "--customer",
         customer,
@@ -162,17 +157,10 @@ async def close_terminated(
         OPERATOR,
         "--reason",
         "terminated by mistake",
-        "--json",
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT)
-    assert process.returncode == 0, (out.decode(), err.decode())
-    repaired: dict[str, Any] = json.loads(out)
-    return repaired
+    assert repaired.code == 0, (repaired.stdout, repaired.stderr)
+    answer: dict[str, Any] = repaired.data
+    return answer
 
 
 async def test_a_terminate_from_the_ui_is_repaired_with_close_terminated(

@@ -9,12 +9,7 @@ the worker that has to answer it.
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
-from json import loads
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
@@ -24,27 +19,13 @@ from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
 from starter.devstack.environment import isolated_environment
+from tests.cli import Result, run_unbind
 from tests.conftest import Parties, eventually
 from workflows.contract import workflow_id_for
 from workflows.model import UnbindingState
 from workflows.unbinding import UnbindingWorkflow
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI_TIMEOUT = 60.0
-"""Seconds one CLI run may take before the test gives up on it."""
-
 _Probed = TypeVar("_Probed")
-
-
-@dataclass(frozen=True)
-class Result:
-    """One finished ``unbind`` run."""
-
-    code: int
-    data: Any
-    """Parsed ``--json`` output (None without ``--json`` or when stdout is empty)."""
-    stdout: str
-    stderr: str
 
 
 class Unbind(Protocol):
@@ -62,30 +43,7 @@ def unbind(dev_env: WorkflowEnvironment, worker: Worker, database_url: str) -> U
     )
 
     async def run(*args: str, json: bool = True) -> Result:
-        argv = [*args, "--json"] if json else list(args)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "starter.cli",
-            *argv,
-            cwd=ROOT,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise AssertionError(
-                f"unbind {' '.join(argv)} did not finish in {CLI_TIMEOUT}s"
-            ) from None
-        stdout, stderr = out.decode(), err.decode()
-        assert process.returncode is not None
-        data = loads(stdout) if json and stdout.strip() else None
-        return Result(process.returncode, data, stdout, stderr)
+        return await run_unbind(env, *args, json=json)
 
     return run
 
