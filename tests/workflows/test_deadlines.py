@@ -5,15 +5,21 @@ a real SQLite partner center."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Ledger, Parties, running_worker
 from tests.workflows.scenarios import SIGNALS, act, action, reach, status
-from workflows.model import ActionKind, Deadlines, UnbindStatus
+from workflows.model import ActionKind, Deadlines, UnbindingState, UnbindStatus
 from workflows.settings import SETTINGS
 
 S = UnbindStatus
@@ -37,25 +43,51 @@ def inbox_events(pc: SqlPartnerCenter, uin: str) -> list[str]:
     return [m["event"] for m in pc.inbox(uin)]
 
 
+@dataclass(frozen=True)
+class Scene:
+    """The time-skipping server, the test's partner center and its ledger of parties."""
+
+    env: WorkflowEnvironment
+    ledger: Ledger
+    executor: ThreadPoolExecutor
+
+    @property
+    def pc(self) -> SqlPartnerCenter:
+        return self.ledger.pc
+
+    @asynccontextmanager
+    async def waiting(
+        self, parties: Parties, state: UnbindStatus, *, deadlines: Deadlines | None = None
+    ) -> AsyncIterator[WorkflowHandle[Any, UnbindingState]]:
+        """``parties``' application waiting in ``state``, on a worker of its own
+        that runs until the block ends."""
+        client = self.env.client
+        async with running_worker(client, self.pc, self.executor) as worker:
+            yield await reach(
+                client, worker.task_queue, self.pc, parties, state, deadlines=deadlines
+            )
+
+
+@pytest.fixture
+def scene(
+    time_skipping_env: WorkflowEnvironment, ledger: Ledger, executor: ThreadPoolExecutor
+) -> Scene:
+    return Scene(time_skipping_env, ledger, executor)
+
+
 @pytest.mark.parametrize("waiting_in", list(WAITS))
 async def test_every_wait_expires_with_reminders_first(
-    time_skipping_env: WorkflowEnvironment,
-    partner_center: SqlPartnerCenter,
-    ledger: Ledger,
-    executor,
-    waiting_in: UnbindStatus,
+    scene: Scene, waiting_in: UnbindStatus
 ) -> None:
-    parties = parties_for(ledger, waiting_in)
+    parties = parties_for(scene.ledger, waiting_in)
     awaited_role, wait = WAITS[waiting_in]
     awaited = getattr(parties, awaited_role)
-    client = time_skipping_env.client
-    async with running_worker(client, partner_center, executor) as worker:
-        handle = await reach(client, worker.task_queue, partner_center, parties, waiting_in)
+    async with scene.waiting(parties, waiting_in) as handle:
         entered = (await status(handle)).transitions[-1].at
         outcome = await handle.result()
 
     assert outcome.status is S.EXPIRED
-    reminders = [m for m in partner_center.inbox(awaited) if m["event"].startswith("reminder:")]
+    reminders = [m for m in scene.pc.inbox(awaited) if m["event"].startswith("reminder:")]
     assert [m["event"] for m in reminders] == [
         f"reminder:{waiting_in}:3d",
         f"reminder:{waiting_in}:1d",
@@ -69,32 +101,19 @@ async def test_every_wait_expires_with_reminders_first(
         for s, e in zip(sent_after, expected, strict=True)
     )
     for uin in {parties.customer, parties.reseller, parties.distributor} - {None}:
-        assert inbox_events(partner_center, uin).count("expired") == 1
-    [record] = partner_center.records(parties.customer)
+        assert inbox_events(scene.pc, uin).count("expired") == 1
+    [record] = scene.pc.records(parties.customer)
     assert record.status is S.EXPIRED
 
 
-async def test_remediation_rechecks_itself_once_the_account_is_fixed(
-    time_skipping_env: WorkflowEnvironment,
-    partner_center: SqlPartnerCenter,
-    ledger: Ledger,
-    executor,
-) -> None:
-    parties = ledger.direct()
-    client = time_skipping_env.client
+async def test_remediation_rechecks_itself_once_the_account_is_fixed(scene: Scene) -> None:
+    parties = scene.ledger.direct()
     every = timedelta(hours=6)
-    async with running_worker(client, partner_center, executor) as worker:
-        handle = await reach(
-            client,
-            worker.task_queue,
-            partner_center,
-            parties,
-            S.AWAITING_REMEDIATION,
-            deadlines=Deadlines(auto_recheck_every=every),
-        )
+    deadlines = Deadlines(auto_recheck_every=every)
+    async with scene.waiting(parties, S.AWAITING_REMEDIATION, deadlines=deadlines) as handle:
         waiting = await status(handle)
         assert [c.check for c in waiting.failed_checks] == ["account_frozen"]
-        partner_center.set_account(parties.customer, frozen=False)
+        scene.pc.set_account(parties.customer, frozen=False)
         outcome = await handle.result()
 
     assert outcome.status is S.COMPLETED
@@ -104,69 +123,48 @@ async def test_remediation_rechecks_itself_once_the_account_is_fixed(
     late = scheduled[0].at - waiting.transitions[-1].at - every
     assert timedelta(0) <= late < timedelta(minutes=1)
     assert outcome.effective_at is not None
-    assert partner_center.show(parties.customer)["partner"] is None
+    assert scene.pc.show(parties.customer)["partner"] is None
 
 
 @pytest.mark.parametrize("waiting_in", list(WAITS))
-async def test_withdraw_in_every_waiting_state(
-    time_skipping_env: WorkflowEnvironment,
-    partner_center: SqlPartnerCenter,
-    ledger: Ledger,
-    executor,
-    waiting_in: UnbindStatus,
-) -> None:
-    parties = parties_for(ledger, waiting_in)
-    client = time_skipping_env.client
-    async with running_worker(client, partner_center, executor) as worker:
-        handle = await reach(client, worker.task_queue, partner_center, parties, waiting_in)
+async def test_withdraw_in_every_waiting_state(scene: Scene, waiting_in: UnbindStatus) -> None:
+    parties = parties_for(scene.ledger, waiting_in)
+    async with scene.waiting(parties, waiting_in) as handle:
         result = await act(handle, ActionKind.WITHDRAW, parties.reseller, reason="agreed otherwise")
         outcome = await handle.result()
 
     assert result.accepted and result.status is S.WITHDRAWN
     assert outcome.status is S.WITHDRAWN and outcome.outcome_reason == "agreed otherwise"
-    [record] = partner_center.records(parties.customer)
+    [record] = scene.pc.records(parties.customer)
     assert record.status is S.WITHDRAWN
-    assert inbox_events(partner_center, parties.customer).count("withdrawn") == 1
-    assert partner_center.show(parties.customer)["partner"]["uin"] == parties.reseller
+    assert inbox_events(scene.pc, parties.customer).count("withdrawn") == 1
+    assert scene.pc.show(parties.customer)["partner"]["uin"] == parties.reseller
 
 
 @pytest.mark.parametrize("waiting_in", list(WAITS))
 async def test_operator_cancel_in_every_waiting_state(
-    time_skipping_env: WorkflowEnvironment,
-    partner_center: SqlPartnerCenter,
-    ledger: Ledger,
-    executor,
-    waiting_in: UnbindStatus,
+    scene: Scene, waiting_in: UnbindStatus
 ) -> None:
-    parties = parties_for(ledger, waiting_in)
-    client = time_skipping_env.client
-    async with running_worker(client, partner_center, executor) as worker:
-        handle = await reach(client, worker.task_queue, partner_center, parties, waiting_in)
+    parties = parties_for(scene.ledger, waiting_in)
+    async with scene.waiting(parties, waiting_in) as handle:
         await handle.cancel()
         outcome = await handle.result()
 
     assert outcome.status is S.CANCELLED
-    [record] = partner_center.records(parties.customer)
+    [record] = scene.pc.records(parties.customer)
     assert record.status is S.CANCELLED
     for uin in {parties.customer, parties.reseller, parties.distributor} - {None}:
-        assert inbox_events(partner_center, uin).count("cancelled") == 1
-    assert partner_center.show(parties.customer)["agreement"]["state"] == "active"
+        assert inbox_events(scene.pc, uin).count("cancelled") == 1
+    assert scene.pc.show(parties.customer)["agreement"]["state"] == "active"
 
 
 async def test_a_flood_of_refused_signals_cannot_grow_the_timeline_without_bound(
-    time_skipping_env: WorkflowEnvironment,
-    partner_center: SqlPartnerCenter,
-    ledger: Ledger,
-    executor,
+    scene: Scene,
 ) -> None:
-    parties = ledger.direct()
-    client = time_skipping_env.client
+    parties = scene.ledger.direct()
     stranger = "10000000999"
     flood = SETTINGS.max_timeline_entries + 20
-    async with running_worker(client, partner_center, executor) as worker:
-        handle = await reach(
-            client, worker.task_queue, partner_center, parties, S.PENDING_CUSTOMER_CONFIRMATION
-        )
+    async with scene.waiting(parties, S.PENDING_CUSTOMER_CONFIRMATION) as handle:
         signal = SIGNALS[ActionKind.CONFIRM]
         await asyncio.gather(
             *(handle.signal(signal, action(ActionKind.CONFIRM, stranger)) for _ in range(flood))
