@@ -128,15 +128,15 @@ class Stack:
         return client
 
     async def _start_api(self) -> None:
-        self.api = await start_api(
+        api = ApiProcess(
             address=self.config.address,
             task_queue=self.config.task_queue,
             database_url=self.config.database_url,
             port=self.config.api_port,
             key_dir=demo_key_dir(VAR),
             log_path=LOGS / "api.log",
-            within=WORKER_START_TIMEOUT,
         )
+        self.api = await start_api(api, within=WORKER_START_TIMEOUT)
 
     async def _start_server(self) -> Client:
         address = self.config.address

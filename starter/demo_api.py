@@ -26,26 +26,9 @@ def demo_key_dir(var: Path) -> Path:
     return Path(os.environ.get(DEV_KEY_DIR_VARIABLE) or var / "dev-keys")
 
 
-async def start_api(
-    *,
-    address: str,
-    task_queue: str,
-    database_url: str,
-    port: int,
-    key_dir: Path,
-    log_path: Path,
-    within: float,
-) -> ApiProcess | None:
-    """The API on ``port``; None when one already answers there (reused)."""
-    api = ApiProcess(
-        address=address,
-        task_queue=task_queue,
-        database_url=database_url,
-        port=port,
-        key_dir=key_dir,
-        log_path=log_path,
-    )
-    if listening(port):
+async def start_api(api: ApiProcess, *, within: float) -> ApiProcess | None:
+    """``api`` started; None when one already answers on its port (reused)."""
+    if listening(api.port):
         if not await healthy(api.url):
             raise StackFailed(
                 f"something listens on {api.url} but it is not this API; "
