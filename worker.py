@@ -13,8 +13,11 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -73,34 +76,72 @@ def build_worker(
     )
 
 
-async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # A configuration mistake stops here, before anything is connected or written.
-    url, connection, signing = database_url(), connect_config(), signing_policy_from_env()
-    client = await connect_client(connection)
-    partner_center = SqlPartnerCenter(url, pool_size=ACTIVITY_THREADS)
-    task_queue = task_queue_from_env()
+@dataclass(frozen=True)
+class WorkerConfiguration:
+    """What a worker process reads from its environment (see the module docstring)."""
+
+    database_url: str
+    connection: dict[str, Any]
+    signing: SigningPolicy
+    task_queue: str
+
+
+def configuration_from_env() -> WorkerConfiguration:
+    """All of the environment, read and checked at once: a configuration
+    mistake stops the process before anything is connected or written."""
+    return WorkerConfiguration(
+        database_url=database_url(),
+        connection=connect_config(),
+        signing=signing_policy_from_env(),
+        task_queue=task_queue_from_env(),
+    )
+
+
+async def serve(
+    client: Client,
+    partner_center: PartnerCenter,
+    configuration: WorkerConfiguration,
+    *,
+    on_polling: Callable[[Worker], None],
+    **options: object,
+) -> None:
+    """Poll the task queue until SIGINT or SIGTERM, then let running
+    activities finish; ``on_polling`` runs once the worker has started."""
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(
             client,
             partner_center,
-            task_queue=task_queue,
+            task_queue=configuration.task_queue,
             executor=executor,
-            signing=signing,
-            workflow_runner=SERVING_RUNNER,
+            signing=configuration.signing,
+            **options,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with worker:
-            logging.info(
-                "worker polling task queue %r (signed actions %s)",
-                task_queue,
-                "required" if signing.required else "not required",
-            )
+            on_polling(worker)
             await stop.wait()
             logging.info("shutting down: finishing running activities")
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configuration = configuration_from_env()
+    client = await connect_client(configuration.connection)
+    partner_center = SqlPartnerCenter(configuration.database_url, pool_size=ACTIVITY_THREADS)
+
+    def announce(worker: Worker) -> None:
+        logging.info(
+            "worker polling task queue %r (signed actions %s)",
+            configuration.task_queue,
+            "required" if configuration.signing.required else "not required",
+        )
+
+    await serve(
+        client, partner_center, configuration, on_polling=announce, workflow_runner=SERVING_RUNNER
+    )
     partner_center.dispose()
 
 

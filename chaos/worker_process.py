@@ -1,6 +1,6 @@
 """A worker process with fault hooks: ``python -m chaos.worker_process``.
 
-The real worker (``worker.build_worker``, the real SQL partner center) with two
+The real worker (``worker.serve``, the real SQL partner center) with two
 options the product's ``worker.py`` does not need:
 
 - ``--max-cached-workflows N``: 0 makes every workflow task replay the whole
@@ -24,14 +24,14 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from activities.sql import SqlPartnerCenter, database_url_from_env
-from starter.connection import connect_client, task_queue_from_env
-from starter.signing import signing_policy_from_env
-from worker import ACTIVITY_THREADS, build_worker
+from temporalio.worker import Worker
+
+from activities.sql import SqlPartnerCenter
+from starter.connection import connect_client
+from worker import ACTIVITY_THREADS, configuration_from_env, serve
 from workflows.model import CutoverRequest, CutoverResult
 
 
@@ -56,8 +56,9 @@ class CrashAfterCutover(SqlPartnerCenter):
 
 async def main(arguments: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    client = await connect_client()
-    url = database_url_from_env()
+    configuration = configuration_from_env()
+    client = await connect_client(configuration.connection)
+    url = configuration.database_url
     if arguments.crash_after_cutover is not None:
         arguments.crash_after_cutover.mkdir(parents=True, exist_ok=True)
         partner_center: SqlPartnerCenter = CrashAfterCutover(
@@ -71,25 +72,13 @@ async def main(arguments: argparse.Namespace) -> None:
     options: dict[str, Any] = {}
     if arguments.max_cached_workflows is not None:
         options["max_cached_workflows"] = arguments.max_cached_workflows
-    task_queue = task_queue_from_env()
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(
-            client,
-            partner_center,
-            task_queue=task_queue,
-            executor=executor,
-            signing=signing_policy_from_env(),
-            **options,
-        )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        async with worker:
-            logging.info("chaos worker polling %r with %s", task_queue, vars(arguments))
-            if arguments.report_config is not None:
-                _report_config(worker.config(active_config=True), arguments.report_config)
-            await stop.wait()
+
+    def announce(worker: Worker) -> None:
+        logging.info("chaos worker polling %r with %s", configuration.task_queue, vars(arguments))
+        if arguments.report_config is not None:
+            _report_config(worker.config(active_config=True), arguments.report_config)
+
+    await serve(client, partner_center, configuration, on_polling=announce, **options)
     partner_center.dispose()
 
 
