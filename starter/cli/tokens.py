@@ -12,7 +12,7 @@ import click
 from starter.cli.app import cli, json_option
 from starter.cli.database import partner_center
 from starter.cli.output import emit, table
-from starter.cli.types import UIN, Count, Validated
+from starter.cli.types import UIN, Count, IsoTime
 from starter.errors import BadInput
 from workflows.fields import OPERATOR_PATTERN
 from workflows.texts import one_line
@@ -66,7 +66,7 @@ def token(
 @cli.command()
 @click.option(
     "--since",
-    type=Validated("TIME", datetime),
+    type=IsoTime(),
     help="Only refusals at or after this time: ISO 8601, as the audit prints it (UTC if no zone).",
 )
 @click.option("--limit", type=Count(1, 10000), default=100, show_default=True)

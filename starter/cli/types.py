@@ -4,7 +4,7 @@ rule and bad input never reaches Temporal or the database."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -79,6 +79,27 @@ class Count(click.IntRange):
         if isinstance(value, str) and not value.isascii():
             self.fail(f"{value!r} is not a valid integer: write it in ASCII digits", param, ctx)
         return super().convert(value, param, ctx)
+
+
+class IsoTime(click.ParamType):
+    """A moment in ISO 8601 (``2026-11-29``, ``2026-11-29T20:39:03.140290Z``:
+    what the audit prints), UTC when it names no zone."""
+
+    name = "TIME"
+    RULE = "is not an ISO 8601 time such as 2026-11-29 or 2026-11-29T20:39:03Z"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            if not str(value).isascii():  # fromisoformat reads other digits too
+                raise ValueError(value)
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} {self.RULE}", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class _Amount(click.ParamType):

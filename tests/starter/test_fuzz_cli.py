@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 from activities.sql import SqlPartnerCenter
 from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
 from starter.cli.tokens import MAX_TOKEN_HOURS, OPERATOR_NAME_RULE
+from starter.cli.types import IsoTime
 from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
 from workflows.fields import OPERATOR_PATTERN, UIN_PATTERN, new_text_problem
@@ -203,13 +204,12 @@ def bad_counts(maximum: int) -> st.SearchStrategy[str]:
 
 
 def _is_time(value: str) -> bool:
-    for form in ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
-        try:
-            datetime.strptime(value, form)
-        except (ValueError, UnicodeError):
-            continue
-        return True
-    return False
+    """ISO 8601 in ASCII digits, as `unbind audit --since` takes it."""
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return value.isascii()
 
 
 bad_times = st.one_of(
@@ -371,7 +371,7 @@ FIELDS: list[Field] = [
         bad_counts(MAX_TOKEN_HOURS),
         COUNT_RULES,
     ),
-    Field("audit", "--since", lambda v: ["audit", f"--since={v}"], bad_times, ("does not match",)),
+    Field("audit", "--since", lambda v: ["audit", f"--since={v}"], bad_times, (IsoTime.RULE,)),
     Field("audit", "--limit", lambda v: ["audit", f"--limit={v}"], bad_counts(10000), COUNT_RULES),
     Field(
         "list",
