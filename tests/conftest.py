@@ -7,6 +7,7 @@ The session's exit status (tests/session_exit.py) and its summary of what ran
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import os
 import uuid
@@ -15,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, settings
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -28,9 +29,10 @@ from activities.sql import SqlPartnerCenter
 from starter.devstack.postgres import PostgresCluster, postgres_cluster
 from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
 from worker import build_worker
+from workflows import waits
 from workflows.model import PartnerKind
 
-pytest_plugins = ["tests.session_exit", "tests.session_summary"]
+pytest_plugins = ["tests.session_exit", "tests.session_summary", "tests.workflows.gates"]
 
 # Every hypothesis test starts from this profile (loaded before test modules
 # import). The health checks on generation speed fire on a loaded 2-core CI
@@ -152,6 +154,21 @@ async def worker(
     test's partner center."""
     async with running_worker(dev_env.client, partner_center, executor) as running:
         yield running
+
+
+@pytest.fixture
+def lower_history_bound(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """Human waits continue as new past ``events`` (for this test only)."""
+
+    def lower(events: int) -> None:
+        lowered = dataclasses.replace(waits.SETTINGS, continue_as_new_after_events=events)
+        monkeypatch.setattr(waits, "SETTINGS", lowered)
+
+    return lower
+
+
+async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
+    return (await handle.describe()).raw_description.workflow_execution_info.history_length
 
 
 EVENTUALLY_WITHIN = 10.0

@@ -31,6 +31,7 @@ from tests.browser.test_web_ui import (
     awaiting_remediation,
     choose,
     filter_list,
+    fixed_while_awaiting_remediation,
     handle,
     open_tab,
     wait_for_badge,
@@ -85,9 +86,7 @@ async def send_update(page: Page, name: str, data: dict[str, str], *, update_id:
 async def test_a_recheck_sent_as_an_update_from_the_ui_is_answered(
     page: Page, web_ui: WebUi, unbinding: UnbindingClient, ledger: Ledger
 ) -> None:
-    parties = ledger.direct()
-    workflow_id = await awaiting_remediation(unbinding, ledger.pc, parties)
-    ledger.pc.set_account(parties.customer, frozen=False)  # the initiator fixed the account
+    parties, workflow_id = await fixed_while_awaiting_remediation(unbinding, ledger)
     waiting = handle(web_ui.env.client, workflow_id)
 
     await open_workflow(page, web_ui, workflow_id)

@@ -87,6 +87,17 @@ async def awaiting_remediation(
     return workflow_id
 
 
+async def fixed_while_awaiting_remediation(
+    unbinding: UnbindingClient, ledger: Ledger
+) -> tuple[Parties, str]:
+    """A new application stopped by the final check, whose account the
+    initiator has fixed since: its parties and workflow id."""
+    parties = ledger.direct()
+    workflow_id = await awaiting_remediation(unbinding, ledger.pc, parties)
+    ledger.pc.set_account(parties.customer, frozen=False)
+    return parties, workflow_id
+
+
 async def precheck_failed(
     unbinding: UnbindingClient, pc: SqlPartnerCenter, parties: Parties
 ) -> str:
@@ -323,9 +334,7 @@ async def test_the_status_query_shows_the_timeline(
 async def test_a_recheck_signal_from_the_ui_completes_a_fixed_application(
     page: Page, web_ui: WebUi, unbinding: UnbindingClient, ledger: Ledger
 ) -> None:
-    parties = ledger.direct()
-    workflow_id = await awaiting_remediation(unbinding, ledger.pc, parties)
-    ledger.pc.set_account(parties.customer, frozen=False)  # the initiator fixed the account
+    parties, workflow_id = await fixed_while_awaiting_remediation(unbinding, ledger)
 
     await page.goto(web_ui.workflow_page(workflow_id))
     await page.get_by_role("button", name="More Actions").click()

@@ -70,6 +70,16 @@ async def apply(unbind: Unbind, parties: Parties, *options: str) -> Result:
     )
 
 
+async def accepted(unbind: Unbind, *args: str, status: str) -> Result:
+    """``unbind *args``, which exits 0 with the action accepted and the
+    application at ``status``."""
+    result = await unbind(*args)
+    assert result.code == 0, result
+    assert result.data["accepted"] is True, result
+    assert result.data["status"] == status, result
+    return result
+
+
 async def listed(unbind: Unbind, *filters: str, workflow_id: str, status: str) -> dict[str, Any]:
     """The row ``unbind list <filters>`` shows for ``workflow_id`` once the list
     view has caught up with ``status``."""

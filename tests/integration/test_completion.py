@@ -15,6 +15,7 @@ from starter.errors import ApplicationConflict
 from tests.conftest import Ledger
 from tests.integration.conftest import (
     Unbind,
+    accepted,
     apply,
     assert_inbox,
     events,
@@ -71,10 +72,15 @@ async def test_direct_customer_with_card_confirms_and_is_unbound(
     assert moment(waiting["deadline"]) == moment(asked.data["deadline"])
     assert moment(asked.data["deadline"]) - moment(began) == timedelta(days=10)
 
-    confirmed = await unbind("confirm", "--customer", parties.customer, "--as", parties.customer)
-    assert confirmed.code == 0, confirmed
-    assert confirmed.data["accepted"] is True
-    assert confirmed.data["status"] == "COMPLETED"
+    confirmed = await accepted(
+        unbind,
+        "confirm",
+        "--customer",
+        parties.customer,
+        "--as",
+        parties.customer,
+        status="COMPLETED",
+    )
     assert confirmed.data["reason"] is None
     await handle_for(dev_env, parties.customer).result()
 
@@ -141,12 +147,16 @@ async def test_second_level_customer_approved_then_binds_a_card(
     assert applied.data["accepted"] is True
     assert applied.data["status"] == "PENDING_DISTRIBUTOR_REVIEW"
 
-    approved = await unbind(
-        "review", "--customer", customer, "--as", parties.distributor, "--approve"
+    await accepted(
+        unbind,
+        "review",
+        "--customer",
+        customer,
+        "--as",
+        parties.distributor,
+        "--approve",
+        status="PENDING_CUSTOMER_CONFIRMATION",
     )
-    assert approved.code == 0, approved
-    assert approved.data["accepted"] is True
-    assert approved.data["status"] == "PENDING_CUSTOMER_CONFIRMATION"
 
     confirmed = await unbind("confirm", "--customer", customer, "--as", customer)
     assert confirmed.code == 0, confirmed
@@ -168,10 +178,9 @@ async def test_second_level_customer_approved_then_binds_a_card(
     assert carded.code == 0, carded
     assert carded.data["card_bound"] is True
 
-    bound = await unbind("card-bound", "--customer", customer, "--as", customer)
-    assert bound.code == 0, bound
-    assert bound.data["accepted"] is True
-    assert bound.data["status"] == "COMPLETED"
+    await accepted(
+        unbind, "card-bound", "--customer", customer, "--as", customer, status="COMPLETED"
+    )
     outcome = await handle_for(dev_env, customer).result()
     assert outcome.status is S.COMPLETED
     assert outcome.distributor_uin == parties.distributor

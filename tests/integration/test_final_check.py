@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.partner_center import HINTS
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Ledger
-from tests.integration.conftest import Unbind, apply, assert_inbox, handle_for
+from tests.integration.conftest import Unbind, accepted, apply, assert_inbox, handle_for
 from workflows.model import CheckName, UnbindStatus
 
 pytestmark = pytest.mark.integration
@@ -33,10 +33,9 @@ async def test_final_check_fails_until_the_account_is_fixed_and_rechecked(
     broken = await unbind("ledger", "set", customer, "--privilege", "postpaid")
     assert broken.code == 0, broken
 
-    confirmed = await unbind("confirm", "--customer", customer, "--as", customer)
-    assert confirmed.code == 0, confirmed
-    assert confirmed.data["accepted"] is True
-    assert confirmed.data["status"] == "AWAITING_REMEDIATION"
+    await accepted(
+        unbind, "confirm", "--customer", customer, "--as", customer, status="AWAITING_REMEDIATION"
+    )
     waiting = await unbind("status", "--customer", customer)
     expected_failure = [
         {"check": CheckName.OVERDUE_PRIVILEGE.value, "hint": HINTS[CheckName.OVERDUE_PRIVILEGE]}
@@ -49,18 +48,20 @@ async def test_final_check_fails_until_the_account_is_fixed_and_rechecked(
     assert record.status is S.AWAITING_REMEDIATION
     assert [c.check for c in record.failed_checks] == [CheckName.OVERDUE_PRIVILEGE]
 
-    still_broken = await unbind("recheck", "--customer", customer, "--as", parties.reseller)
-    assert still_broken.code == 0, still_broken
-    assert still_broken.data["accepted"] is True
-    assert still_broken.data["status"] == "AWAITING_REMEDIATION"
+    await accepted(
+        unbind,
+        "recheck",
+        "--customer",
+        customer,
+        "--as",
+        parties.reseller,
+        status="AWAITING_REMEDIATION",
+    )
 
     fixed = await unbind("ledger", "set", customer, "--privilege", "none")
     assert fixed.code == 0, fixed
     actor = parties.reseller if fixed_recheck_by == "initiator" else fixed_recheck_by
-    rechecked = await unbind("recheck", "--customer", customer, "--as", actor)
-    assert rechecked.code == 0, rechecked
-    assert rechecked.data["accepted"] is True
-    assert rechecked.data["status"] == "COMPLETED"
+    await accepted(unbind, "recheck", "--customer", customer, "--as", actor, status="COMPLETED")
     outcome = await handle_for(dev_env, customer).result()
 
     assert outcome.status is S.COMPLETED

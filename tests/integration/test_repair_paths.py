@@ -12,16 +12,13 @@ run is stopped exactly where a scenario needs it, waiting on events.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.exceptions import ApplicationError, TimeoutError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -30,10 +27,9 @@ import activities.sql.repair
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.repair import close_terminated
-from tests.conftest import Ledger, Parties, eventually
+from tests.conftest import Ledger, Parties, eventually, history_length
 from tests.integration.conftest import Unbind, apply, assert_inbox, handle_for, message
-from tests.workflows.gates import GatedPartnerCenter, gated_worker
-from workflows import waits
+from tests.workflows.gates import GatedPartnerCenter
 from workflows.contract import workflow_id_for
 from workflows.model import (
     ApplicationInput,
@@ -69,14 +65,11 @@ def gated(partner_center: SqlPartnerCenter) -> FaultyPartnerCenter:
     return FaultyPartnerCenter(partner_center)
 
 
-@pytest_asyncio.fixture
-async def worker(
-    dev_env: WorkflowEnvironment, gated: FaultyPartnerCenter, executor: ThreadPoolExecutor
-) -> AsyncIterator[Worker]:
+@pytest.fixture
+def worker(gated_run: Worker) -> Worker:
     """This module's worker runs over the gated partner center (the ``unbind``
     fixture points the CLI at it)."""
-    async with gated_worker(dev_env.client, gated, executor) as running:
-        yield running
+    return gated_run
 
 
 def repair(parties: Parties, *more: str) -> tuple[str, ...]:
@@ -256,35 +249,19 @@ async def test_a_run_that_timed_out_is_repaired(
 # ---- an application that continued as new ------------------------------------
 
 
-@pytest.fixture
-def long_history_after(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Lowers the history bound of human waits to ``events`` (continue-as-new
-    past it); restored after the test."""
-
-    def lower(events: int) -> None:
-        lowered = dataclasses.replace(waits.SETTINGS, continue_as_new_after_events=events)
-        monkeypatch.setattr(waits, "SETTINGS", lowered)
-
-    yield lower
-
-
-async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
-    return (await handle.describe()).raw_description.workflow_execution_info.history_length
-
-
 async def test_a_terminated_continued_application_is_repaired_on_its_latest_run(
     dev_env: WorkflowEnvironment,
     partner_center: SqlPartnerCenter,
     ledger: Ledger,
     unbind: Unbind,
-    long_history_after: Any,
+    lower_history_bound: Callable[[int], None],
 ) -> None:
     parties = ledger.direct(card=True)
     assert (await apply(unbind, parties)).code == 0
     handle = handle_for(dev_env, parties.customer)
     first_run = (await handle.describe()).run_id
     # The first run is past the bound; a fresh run is far below it.
-    long_history_after(await history_length(handle))
+    lower_history_bound(await history_length(handle))
     # Any message wakes the wait to notice: a refused one changes nothing else.
     await handle.signal("confirm", ConfirmAction(action_id="noise-1", actor=parties.reseller))
 

@@ -19,7 +19,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
-from tests.conftest import Ledger
+from tests.conftest import Ledger, Parties
 from tests.integration.conftest import Unbind, apply
 from workflows.contract import workflow_id_for
 from workflows.model import ActionResult, RejectAction
@@ -54,16 +54,23 @@ def unsafe_showings(shown: str, reason: str, where: str, *, markdown: bool) -> l
     return problems
 
 
+@pytest.fixture
+async def applied(ledger: Ledger, unbind: Unbind) -> Parties:
+    """A direct customer whose application was submitted through ``unbind``."""
+    parties = ledger.direct()
+    assert (await apply(unbind, parties)).code == 0
+    return parties
+
+
 @pytest.mark.parametrize("reason", HOSTILE_REASONS.values(), ids=HOSTILE_REASONS.keys())
 async def test_a_hostile_withdrawal_reason_is_refused_or_shown_safely(
     dev_env: WorkflowEnvironment,
     partner_center: SqlPartnerCenter,
-    ledger: Ledger,
     unbind: Unbind,
+    applied: Parties,
     reason: str,
 ) -> None:
-    parties = ledger.direct()
-    assert (await apply(unbind, parties)).code == 0
+    parties = applied
 
     withdrawn = await unbind(
         "withdraw", "--customer", parties.customer, "--as", parties.reseller, "--reason", reason
@@ -113,12 +120,11 @@ BYPASSING_REASONS = {
 async def test_a_hostile_reason_sent_past_the_edge_is_shown_safely(
     dev_env: WorkflowEnvironment,
     partner_center: SqlPartnerCenter,
-    ledger: Ledger,
     unbind: Unbind,
+    applied: Parties,
     reason: str,
 ) -> None:
-    parties = ledger.direct()
-    assert (await apply(unbind, parties)).code == 0
+    parties = applied
 
     # The customer rejects through a raw client (no edge), with the reason.
     handle = dev_env.client.get_workflow_handle(workflow_id_for(parties.customer))

@@ -17,10 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import pytest
+import pytest_asyncio
 from temporalio import activity, workflow
 from temporalio.bridge.proto.workflow_activation import WorkflowActivation
 from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import (
     Worker,
     WorkflowInstance,
@@ -146,6 +149,21 @@ async def gated_worker(
             yield worker
         finally:
             gated.release_all()
+
+
+@pytest.fixture
+def gated(partner_center: SqlPartnerCenter) -> GatedPartnerCenter:
+    """The test's partner center behind gates (a module may override it with a subclass)."""
+    return GatedPartnerCenter(partner_center)
+
+
+@pytest_asyncio.fixture
+async def gated_run(
+    dev_env: WorkflowEnvironment, gated: GatedPartnerCenter, executor: ThreadPoolExecutor
+) -> AsyncIterator[Worker]:
+    """A worker on the dev server over ``gated``."""
+    async with gated_worker(dev_env.client, gated, executor) as worker:
+        yield worker
 
 
 class HandOverGate(WorkflowRunner):

@@ -11,10 +11,12 @@ code safely"); otherwise the old fixtures must keep replaying.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
 from starter.signing import signing
-from tests.conftest import Ledger, eventually, running_worker
+from tests.conftest import Ledger, Parties, eventually, running_worker
 from tests.workflows.gates import GatedPartnerCenter
 from tests.workflows.scenarios import SIGNALS, act, action, reach, status, submit
 from tests.workflows.signing_keys import OLD, REQUIRED
@@ -40,40 +42,64 @@ Path_ = Callable[[Client, str, Ledger], Awaitable[WorkflowHandle[Any, Any]]]
 GatedPath = Callable[[Client, str, Ledger, GatedPartnerCenter], Awaitable[WorkflowHandle[Any, Any]]]
 
 
-async def direct_happy_path(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
-    parties = ledger.direct()
-    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
-    await act(handle, ActionKind.CONFIRM, parties.customer)
-    return handle
+@dataclass(frozen=True)
+class Reached:
+    """A fresh application at the status its path's story begins from."""
+
+    handle: WorkflowHandle[Any, Any]
+    parties: Parties
+    pc: SqlPartnerCenter
 
 
-async def second_level_with_card_binding(
-    client: Client, tq: str, ledger: Ledger
-) -> WorkflowHandle[Any, Any]:
-    parties = ledger.second_level(card=False)
-    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_DISTRIBUTOR_REVIEW)
-    assert parties.distributor is not None
-    await act(handle, ActionKind.REVIEW, parties.distributor, approve=True)
-    await act(handle, ActionKind.CONFIRM, parties.customer)
-    await act(handle, ActionKind.CARD_BOUND, parties.customer)  # refused: no card yet
-    ledger.pc.set_account(parties.customer, card_bound=True)
-    await act(handle, ActionKind.CARD_BOUND, parties.customer)
-    return handle
+Story = Callable[[Reached], Awaitable[None]]
 
 
-async def distributor_rejects(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
-    parties = ledger.second_level()
-    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_DISTRIBUTOR_REVIEW)
-    assert parties.distributor is not None
-    await act(handle, ActionKind.REVIEW, parties.distributor, approve=False, reason="contract")
-    return handle
+def starting_at(
+    at: UnbindStatus, *, second_level: bool = False, card: bool = True
+) -> Callable[[Story], Path_]:
+    """The path whose story begins once a fresh application has reached
+    status ``at``: a direct customer or a second-level one, with a card on file or not."""
+
+    def path_of(story: Story) -> Path_:
+        @functools.wraps(story)
+        async def path(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
+            parties = ledger.second_level(card=card) if second_level else ledger.direct(card=card)
+            handle = await reach(client, tq, ledger.pc, parties, at)
+            await story(Reached(handle, parties, ledger.pc))
+            return handle
+
+        return path
+
+    return path_of
 
 
-async def customer_rejects(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
-    parties = ledger.direct()
-    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
-    await act(handle, ActionKind.REJECT, parties.customer, reason="not agreed")
-    return handle
+@starting_at(S.PENDING_CUSTOMER_CONFIRMATION)
+async def direct_happy_path(app: Reached) -> None:
+    await act(app.handle, ActionKind.CONFIRM, app.parties.customer)
+
+
+@starting_at(S.PENDING_DISTRIBUTOR_REVIEW, second_level=True, card=False)
+async def second_level_with_card_binding(app: Reached) -> None:
+    customer, distributor = app.parties.customer, app.parties.distributor
+    assert distributor is not None
+    await act(app.handle, ActionKind.REVIEW, distributor, approve=True)
+    await act(app.handle, ActionKind.CONFIRM, customer)
+    await act(app.handle, ActionKind.CARD_BOUND, customer)  # refused: no card yet
+    app.pc.set_account(customer, card_bound=True)
+    await act(app.handle, ActionKind.CARD_BOUND, customer)
+
+
+@starting_at(S.PENDING_DISTRIBUTOR_REVIEW, second_level=True)
+async def distributor_rejects(app: Reached) -> None:
+    assert app.parties.distributor is not None
+    await act(
+        app.handle, ActionKind.REVIEW, app.parties.distributor, approve=False, reason="contract"
+    )
+
+
+@starting_at(S.PENDING_CUSTOMER_CONFIRMATION)
+async def customer_rejects(app: Reached) -> None:
+    await act(app.handle, ActionKind.REJECT, app.parties.customer, reason="not agreed")
 
 
 async def precheck_fails(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
@@ -83,35 +109,25 @@ async def precheck_fails(client: Client, tq: str, ledger: Ledger) -> WorkflowHan
     return handle
 
 
-async def remediation_then_recheck(
-    client: Client, tq: str, ledger: Ledger
-) -> WorkflowHandle[Any, Any]:
-    parties = ledger.direct()
-    handle = await reach(client, tq, ledger.pc, parties, S.AWAITING_REMEDIATION)
-    ledger.pc.set_account(parties.customer, frozen=False)
-    await act(handle, ActionKind.RECHECK, "operator:alice")
-    return handle
+@starting_at(S.AWAITING_REMEDIATION)
+async def remediation_then_recheck(app: Reached) -> None:
+    app.pc.set_account(app.parties.customer, frozen=False)
+    await act(app.handle, ActionKind.RECHECK, "operator:alice")
 
 
-async def withdrawn(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
-    parties = ledger.direct(card=False)
-    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CARD_BINDING)
-    await act(handle, ActionKind.WITHDRAW, parties.reseller, reason="changed plans")
-    return handle
+@starting_at(S.PENDING_CARD_BINDING, card=False)
+async def withdrawn(app: Reached) -> None:
+    await act(app.handle, ActionKind.WITHDRAW, app.parties.reseller, reason="changed plans")
 
 
-async def cancelled(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
-    parties = ledger.direct()
-    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
-    await handle.cancel()
-    return handle
+@starting_at(S.PENDING_CUSTOMER_CONFIRMATION)
+async def cancelled(app: Reached) -> None:
+    await app.handle.cancel()
 
 
-async def expired_with_reminders(
-    client: Client, tq: str, ledger: Ledger
-) -> WorkflowHandle[Any, Any]:
-    parties = ledger.direct()
-    return await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
+@starting_at(S.PENDING_CUSTOMER_CONFIRMATION)
+async def expired_with_reminders(app: Reached) -> None:
+    """Nobody answers: the reminders go out and the application expires."""
 
 
 async def ending_with_a_pending_update(
@@ -168,44 +184,33 @@ async def decided_while_the_wait_was_announced(
 # (``workflow.patched("card-read-after-confirmation")``).
 
 
-async def card_read_again_on_confirmation(
-    client: Client, tq: str, ledger: Ledger
-) -> WorkflowHandle[Any, Any]:
+@starting_at(S.PENDING_CUSTOMER_CONFIRMATION)
+async def card_read_again_on_confirmation(app: Reached) -> None:
     """A card on file at submission and still there when the customer confirms."""
-    parties = ledger.direct(card=True)
-    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
-    result = await act(handle, ActionKind.CONFIRM, parties.customer)
+    result = await act(app.handle, ActionKind.CONFIRM, app.parties.customer)
     assert result.status is S.COMPLETED, result
-    return handle
 
 
-async def card_removed_before_confirmation(
-    client: Client, tq: str, ledger: Ledger
-) -> WorkflowHandle[Any, Any]:
+@starting_at(S.PENDING_CUSTOMER_CONFIRMATION)
+async def card_removed_before_confirmation(app: Reached) -> None:
     """The card on file at submission is gone when the customer confirms: asked for again."""
-    parties = ledger.direct(card=True)
-    handle = await reach(client, tq, ledger.pc, parties, S.PENDING_CUSTOMER_CONFIRMATION)
-    ledger.pc.set_account(parties.customer, card_bound=False)
-    result = await act(handle, ActionKind.CONFIRM, parties.customer)
+    customer = app.parties.customer
+    app.pc.set_account(customer, card_bound=False)
+    result = await act(app.handle, ActionKind.CONFIRM, customer)
     assert result.status is S.PENDING_CARD_BINDING, result
-    ledger.pc.set_account(parties.customer, card_bound=True)
-    await act(handle, ActionKind.CARD_BOUND, parties.customer)
-    return handle
+    app.pc.set_account(customer, card_bound=True)
+    await act(app.handle, ActionKind.CARD_BOUND, customer)
 
 
-async def card_removed_while_awaiting_remediation(
-    client: Client, tq: str, ledger: Ledger
-) -> WorkflowHandle[Any, Any]:
+@starting_at(S.AWAITING_REMEDIATION)
+async def card_removed_while_awaiting_remediation(app: Reached) -> None:
     """The final check fails (frozen), then fails on the card, then passes."""
-    parties = ledger.direct(card=True)
-    handle = await reach(client, tq, ledger.pc, parties, S.AWAITING_REMEDIATION)
-    ledger.pc.set_account(parties.customer, frozen=False, card_bound=False)
-    result = await act(handle, ActionKind.RECHECK, parties.reseller)
+    app.pc.set_account(app.parties.customer, frozen=False, card_bound=False)
+    result = await act(app.handle, ActionKind.RECHECK, app.parties.reseller)
     assert result.status is S.AWAITING_REMEDIATION, result
-    ledger.pc.set_account(parties.customer, card_bound=True)
-    result = await act(handle, ActionKind.RECHECK, "operator:alice")
+    app.pc.set_account(app.parties.customer, card_bound=True)
+    result = await act(app.handle, ActionKind.RECHECK, "operator:alice")
     assert result.status is S.COMPLETED, result
-    return handle
 
 
 async def signed_confirmation(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:

@@ -31,10 +31,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.inputs import action_of_kind
-from tests.conftest import Ledger, Parties, eventually, running_worker
+from tests.conftest import Ledger, Parties, eventually, history_length, running_worker
 from tests.integration.conftest import assert_inbox
 from tests.workflows.gates import GatedPartnerCenter, HandOverGate
-from workflows import waits
 from workflows.contract import update_id_for, workflow_id_for
 from workflows.model import Action, ConfirmAction, UnbindingState, UnbindStatus
 from workflows.unbinding import UnbindingWorkflow
@@ -74,21 +73,6 @@ async def stage(
         finally:
             hand_over.gate.release()
             gated.release_all()
-
-
-@pytest.fixture
-def lower_history_bound(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
-    """Human waits continue as new past ``events`` (for this test only)."""
-
-    def lower(events: int) -> None:
-        lowered = dataclasses.replace(waits.SETTINGS, continue_as_new_after_events=events)
-        monkeypatch.setattr(waits, "SETTINGS", lowered)
-
-    return lower
-
-
-async def history_length(handle: WorkflowHandle[Any, Any]) -> int:
-    return (await handle.describe()).raw_description.workflow_execution_info.history_length
 
 
 async def hand_over_now(

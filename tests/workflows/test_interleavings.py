@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from temporalio.worker import Worker
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from tests.conftest import Ledger, Parties, eventually, running_worker
-from tests.workflows.gates import GatedPartnerCenter, gated_worker
+from tests.workflows.gates import GatedPartnerCenter
 from workflows.contract import ACTION_REFUSED, workflow_id_for
 from workflows.model import (
     Action,
@@ -53,19 +53,6 @@ ADMITTED = UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFEC
 
 CLOSES_WITHIN = 20.0
 """Seconds an application gets to close once its ending was decided."""
-
-
-@pytest.fixture
-def gated(partner_center: SqlPartnerCenter) -> GatedPartnerCenter:
-    return GatedPartnerCenter(partner_center)
-
-
-@pytest_asyncio.fixture
-async def gated_run(
-    dev_env: WorkflowEnvironment, gated: GatedPartnerCenter, executor: ThreadPoolExecutor
-) -> AsyncIterator[Worker]:
-    async with gated_worker(dev_env.client, gated, executor) as worker:
-        yield worker
 
 
 @pytest.fixture
@@ -175,6 +162,24 @@ def still_bound(pc: SqlPartnerCenter, parties: Parties) -> bool:
     return partner is not None and partner["uin"] == parties.reseller
 
 
+async def waiting_for_the_card(client: UnbindingClient, parties: Parties) -> None:
+    """``parties`` apply and the customer confirms with no card on file: it waits for one."""
+    assert (await apply(client, parties)).status is S.PENDING_CUSTOMER_CONFIRMATION
+    confirmed = await client.confirm(parties.customer, actor=parties.customer)
+    assert confirmed.status is S.PENDING_CARD_BINDING, confirmed
+
+
+async def refused_for_the_card(
+    client: UnbindingClient, pc: SqlPartnerCenter, parties: Parties
+) -> UnbindingState:
+    """The application's state, which names the card among its failed checks; the
+    customer is still bound to the reseller."""
+    state = await client.status(parties.customer)
+    assert "card" in [str(check.check) for check in state.failed_checks], state.failed_checks
+    assert still_bound(pc, parties), "cut over without a card"
+    return state
+
+
 # ---- 1. a run that never closes ------------------------------------------------
 
 
@@ -185,9 +190,7 @@ async def test_an_operator_cancel_while_the_card_is_being_verified_closes_the_ru
     client: UnbindingClient,
 ) -> None:
     parties = ledger.direct(card=False)
-    assert (await apply(client, parties)).status is S.PENDING_CUSTOMER_CONFIRMATION
-    confirmed = await client.confirm(parties.customer, actor=parties.customer)
-    assert confirmed.status is S.PENDING_CARD_BINDING, confirmed
+    await waiting_for_the_card(client, parties)
     gated.inner.set_account(parties.customer, card_bound=True)
     handle = application(dev_env.client, parties.customer)
 
@@ -220,9 +223,7 @@ async def test_a_withdrawal_landing_with_a_card_claim_closes_the_run(
     client = UnbindingClient(dev_env.client, task_queue=task_queue)
     parties = ledger.direct(card=False)
     async with running_worker(dev_env.client, partner_center, executor, task_queue=task_queue):
-        assert (await apply(client, parties)).status is S.PENDING_CUSTOMER_CONFIRMATION
-        confirmed = await client.confirm(parties.customer, actor=parties.customer)
-        assert confirmed.status is S.PENDING_CARD_BINDING, confirmed
+        await waiting_for_the_card(client, parties)
     partner_center.set_account(parties.customer, card_bound=True)
 
     # No worker runs: the server holds both, and the next workflow task carries
@@ -251,11 +252,19 @@ async def test_a_withdrawal_landing_with_a_card_claim_closes_the_run(
 # ---- 3. the card is read once -----------------------------------------------------
 
 
-async def test_a_card_removed_before_the_customer_confirms_is_asked_for_again(
-    gated: GatedPartnerCenter, ledger: Ledger, client: UnbindingClient
-) -> None:
+@pytest_asyncio.fixture
+async def applied_with_card(ledger: Ledger, client: UnbindingClient) -> Parties:
+    """A direct customer with a card on file, whose application waits for the
+    customer to confirm."""
     parties = ledger.direct(card=True)
     assert (await apply(client, parties)).status is S.PENDING_CUSTOMER_CONFIRMATION
+    return parties
+
+
+async def test_a_card_removed_before_the_customer_confirms_is_asked_for_again(
+    gated: GatedPartnerCenter, client: UnbindingClient, applied_with_card: Parties
+) -> None:
+    parties = applied_with_card
     gated.inner.set_account(parties.customer, card_bound=False)
 
     answer = await client.confirm(parties.customer, actor=parties.customer)
@@ -269,9 +278,7 @@ async def test_a_card_removed_after_it_was_verified_fails_the_final_check(
     gated: GatedPartnerCenter, ledger: Ledger, client: UnbindingClient
 ) -> None:
     parties = ledger.direct(card=False)
-    assert (await apply(client, parties)).status is S.PENDING_CUSTOMER_CONFIRMATION
-    confirmed = await client.confirm(parties.customer, actor=parties.customer)
-    assert confirmed.status is S.PENDING_CARD_BINDING, confirmed
+    await waiting_for_the_card(client, parties)
     gated.inner.set_account(parties.customer, card_bound=True)
 
     final_check = gated.hold("check_account")
@@ -285,17 +292,14 @@ async def test_a_card_removed_after_it_was_verified_fails_the_final_check(
     finally:
         claim.cancel()
 
-    state = await client.status(parties.customer)
+    state = await refused_for_the_card(client, gated.inner, parties)
     assert state.status is S.AWAITING_REMEDIATION, (answer, state.status)
-    assert "card" in [str(check.check) for check in state.failed_checks], state.failed_checks
-    assert still_bound(gated.inner, parties), "cut over without a card"
 
 
 async def test_a_card_removed_while_awaiting_remediation_fails_the_recheck(
-    gated: GatedPartnerCenter, ledger: Ledger, client: UnbindingClient
+    gated: GatedPartnerCenter, client: UnbindingClient, applied_with_card: Parties
 ) -> None:
-    parties = ledger.direct(card=True)
-    assert (await apply(client, parties)).status is S.PENDING_CUSTOMER_CONFIRMATION
+    parties = applied_with_card
     gated.inner.set_account(parties.customer, frozen=True)
     confirmed = await client.confirm(parties.customer, actor=parties.customer)
     assert confirmed.status is S.AWAITING_REMEDIATION, confirmed
@@ -305,9 +309,7 @@ async def test_a_card_removed_while_awaiting_remediation_fails_the_recheck(
     answer = await client.recheck(parties.customer, actor=parties.reseller)
 
     assert answer.status is S.AWAITING_REMEDIATION, answer
-    state = await client.status(parties.customer)
-    assert "card" in [str(check.check) for check in state.failed_checks], state.failed_checks
-    assert still_bound(gated.inner, parties), "cut over without a card"
+    await refused_for_the_card(client, gated.inner, parties)
 
 
 # ---- 4. action ids are scoped to one action -----------------------------------------
@@ -383,15 +385,24 @@ async def test_an_id_reused_by_another_party_for_another_action_is_refused_as_a_
     assert refused.reason is not None and "used" in refused.reason, refused
 
 
-async def test_a_wrong_partys_refused_signal_does_not_preempt_the_genuine_update(
-    ledger: Ledger, client: UnbindingClient
-) -> None:
+async def confirmed_by_the_wrong_party(
+    client: UnbindingClient, ledger: Ledger
+) -> tuple[Parties, str]:
+    """A new application, and the reseller's confirmation signalled under a new
+    action id (to be refused): the parties and that id."""
     parties = ledger.direct(card=False)
     await apply(client, parties)
     shared_id = uuid.uuid4().hex
     await client.signal(
         parties.customer, ConfirmAction(action_id=shared_id, actor=parties.reseller)
     )
+    return parties, shared_id
+
+
+async def test_a_wrong_partys_refused_signal_does_not_preempt_the_genuine_update(
+    ledger: Ledger, client: UnbindingClient
+) -> None:
+    parties, shared_id = await confirmed_by_the_wrong_party(client, ledger)
     state = await processed(client, parties)
     [refused] = entries(state, shared_id)
     assert not refused.accepted, refused
@@ -405,12 +416,7 @@ async def test_a_wrong_partys_refused_signal_does_not_preempt_the_genuine_update
 async def test_a_wrong_partys_refused_signal_does_not_preempt_the_genuine_signal(
     ledger: Ledger, client: UnbindingClient
 ) -> None:
-    parties = ledger.direct(card=False)
-    await apply(client, parties)
-    shared_id = uuid.uuid4().hex
-    await client.signal(
-        parties.customer, ConfirmAction(action_id=shared_id, actor=parties.reseller)
-    )
+    parties, shared_id = await confirmed_by_the_wrong_party(client, ledger)
     await client.signal(
         parties.customer, ConfirmAction(action_id=shared_id, actor=parties.customer)
     )
