@@ -23,7 +23,6 @@ from pathlib import Path
 
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-from chaos.evidence import Evidence
 from chaos.scenarios import SCENARIOS, ScenarioResult, run
 from chaos.settings import ChaosSettings
 
@@ -123,18 +122,7 @@ async def main(arguments: argparse.Namespace) -> int:
             result = await run(key, settings, workdir / key, settings.seed)
         except Exception as error:
             logging.exception("scenario %s broke", key)
-            result = ScenarioResult(
-                name=SCENARIOS[key].name,
-                applications=settings.applications,
-                faults="(the scenario itself broke)",
-                as_expected=0,
-                duplicated=0,
-                lost=0,
-                stuck=0,
-                seconds=0,
-                problems=[f"{type(error).__name__}: {error}"],
-                evidence=Evidence(missing=["the scenario broke before its faults were judged"]),
-            )
+            result = ScenarioResult.broken(SCENARIOS[key].name, settings.applications, error)
         print(
             f"-- {result.name}: {result.seconds:.0f} s, {result.faults}; "
             f"{result.as_expected}/{result.applications} as expected",

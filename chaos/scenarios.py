@@ -54,6 +54,23 @@ class ScenarioResult:
     problems: list[str] = field(default_factory=list)
     evidence: Evidence = field(default_factory=Evidence)
 
+    @classmethod
+    def broken(cls, name: str, applications: int, error: Exception) -> ScenarioResult:
+        """A scenario that raised before it could be judged: every application
+        counts as not as expected, and no fault as proven."""
+        return cls(
+            name=name,
+            applications=applications,
+            faults="(the scenario itself broke)",
+            as_expected=0,
+            duplicated=0,
+            lost=0,
+            stuck=0,
+            seconds=0,
+            problems=[f"{type(error).__name__}: {error}"],
+            evidence=Evidence(missing=["the scenario broke before its faults were judged"]),
+        )
+
     @property
     def passed(self) -> bool:
         """Every application as its path demands, and the faults proven to have
@@ -314,11 +331,14 @@ async def kill_server(ctx: Context) -> Faults:
         ctx.deadline.restart()
         await asyncio.sleep(settings.server_kill_interval.total_seconds())
     ctx.notes.append(f"server kills landed while applications waited in: {_phases(phases)}")
-    await ctx.done.wait()
-    evidence = Evidence()
-    evidence.windows_on_open_work(windows, required=settings.server_kills, what="server kills")
     outage = settings.server_outage.seconds
-    return Faults(f"{len(windows)} dev server kill -9, {outage} s down each", evidence)
+    return await _windows_judged(
+        ctx,
+        windows,
+        required=settings.server_kills,
+        what="server kills",
+        summary=f"{len(windows)} dev server kill -9, {outage} s down each",
+    )
 
 
 # ---- 4. the database is unavailable ---------------------------------------------------
@@ -339,10 +359,9 @@ async def lock_database(ctx: Context) -> Faults:
         held = time.monotonic() - began
         ctx.deadline.restart()
     ctx.notes.append(f"database locked while applications waited in: {_phases(phases)}")
-    await ctx.done.wait()
-    evidence = Evidence()
-    evidence.windows_on_open_work(windows, required=1, what="database locks")
-    return Faults(f"database write-locked {held:.0f} s", evidence)
+    return await _windows_judged(
+        ctx, windows, what="database locks", summary=f"database write-locked {held:.0f} s"
+    )
 
 
 async def take_database_down(ctx: Context) -> Faults:
@@ -364,10 +383,23 @@ async def take_database_down(ctx: Context) -> Faults:
         windows.append(FaultWindow("database outage", open_at_start, await ctx.open_now()))
         ctx.deadline.restart()
     ctx.notes.append(f"database down while applications waited in: {_phases(phases)}")
+    return await _windows_judged(
+        ctx,
+        windows,
+        what="database outages",
+        summary=f"PostgreSQL stopped {down:.0f} s (unreachable)",
+    )
+
+
+async def _windows_judged(
+    ctx: Context, windows: list[FaultWindow], *, what: str, summary: str, required: int = 1
+) -> Faults:
+    """Once every application is done: the fault windows must have overlapped
+    open work (``required`` of them), or the scenario proved nothing."""
     await ctx.done.wait()
     evidence = Evidence()
-    evidence.windows_on_open_work(windows, required=1, what="database outages")
-    return Faults(f"PostgreSQL stopped {down:.0f} s (unreachable)", evidence)
+    evidence.windows_on_open_work(windows, required=required, what=what)
+    return Faults(summary, evidence)
 
 
 # ---- 5. no workflow cache ----------------------------------------------------------------

@@ -53,22 +53,34 @@ class _Text(click.ParamType):
         return text
 
 
-class _Days(click.ParamType):
+class _ReadFromAscii(click.ParamType):
+    """A value read from ASCII text only: ``float()``, ``int()`` and
+    ``datetime.fromisoformat()`` also read Arabic-Indic and other digits."""
+
+    RULE: str
+
+    def parse(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value  # a default, already converted
+        try:
+            if not value.isascii():
+                raise ValueError(value)
+            return self.parse(value)
+        except (ValueError, OverflowError):
+            self.fail(f"{value!r} {self.RULE}", param, ctx)
+
+
+class _Days(_ReadFromAscii):
     """A duration in days (fractions allowed); bounds are checked by ``Deadlines``."""
 
     name = "DAYS"
+    RULE = "is not a number of days"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> timedelta:
-        if isinstance(value, timedelta):
-            return value
-        if not str(value).isascii():  # float() reads Arabic-Indic digits too
-            self.fail(f"{value!r} is not a number of days", param, ctx)
-        try:
-            return timedelta(days=float(value))
-        except (ValueError, OverflowError):
-            self.fail(f"{value!r} is not a number of days", param, ctx)
+    def parse(self, text: str) -> timedelta:
+        return timedelta(days=float(text))
 
 
 class Count(click.IntRange):
@@ -81,24 +93,15 @@ class Count(click.IntRange):
         return super().convert(value, param, ctx)
 
 
-class IsoTime(click.ParamType):
+class IsoTime(_ReadFromAscii):
     """A moment in ISO 8601 (``2026-11-29``, ``2026-11-29T20:39:03.140290Z``:
     what the audit prints), UTC when it names no zone."""
 
     name = "TIME"
     RULE = "is not an ISO 8601 time such as 2026-11-29 or 2026-11-29T20:39:03Z"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            if not str(value).isascii():  # fromisoformat reads other digits too
-                raise ValueError(value)
-            moment = datetime.fromisoformat(str(value))
-        except ValueError:
-            self.fail(f"{value!r} {self.RULE}", param, ctx)
+    def parse(self, text: str) -> datetime:
+        moment = datetime.fromisoformat(text)
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
