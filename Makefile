@@ -1,5 +1,5 @@
 # Everything a fresh machine needs: Python 3.11+ and make.
-#   make demo          the whole stack + scripted scenarios; Ctrl-C stops it
+#   make demo          the whole stack + scripted scenarios; Ctrl-C stops it (installs [demo] only)
 #   make demo ONCE=1   the same, then stop everything it started
 #   make test          the whole test suite
 #   make lint          ruff (lint + format check) and mypy
