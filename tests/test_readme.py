@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import tomllib
-from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -24,7 +23,8 @@ from activities.sql import SqlPartnerCenter
 from activities.sql.demo import DEMO_RESELLER
 from starter.devstack.environment import isolated_environment
 from starter.devstack.process import ROOT
-from tests.conftest import fresh_uin, running_worker
+from starter.devstack.worker_process import WorkerProcess
+from tests.conftest import fresh_uin
 
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
@@ -162,9 +162,10 @@ async def test_the_backend_example_runs_and_reaches_the_status_it_prints(
     dev_env: WorkflowEnvironment,
     partner_center: SqlPartnerCenter,
     database_url: str,
-    executor: ThreadPoolExecutor,
     tmp_path: Path,
 ) -> None:
+    """The README's shell lines and example, run as a newcomer runs them next to
+    ``make demo``'s stack: a dev server and ``python worker.py``."""
     shell, example = backend_example()
     promises = printed_promises(example)
     assert promises[-1] == "now: COMPLETED"
@@ -176,12 +177,12 @@ async def test_the_backend_example_runs_and_reaches_the_status_it_prints(
     assert readme_customer is not None
     venv_bin = Path(sys.executable).parent
 
-    async with running_worker(dev_env.client, partner_center, executor) as worker:
-        env = isolated_environment(
-            address=dev_env.client.service_client.config.target_host,
-            task_queue=worker.task_queue,
-            database_url=database_url,
-        )
+    address = dev_env.client.service_client.config.target_host
+    stack = dict(address=address, task_queue=f"readme-{customer}", database_url=database_url)
+    worker = WorkerProcess(**stack, log_path=tmp_path / "worker.log")
+    await worker.start_polling(dev_env.client)
+    try:
+        env = isolated_environment(**stack)
         outputs = []
         for line in shell:
             argv = shlex.split(line.replace(readme_customer.group(1), customer))
@@ -198,6 +199,8 @@ async def test_the_backend_example_runs_and_reaches_the_status_it_prints(
             out, err = await asyncio.wait_for(process.communicate(), EXAMPLE_TIMEOUT)
             assert process.returncode == 0, f"{line}: {err.decode()}"
             outputs.append(out.decode())
+    finally:
+        assert worker.stop() is not None
 
     assert outputs[-1].splitlines() == promises
     # The cutover really happened: the customer has no partner any more.
