@@ -17,10 +17,12 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from activities.sql.demo import DEMO_RESELLER
+from starter.cli.app import cli
 from starter.devstack.environment import isolated_environment
 from starter.devstack.process import ROOT
 from starter.devstack.worker_process import WorkerProcess
@@ -208,6 +210,32 @@ async def test_the_backend_example_runs_and_reaches_the_status_it_prints(
     assert account["partner"] is None
     assert account["agreement"]["partner_uin"] == DEMO_RESELLER
     assert account["agreement"]["invalidated_at"] is not None
+
+
+# ---- the CLI at a glance ----------------------------------------------------
+
+
+def block_under(heading: str) -> str:
+    """The first fenced block of the README's section ``heading``."""
+    text = README.read_text()
+    start = text.index(f"\n## {heading}\n")
+    return next(body for _, body, at in code_blocks(text) if at > start)
+
+
+def test_the_cli_at_a_glance_names_real_commands_and_options() -> None:
+    """Each line parses with the real ``unbind`` (``--help`` stops it before
+    anything runs): every command and option it names exists."""
+    runner = CliRunner()
+    lines = commands(block_under("The CLI at a glance"))
+    assert len(lines) >= 8
+    for line in lines:
+        program, *args = shlex.split(line)
+        assert program == "unbind"
+        result = runner.invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0, f"{line}: {result.output}"
+        assert result.output.startswith(f"Usage: cli {args[0]}"), line
+    invented = runner.invoke(cli, ["apply", "--customer", "20000000001", "--bogus", "--help"])
+    assert invented.exit_code == 2
 
 
 # ---- links ------------------------------------------------------------------
