@@ -238,6 +238,20 @@ def test_the_cli_at_a_glance_names_real_commands_and_options() -> None:
     assert invented.exit_code == 2
 
 
+# ---- configuration ----------------------------------------------------------
+
+
+def test_every_unbind_variable_in_the_readme_is_read_by_shipped_code() -> None:
+    text = README.read_text()
+    section = text[text.index("\n## Configuration\n") :]
+    section = section[: section.index("\n## ", 1)]
+    named = set(re.findall(r"`(UNBIND_[A-Z_]+)`", section))
+    assert len(named) >= 5
+    shipped = [*ROOT.glob("starter/**/*.py"), *ROOT.glob("activities/**/*.py"), ROOT / "worker.py"]
+    source = "\n".join(path.read_text() for path in shipped)
+    assert sorted(name for name in named if f'"{name}"' not in source) == []
+
+
 # ---- links ------------------------------------------------------------------
 
 LINK = re.compile(r"\]\(([^)\s]+)\)|<a href=\"([^\"]+)\"|src=\"([^\"]+)\"")
