@@ -1,5 +1,5 @@
 # Everything a fresh machine needs: Python 3.11+ and make.
-#   make demo          the whole stack + scripted scenarios; Ctrl-C stops it
+#   make demo          the whole stack + scripted scenarios; Ctrl-C stops it (installs [demo] only)
 #   make demo ONCE=1   the same, then stop everything it started
 #   make test          the whole test suite
 #   make lint          ruff (lint + format check) and mypy
@@ -8,6 +8,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# make demo installs only what the demo runs (the [demo] extra); test, lint, bench
+# and chaos need [dev], which includes it, so a [dev] install stamps both.
+DEMO_INSTALLED := $(VENV)/.installed-demo
 
 UNBIND_TEMPORAL_PORT ?= 7233
 UNBIND_TEMPORAL_UI_PORT ?= 8233
@@ -35,21 +38,30 @@ help:
 	@echo "make format         ruff format + ruff check --fix"
 	@echo "make server         the Temporal dev server in the foreground (state in var/)"
 	@echo "make worker         the worker in the foreground (python worker.py)"
-	@echo "make venv           create $(VENV) and install the project with [dev]"
+	@echo "make venv           create $(VENV) and install the project with [dev] (make demo: [demo] only)"
 	@echo "make clean          remove var/ and caches (distclean: also $(VENV))"
 
 venv install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+define NEW_VENV
 	@command -v $(PYTHON) >/dev/null 2>&1 || \
 		{ echo "error: $(PYTHON) not found: install Python 3.11+ or pass PYTHON=..." >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "error: $(PYTHON) is $$($(PYTHON) -V 2>&1); this project needs 3.11+ (make PYTHON=python3.11 ...)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
+endef
+
+$(INSTALLED): pyproject.toml
+	$(NEW_VENV)
 	$(BIN)/pip install -e '.[dev]'
+	@touch $@ $(DEMO_INSTALLED)
+
+$(DEMO_INSTALLED): pyproject.toml
+	$(NEW_VENV)
+	$(BIN)/pip install -e '.[demo]'
 	@touch $@
 
-demo: $(INSTALLED)
+demo: $(DEMO_INSTALLED)
 	$(BIN)/python -m starter.demo $(DEMO_FLAGS)
 
 test: $(INSTALLED) $(BROWSER_FOR_TESTS)

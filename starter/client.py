@@ -102,7 +102,7 @@ class UnbindingClient(ApplicationReader):
         variables, profiles); the task queue from ``UNBIND_TASK_QUEUE``. A
         mistake in that configuration is a :class:`BadConfiguration`. With a
         ``signer`` (``starter.signing.signer_from_env``), every action is sent
-        signed (README, "Signed actions")."""
+        signed (docs/HTTP_API.md, "Signed actions")."""
         config = connect_config()
         address = config["target_host"]
         if signer is not None:

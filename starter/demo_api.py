@@ -1,4 +1,4 @@
-"""The demo's HTTP API part: a customer ready for the README's walk-through
+"""The demo's HTTP API part: a customer ready for the walk-through in docs/HTTP_API.md
 (a second-level reseller's, no card bound), and a development token for
 each demo party, printed and written to ``var/api-tokens.env``."""
 
@@ -45,7 +45,7 @@ def walkthrough_customer(
     ledger: SqlPartnerCenter, partners: DemoPartners, uins: Iterator[str]
 ) -> str:
     """A fresh customer of the second-level reseller, with no card bound: the
-    README walks it through review, confirmation and card binding."""
+    walk-through in docs/HTTP_API.md takes it through review, confirmation and card binding."""
     customer = next(uins)
     ledger.add_customer(customer, partner_uin=partners.second_level_reseller, card=False)
     return customer
@@ -80,7 +80,7 @@ def demo_tokens(
             f"second-level reseller {partners.second_level_reseller}",
             partners.second_level_reseller,
         ),
-        account("CUSTOMER", f"customer {customer} (the README walk-through)", customer),
+        account("CUSTOMER", f"customer {customer} (the docs/HTTP_API.md walk-through)", customer),
     ]
     tokens += [
         account(f"CUSTOMER_{o.customer}", f"customer {o.customer} ({o.status})", o.customer)
@@ -111,7 +111,7 @@ def write_token_file(path: Path, url: str, customer: str, tokens: Sequence[DemoT
 def print_api(url: str, customer: str, tokens: Sequence[DemoToken], token_file: Path) -> None:
     print()
     print(f"HTTP API:    {url}  (OpenAPI docs: {url}/docs; development tokens accepted)")
-    print(f'Tokens:      source {token_file}   (README, "HTTP API", walks customer {customer})')
+    print(f"Tokens:      source {token_file}   (docs/HTTP_API.md walks customer {customer})")
     for token in tokens:
         print(f"  {token.variable:<24} {token.who}")
         print(f"    {token.token}")

@@ -1,8 +1,8 @@
 """The Temporal contract: the names and encoding every process must agree on.
 
 Worker, client, CLI, tests, replayer, demo, bench and fault suite import these
-from here, and so does a service written with another SDK (README, "From
-another SDK"). Nothing here imports the workflow itself.
+from here, and so does a service written with another SDK (docs/PROCESS.md,
+"From another SDK"). Nothing here imports the workflow itself.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The HTTP API (``unbind-api``) over :class:`~starter.client.UnbindingClient`
-and the partner center (README, "HTTP API").
+and the partner center (docs/HTTP_API.md).
 
 - ``app``: the FastAPI app, ``api_client()`` (the one client), ``/healthz``
 - ``settings``: the environment, checked

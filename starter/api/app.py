@@ -34,7 +34,7 @@ async def api_client(
 ) -> UnbindingClient:
     """The one client the API sends everything through: over ``temporal`` when
     given (tests), else connected from the standard environment. With
-    ``UNBIND_ACTION_SIGNING_KEYS`` every action it sends is signed (README,
+    ``UNBIND_ACTION_SIGNING_KEYS`` every action it sends is signed (docs/HTTP_API.md,
     "Signed actions"), naming the token's ``sub`` as the principal
     (``actions.py`` passes it to ``UnbindingClient.act``)."""
     signer = signer_from_env()

@@ -8,7 +8,7 @@ hundred events on a dev server of its own, see ``storms.py``), so the
 fixtures hold a run that continues as new from a human wait, runs that resume
 in one, and the run that completes. The time-skipping server never suggests
 continue-as-new, hence a separate recorder from ``record_histories.py``; the
-same rules for re-recording apply (README, "Changing workflow code safely").
+same rules for re-recording apply (docs/DEVELOPING.md, "Changing workflow code safely").
 """
 
 from __future__ import annotations

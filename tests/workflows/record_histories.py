@@ -4,8 +4,8 @@
 
 Name the paths to record (the functions below) when adding one: the others'
 fixtures stay as they were recorded. Re-record only when a change is meant to
-be incompatible with applications in flight (see README, "Changing workflow
-code safely"); otherwise the old fixtures must keep replaying.
+be incompatible with applications in flight (see docs/DEVELOPING.md,
+"Changing workflow code safely"); otherwise the old fixtures must keep replaying.
 """
 
 from __future__ import annotations

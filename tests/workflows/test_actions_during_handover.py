@@ -1,7 +1,7 @@
 """Actions that arrive while an application hands over to its next run
 (continue-as-new), on the real dev server with a real worker.
 
-README, "Action storms and history size", promises that a waiting application
+docs/PROCESS.md, "Action storms and history size", promises that a waiting application
 waits for running handlers before it continues as new, and that actions sent
 by workflow id follow the latest run; ``UnbindingClient.act`` sends an action
 again while a run hands over, and answers "already ended" once the application

@@ -440,7 +440,7 @@ async def test_what_a_hostile_client_can_add_to_a_history(
     partner_center: SqlPartnerCenter,
     ledger: Ledger,
 ) -> None:
-    """The figures behind the README's history bound, one kind of message at a
+    """The figures behind the history bound in docs/PROCESS.md, one kind of message at a
     time, each sent ``MEASURED`` times one after another (the worst case: no
     batching of several messages into one workflow task)."""
     client = dev_env.client
