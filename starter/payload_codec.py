@@ -1,0 +1,131 @@
+"""Encrypted payloads: every payload a process hands Temporal (application
+inputs, actions, results, queries: names, reasons, UINs) is sealed with
+AES-256-GCM before it leaves the process, so the Temporal service, its
+database and anyone reading history without the keys see only ciphertext.
+
+Keys come from ``UNBIND_PAYLOAD_KEYS`` (``kid1:base64key,kid2:base64key``, 32
+bytes each): the first key encrypts, every key decrypts, and the key id rides
+in the payload's metadata. Rotating: put the new key first and keep the old
+ones for as long as histories sealed with them may be read (a run's whole
+retention). Without the variable payloads are plain, as before.
+
+Search attributes never pass through a payload codec: operators filter on
+them in the clear. Payloads without our marker pass through decoding
+unchanged, so histories recorded in plain text still replay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import DataConverter, PayloadCodec
+
+from starter.errors import BadConfiguration
+from workflows.contract import DATA_CONVERTER
+from workflows.signing import BadSigningKeys, parse_keys
+
+KEYS_VARIABLE: Final = "UNBIND_PAYLOAD_KEYS"
+ENCODING: Final = b"binary/encrypted"
+"""The marker: the ``encoding`` of a sealed payload."""
+KEY_ID: Final = "encryption-key-id"
+"""The metadata entry naming the key a payload was sealed with."""
+KEY_BYTES: Final = 32  # AES-256
+NONCE_BYTES: Final = 12  # GCM's standard nonce; random per payload
+KEYS_FORM: Final = "kid1:base64key[,kid2:base64key…], each key 32 random bytes"
+
+
+class UndecryptablePayload(Exception):
+    """A sealed payload this process cannot open: its key is not configured,
+    or it was altered."""
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-256-GCM over whole serialized payloads; ``keys`` in the configured
+    order, the first encrypts. The key id is authenticated with the
+    ciphertext, so a payload cannot be passed off as sealed by another key."""
+
+    def __init__(self, keys: Mapping[str, bytes]) -> None:
+        if not keys:
+            raise ValueError("at least one key")
+        self._ciphers = {kid: AESGCM(key) for kid, key in keys.items()}
+        self.encrypting_kid = next(iter(keys))
+
+    def __repr__(self) -> str:  # never the keys, in a log or a traceback
+        return f"EncryptionCodec(kids={list(self._ciphers)})"
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self._seal(payload) for payload in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self._open(payload) if sealed(payload) else payload for payload in payloads]
+
+    def _seal(self, payload: Payload) -> Payload:
+        kid = self.encrypting_kid
+        nonce = os.urandom(NONCE_BYTES)
+        sealed_data = self._ciphers[kid].encrypt(nonce, payload.SerializeToString(), kid.encode())
+        return Payload(
+            metadata={"encoding": ENCODING, KEY_ID: kid.encode()}, data=nonce + sealed_data
+        )
+
+    def _open(self, payload: Payload) -> Payload:
+        kid = payload.metadata.get(KEY_ID, b"").decode("utf-8", "replace")
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            raise UndecryptablePayload(
+                f"payload sealed with key id {kid!r}, which is not among the keys of "
+                f"{KEYS_VARIABLE} ({', '.join(self._ciphers)}); add that key (old keys stay "
+                "configured for as long as their histories are read)"
+            )
+        nonce, sealed_data = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        try:
+            plain = cipher.decrypt(nonce, sealed_data, kid.encode())
+        except InvalidTag:
+            raise UndecryptablePayload(
+                f"payload sealed with key id {kid!r} does not decrypt with that key: "
+                "the payload was altered, or the key under that id was changed"
+            ) from None
+        return Payload.FromString(plain)
+
+
+def sealed(payload: Payload) -> bool:
+    return payload.metadata.get("encoding") == ENCODING
+
+
+def parse_payload_keys(text: str) -> dict[str, bytes]:
+    """``UNBIND_PAYLOAD_KEYS`` → keys by id, in order; a
+    :class:`BadConfiguration` naming the variable and the rule otherwise."""
+    try:
+        keys = dict(parse_keys(text).by_id)
+    except BadSigningKeys as error:
+        raise BadConfiguration(KEYS_VARIABLE, f"{error}; expected {KEYS_FORM}") from None
+    for kid, key in keys.items():
+        if len(key) != KEY_BYTES:
+            raise BadConfiguration(
+                KEYS_VARIABLE,
+                f"key {kid!r} has {len(key)} bytes; AES-256-GCM needs exactly {KEY_BYTES} "
+                "(e.g. head -c 32 /dev/urandom | base64)",
+            )
+    return keys
+
+
+def payload_codec_from_env() -> EncryptionCodec | None:
+    """The codec ``UNBIND_PAYLOAD_KEYS`` configures, or None when it is unset."""
+    given = os.environ.get(KEYS_VARIABLE, "").strip()
+    return EncryptionCodec(parse_payload_keys(given)) if given else None
+
+
+def data_converter_with(codec: PayloadCodec | None) -> DataConverter:
+    """The one data converter (``workflows.contract``), sealing with ``codec``."""
+    return dataclasses.replace(DATA_CONVERTER, payload_codec=codec) if codec else DATA_CONVERTER
+
+
+def data_converter_from_env() -> DataConverter:
+    """What every client and worker connects with: the contract's converter,
+    encrypting when ``UNBIND_PAYLOAD_KEYS`` is set."""
+    return data_converter_with(payload_codec_from_env())
