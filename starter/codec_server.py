@@ -164,7 +164,7 @@ def build_app() -> tuple[Starlette, CodecServerSettings]:
     """The app and its settings, from the environment (all checked first)."""
     settings = CodecServerSettings.from_env()
     codec = payload_codec_from_env()
-    if codec is None:
+    if codec.encrypting_kid is None:
         raise BadConfiguration(
             KEYS_VARIABLE, "the codec server needs the keys the workers encrypt with"
         )

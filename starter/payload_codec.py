@@ -7,7 +7,8 @@ Keys come from ``UNBIND_PAYLOAD_KEYS`` (``kid1:base64key,kid2:base64key``, 32
 bytes each): the first key encrypts, every key decrypts, and the key id rides
 in the payload's metadata. Rotating: put the new key first and keep the old
 ones for as long as histories sealed with them may be read (a run's whole
-retention). Without the variable payloads are plain, as before.
+retention). Without the variable payloads are plain, as before, and a sealed
+payload that arrives anyway is refused by name rather than misread.
 
 Search attributes never pass through a payload codec: operators filter on
 them in the clear. Payloads without our marker pass through decoding
@@ -40,33 +41,36 @@ NONCE_BYTES: Final = 12  # GCM's standard nonce; random per payload
 KEYS_FORM: Final = "kid1:base64key[,kid2:base64key…], each key 32 random bytes"
 
 
-class UndecryptablePayload(Exception):
-    """A sealed payload this process cannot open: its key is not configured,
-    or it was altered."""
+class UndecryptablePayload(BadConfiguration):
+    """A sealed payload this process cannot open: its key is not configured
+    (exit 2: the operator must give this process the workers' keys), or it
+    was altered."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(KEYS_VARIABLE, message)
 
 
 class EncryptionCodec(PayloadCodec):
     """AES-256-GCM over whole serialized payloads; ``keys`` in the configured
     order, the first encrypts. The key id is authenticated with the
-    ciphertext, so a payload cannot be passed off as sealed by another key."""
+    ciphertext, so a payload cannot be passed off as sealed by another key.
+    Without keys it leaves payloads plain and only names sealed ones."""
 
     def __init__(self, keys: Mapping[str, bytes]) -> None:
-        if not keys:
-            raise ValueError("at least one key")
         self._ciphers = {kid: AESGCM(key) for kid, key in keys.items()}
-        self.encrypting_kid = next(iter(keys))
+        self.encrypting_kid = next(iter(keys), None)
 
     def __repr__(self) -> str:  # never the keys, in a log or a traceback
         return f"EncryptionCodec(kids={list(self._ciphers)})"
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self._seal(payload) for payload in payloads]
+        kid = self.encrypting_kid
+        return list(payloads) if kid is None else [self._seal(p, kid) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self._open(payload) if sealed(payload) else payload for payload in payloads]
 
-    def _seal(self, payload: Payload) -> Payload:
-        kid = self.encrypting_kid
+    def _seal(self, payload: Payload, kid: str) -> Payload:
         nonce = os.urandom(NONCE_BYTES)
         sealed_data = self._ciphers[kid].encrypt(nonce, payload.SerializeToString(), kid.encode())
         return Payload(
@@ -76,11 +80,16 @@ class EncryptionCodec(PayloadCodec):
     def _open(self, payload: Payload) -> Payload:
         kid = payload.metadata.get(KEY_ID, b"").decode("utf-8", "replace")
         cipher = self._ciphers.get(kid)
+        if cipher is None and not self._ciphers:
+            raise UndecryptablePayload(
+                f"payloads are encrypted (key id {kid!r}) and this process has no keys; "
+                "set it to the workers' keys"
+            )
         if cipher is None:
             raise UndecryptablePayload(
-                f"payload sealed with key id {kid!r}, which is not among the keys of "
-                f"{KEYS_VARIABLE} ({', '.join(self._ciphers)}); add that key (old keys stay "
-                "configured for as long as their histories are read)"
+                f"payload sealed with key id {kid!r}, which is not among the configured keys "
+                f"({', '.join(self._ciphers)}); add that key (old keys stay configured for as "
+                "long as their histories are read)"
             )
         nonce, sealed_data = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         try:
@@ -114,10 +123,11 @@ def parse_payload_keys(text: str) -> dict[str, bytes]:
     return keys
 
 
-def payload_codec_from_env() -> EncryptionCodec | None:
-    """The codec ``UNBIND_PAYLOAD_KEYS`` configures, or None when it is unset."""
+def payload_codec_from_env() -> EncryptionCodec:
+    """The codec ``UNBIND_PAYLOAD_KEYS`` configures; without the variable, one
+    that keeps payloads plain."""
     given = os.environ.get(KEYS_VARIABLE, "").strip()
-    return EncryptionCodec(parse_payload_keys(given)) if given else None
+    return EncryptionCodec(parse_payload_keys(given) if given else {})
 
 
 def data_converter_with(codec: PayloadCodec | None) -> DataConverter:

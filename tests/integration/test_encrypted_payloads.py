@@ -31,7 +31,9 @@ from temporalio.worker import Replayer
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
+from starter.devstack.environment import isolated_environment
 from starter.payload_codec import EncryptionCodec, data_converter_with, parse_payload_keys, sealed
+from tests.cli import run_unbind
 from tests.conftest import Ledger, eventually, running_worker
 from tests.test_no_secrets_in_history import texts
 from workflows import search_attributes as sa
@@ -44,8 +46,7 @@ pytestmark = pytest.mark.integration
 REASON = "contract ends: Zebra-Canary-4417"
 
 
-def codec_keys() -> dict[str, bytes]:
-    return parse_payload_keys(f"test-1:{base64.b64encode(os.urandom(32)).decode()}")
+KEYS = f"test-1:{base64.b64encode(os.urandom(32)).decode()}"
 
 
 def payloads_in(message: Message) -> Iterator[Payload]:
@@ -79,8 +80,9 @@ async def test_history_holds_ciphertext_while_the_codec_client_reads_the_applica
     partner_center: SqlPartnerCenter,
     executor: ThreadPoolExecutor,
     ledger: Ledger,
+    database_url: str,
 ) -> None:
-    codec = EncryptionCodec(codec_keys())
+    codec = EncryptionCodec(parse_payload_keys(KEYS))
     plain_client = dev_env.client  # no codec: Temporal's raw view
     sealing_client = Client(
         **{**plain_client.config(), "data_converter": data_converter_with(codec)}
@@ -128,9 +130,24 @@ async def test_history_holds_ciphertext_while_the_codec_client_reads_the_applica
     )
     for secret in (REASON, parties.customer, parties.reseller):
         assert secret not in corpus, secret
-    # A client without the codec cannot read the application.
+    # A client without the codec cannot read the application; the CLI says
+    # which setting is missing (exit 2) and, given the keys, reads it.
     with pytest.raises(Exception, match="encoding"):
         await plain_client.data_converter.decode(started.input.payloads, [ApplicationInput])
+    env = isolated_environment(
+        address=plain_client.service_client.config.target_host,
+        task_queue=worker.task_queue,
+        database_url=database_url,
+    )
+    keyless = await run_unbind(env, "status", "--customer", parties.customer)
+    assert keyless.code == 2, keyless
+    assert keyless.data["field"] == "UNBIND_PAYLOAD_KEYS"
+    assert "payloads are encrypted (key id 'test-1')" in keyless.data["error"]
+    keyed = await run_unbind(
+        {**env, "UNBIND_PAYLOAD_KEYS": KEYS}, "status", "--customer", parties.customer
+    )
+    assert keyed.code == 0, keyed
+    assert keyed.data["status"] == "COMPLETED"
 
     # Search attributes stay in the clear: operators filter on the UIN.
     listed = await eventually(

@@ -74,7 +74,9 @@ async def test_rotation_new_key_seals_old_key_still_opens() -> None:
     [opened] = await after.decode([sealed_before])
     assert DATA_CONVERTER.payload_converter.from_payloads([opened], [str]) == [REASON]
     # Retiring the old key too early is an error that names the key id.
-    with pytest.raises(UndecryptablePayload, match=r"key id 'old'.*UNBIND_PAYLOAD_KEYS"):
+    with pytest.raises(
+        UndecryptablePayload, match=r"^UNBIND_PAYLOAD_KEYS: .*key id 'old'.*configured keys \(new\)"
+    ):
         await EncryptionCodec({"new": NEW}).decode([sealed_before])
 
 
@@ -97,10 +99,23 @@ def test_the_codec_never_shows_its_keys() -> None:
     assert repr(codec) == "EncryptionCodec(kids=['k1'])"
 
 
-def test_no_keys_means_plain_payloads(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_keys_means_plain_payloads_and_a_sealed_one_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv(KEYS_VARIABLE, raising=False)
-    assert payload_codec_from_env() is None
-    assert data_converter_from_env() is DATA_CONVERTER
+    codec = data_converter_from_env().payload_codec
+    assert isinstance(codec, EncryptionCodec) and codec.encrypting_kid is None
+    plain = DATA_CONVERTER.payload_converter.to_payloads([application()])
+    assert await codec.encode(plain) == plain
+    assert await codec.decode(plain) == plain
+    [sealed_payload] = await seal(EncryptionCodec({"k1": NEW}), REASON)
+    with pytest.raises(UndecryptablePayload) as raised:
+        await codec.decode([sealed_payload])
+    assert raised.value.exit_code == 2
+    assert raised.value.message == (
+        "UNBIND_PAYLOAD_KEYS: payloads are encrypted (key id 'k1') and this process has no "
+        "keys; set it to the workers' keys"
+    )
 
 
 def test_keys_from_the_environment_seal(monkeypatch: pytest.MonkeyPatch) -> None:
