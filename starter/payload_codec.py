@@ -10,6 +10,12 @@ ones for as long as histories sealed with them may be read (a run's whole
 retention). Without the variable payloads are plain, as before, and a sealed
 payload that arrives anyway is refused by name rather than misread.
 
+Failure messages and stack traces are not payloads, yet a business refusal
+names UINs ("the customer is bound to 20000000007"): with keys, they move into
+the failure's encoded attributes (``SealedFailureConverter``) and are sealed
+too; history then shows "Encoded failure", which every client and the codec
+server's Web UI decode.
+
 Search attributes never pass through a payload codec: operators filter on
 them in the clear. Payloads without our marker pass through decoding
 unchanged, so histories recorded in plain text still replay.
@@ -25,10 +31,11 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.api.failure.v1 import Failure
+from temporalio.converter import DataConverter, PayloadCodec, PayloadConverter
 
 from starter.errors import BadConfiguration
-from workflows.contract import DATA_CONVERTER
+from workflows.contract import DATA_CONVERTER, BusinessFailureConverter
 from workflows.signing import BadSigningKeys, parse_keys
 
 KEYS_VARIABLE: Final = "UNBIND_PAYLOAD_KEYS"
@@ -102,6 +109,27 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(plain)
 
 
+class SealedFailureConverter(BusinessFailureConverter):
+    """Business failures (no stack traces for refusals) whose message and
+    stack trace travel as an encoded attribute, which the codec seals. The
+    SDK's ``encode_common_attributes``, applied after the refusal's stack
+    trace is dropped."""
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        super().to_failure(exception, payload_converter, failure)
+        level: Failure | None = failure
+        while level is not None:
+            if not level.HasField("encoded_attributes"):
+                [attributes] = payload_converter.to_payloads(
+                    [{"message": level.message, "stack_trace": level.stack_trace}]
+                )
+                level.encoded_attributes.CopyFrom(attributes)
+                level.message, level.stack_trace = "Encoded failure", ""
+            level = level.cause if level.HasField("cause") else None
+
+
 def sealed(payload: Payload) -> bool:
     return payload.metadata.get("encoding") == ENCODING
 
@@ -130,9 +158,16 @@ def payload_codec_from_env() -> EncryptionCodec:
     return EncryptionCodec(parse_payload_keys(given) if given else {})
 
 
-def data_converter_with(codec: PayloadCodec | None) -> DataConverter:
-    """The one data converter (``workflows.contract``), sealing with ``codec``."""
-    return dataclasses.replace(DATA_CONVERTER, payload_codec=codec) if codec else DATA_CONVERTER
+def data_converter_with(codec: EncryptionCodec | None) -> DataConverter:
+    """The one data converter (``workflows.contract``), sealing payloads and
+    failure messages with ``codec`` when it has keys."""
+    if codec is None:
+        return DATA_CONVERTER
+    if codec.encrypting_kid is None:
+        return dataclasses.replace(DATA_CONVERTER, payload_codec=codec)
+    return dataclasses.replace(
+        DATA_CONVERTER, payload_codec=codec, failure_converter_class=SealedFailureConverter
+    )
 
 
 def data_converter_from_env() -> DataConverter:

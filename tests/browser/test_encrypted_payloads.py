@@ -6,8 +6,6 @@ holds only ciphertext."""
 
 from __future__ import annotations
 
-import base64
-import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,23 +13,26 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, ViewportSize, expect
 from temporalio.client import Client
 
 from activities.sql import SqlPartnerCenter
-from starter.client import UnbindingClient
 from starter.devstack.codec_process import CodecServerProcess
 from starter.devstack.ports import HOST, free_port
 from starter.devstack.server import DevServer
-from starter.payload_codec import EncryptionCodec, data_converter_with, parse_payload_keys
 from tests.browser.conftest import screenshot
-from tests.conftest import Ledger, running_worker
+from tests.conftest import Ledger
+from tests.integration.test_encrypted_payloads import (
+    KEYS,
+    SealedWorker,
+    failed_at_cutover,
+    sealed_worker,
+)
 from tests.test_no_secrets_in_history import history_corpus
 from workflows.model import UnbindStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-KEYS = f"browser-1:{base64.b64encode(os.urandom(32)).decode()}"
 REASON = "contract ends: Pangolin-Canary-2284"
 
 
@@ -39,13 +40,15 @@ REASON = "contract ends: Pangolin-Canary-2284"
 class SealedStack:
     plain: Client
     """No codec: what Temporal itself holds."""
-    sealing: Client
     ui_url: str
     codec: CodecServerProcess
 
 
-@pytest_asyncio.fixture
-async def sealed_stack(chromium: Path, tmp_path: Path) -> AsyncIterator[SealedStack]:
+@pytest_asyncio.fixture(scope="module")
+async def sealed_stack(
+    chromium: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[SealedStack]:
+    tmp_path = tmp_path_factory.mktemp("sealed-stack")
     ui_port = free_port()
     ui_url = f"http://{HOST}:{ui_port}"
     codec = CodecServerProcess(
@@ -57,51 +60,75 @@ async def sealed_stack(chromium: Path, tmp_path: Path) -> AsyncIterator[SealedSt
     await codec.start_serving()
     try:
         plain = await server.start_serving()
-        config = plain.config()
-        config["data_converter"] = data_converter_with(EncryptionCodec(parse_payload_keys(KEYS)))
-        yield SealedStack(plain=plain, sealing=Client(**config), ui_url=ui_url, codec=codec)
+        yield SealedStack(plain=plain, ui_url=ui_url, codec=codec)
     finally:
         server.stop()
         codec.stop()
 
 
+@pytest_asyncio.fixture
+async def stack(
+    sealed_stack: SealedStack, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+) -> AsyncIterator[SealedWorker]:
+    async with sealed_worker(sealed_stack.plain, partner_center, executor) as running:
+        yield running
+
+
 async def test_the_web_ui_shows_the_decoded_input_while_history_holds_ciphertext(
-    page: Page,
-    sealed_stack: SealedStack,
-    partner_center: SqlPartnerCenter,
-    executor: ThreadPoolExecutor,
-    ledger: Ledger,
+    page: Page, sealed_stack: SealedStack, stack: SealedWorker, ledger: Ledger
 ) -> None:
     parties = ledger.direct(card=True)
-    async with running_worker(sealed_stack.sealing, partner_center, executor) as worker:
-        unbinding = UnbindingClient(sealed_stack.sealing, task_queue=worker.task_queue)
-        applied = await unbinding.apply(
-            customer_uin=parties.customer,
-            initiator_uin=parties.reseller,
-            notice_acknowledged=True,
-            reason=REASON,
-        )
-        assert applied.status is UnbindStatus.PENDING_CUSTOMER_CONFIRMATION, applied
+    applied = await stack.unbinding.apply(
+        customer_uin=parties.customer,
+        initiator_uin=parties.reseller,
+        notice_acknowledged=True,
+        reason=REASON,
+    )
+    assert applied.status is UnbindStatus.PENDING_CUSTOMER_CONFIRMATION, applied
 
-        page_url = f"{sealed_stack.ui_url}/namespaces/default/workflows/{applied.workflow_id}"
-        decoded = []
-        page.on(
-            "response",
-            lambda r: (
-                decoded.append(r.status) if r.url.startswith(sealed_stack.codec.url) else None
-            ),
-        )
-        await page.goto(page_url)
-        main = page.locator("main")
-        # The input, decoded by the codec server in the browser.
-        await expect(main.get_by_text(REASON).first).to_be_visible()
-        await expect(
-            main.get_by_text(f'"customer_uin": "{parties.customer}"').first
-        ).to_be_visible()
-        await screenshot(page, "encrypted-payloads-decoded-input")
-        assert 200 in decoded, decoded
+    decoded = []
+    page.on(
+        "response",
+        lambda r: decoded.append(r.status) if r.url.startswith(sealed_stack.codec.url) else None,
+    )
+    await page.goto(f"{sealed_stack.ui_url}/namespaces/default/workflows/{applied.workflow_id}")
+    main = page.locator("main")
+    # The input, decoded by the codec server in the browser.
+    await expect(main.get_by_text(REASON).first).to_be_visible()
+    await expect(main.get_by_text(f'"customer_uin": "{parties.customer}"').first).to_be_visible()
+    await screenshot(page, "encrypted-payloads-decoded-input")
+    assert 200 in decoded, decoded
 
-        history = await sealed_stack.plain.get_workflow_handle(applied.workflow_id).fetch_history()
+    history = await stack.plain.get_workflow_handle(applied.workflow_id).fetch_history()
     raw = history_corpus(history)
     assert REASON not in raw
     assert "binary/encrypted" in raw
+
+
+async def test_a_sealed_business_failure_reads_in_the_web_ui(
+    page: Page, sealed_stack: SealedStack, stack: SealedWorker, ledger: Ledger, database_url: str
+) -> None:
+    parties = ledger.direct(card=True)
+    workflow_id, other = await failed_at_cutover(stack.unbinding, ledger, parties, database_url)
+    history = await stack.plain.get_workflow_handle(workflow_id).fetch_history()
+    raw = history_corpus(history)
+    assert "Encoded failure" in raw and f"is bound to {other}" not in raw
+
+    await page.set_viewport_size(ViewportSize(width=2000, height=1000))
+    await page.goto(f"{sealed_stack.ui_url}/namespaces/default/workflows/{workflow_id}")
+    await page.get_by_role("tab", name="Event History").click()
+    failed = page.get_by_text("Activity Task Failed").first
+    await expect(failed).to_be_visible()
+    await failed.click()
+    main = page.locator("main")
+    await expect(main.get_by_text(f"is bound to {other}").first).to_be_visible()
+    # The failure itself, its encoded attributes decoded by the codec server
+    # (notification bodies, also decoded, tell of the conflict too).
+    text = await main.inner_text()
+    assert '"encodedAttributes"' in text, text
+    decoded_message = (
+        f'"message": "relationship check failed at cutover: customer {parties.customer} '
+        f"is bound to {other}"
+    )
+    assert decoded_message in text, text
+    await screenshot(page, "encrypted-payloads-decoded-failure")

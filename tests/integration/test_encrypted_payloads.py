@@ -17,10 +17,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import pytest
+import pytest_asyncio
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, SearchAttributes
@@ -34,7 +37,7 @@ from starter.client import UnbindingClient
 from starter.devstack.environment import isolated_environment
 from starter.payload_codec import EncryptionCodec, data_converter_with, parse_payload_keys, sealed
 from tests.cli import run_unbind
-from tests.conftest import Ledger, eventually, running_worker
+from tests.conftest import Ledger, Parties, eventually, running_worker
 from tests.test_no_secrets_in_history import texts
 from workflows import search_attributes as sa
 from workflows.contract import DATA_CONVERTER
@@ -75,38 +78,54 @@ def without_search_attributes(event: HistoryEvent) -> HistoryEvent:
     return copy
 
 
+@dataclass(frozen=True)
+class SealedWorker:
+    plain: Client
+    """No codec: Temporal's raw view."""
+    sealing: Client
+    unbinding: UnbindingClient
+    """On the sealing client and the worker's task queue."""
+
+
+@asynccontextmanager
+async def sealed_worker(
+    plain: Client, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+) -> AsyncIterator[SealedWorker]:
+    """A worker and a client sealing payloads with the test's keys."""
+    config = plain.config()
+    config["data_converter"] = data_converter_with(EncryptionCodec(parse_payload_keys(KEYS)))
+    client = Client(**config)
+    async with running_worker(client, partner_center, executor) as worker:
+        yield SealedWorker(plain, client, UnbindingClient(client, task_queue=worker.task_queue))
+
+
+@pytest_asyncio.fixture
+async def stack(
+    dev_env: WorkflowEnvironment, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+) -> AsyncIterator[SealedWorker]:
+    async with sealed_worker(dev_env.client, partner_center, executor) as running:
+        yield running
+
+
 async def test_history_holds_ciphertext_while_the_codec_client_reads_the_application(
-    dev_env: WorkflowEnvironment,
-    partner_center: SqlPartnerCenter,
-    executor: ThreadPoolExecutor,
-    ledger: Ledger,
-    database_url: str,
+    stack: SealedWorker, ledger: Ledger, database_url: str
 ) -> None:
-    codec = EncryptionCodec(parse_payload_keys(KEYS))
-    plain_client = dev_env.client  # no codec: Temporal's raw view
-    sealing_client = Client(
-        **{**plain_client.config(), "data_converter": data_converter_with(codec)}
-    )
+    plain_client, sealing_client = stack.plain, stack.sealing
     parties = ledger.direct(card=True)
-    async with running_worker(sealing_client, partner_center, executor) as worker:
-        unbinding = UnbindingClient(sealing_client, task_queue=worker.task_queue)
-        applied = await unbinding.apply(
-            customer_uin=parties.customer,
-            initiator_uin=parties.reseller,
-            notice_acknowledged=True,
-            reason=REASON,
-        )
-        assert applied.accepted, applied
-        await unbinding.confirm(parties.customer, actor=parties.customer)
-        state = await unbinding.status(parties.customer)
-        handle = sealing_client.get_workflow_handle(applied.workflow_id)
-        await handle.result()
-        history = await plain_client.get_workflow_handle(applied.workflow_id).fetch_history()
+    applied = await stack.unbinding.apply(
+        customer_uin=parties.customer,
+        initiator_uin=parties.reseller,
+        notice_acknowledged=True,
+        reason=REASON,
+    )
+    assert applied.accepted, applied
+    await stack.unbinding.confirm(parties.customer, actor=parties.customer)
+    await sealing_client.get_workflow_handle(applied.workflow_id).result()
+    history = await plain_client.get_workflow_handle(applied.workflow_id).fetch_history()
 
     # The codec's client reads it all back.
-    assert state.customer_uin == parties.customer
-    final = await UnbindingClient(sealing_client).status(parties.customer)
-    assert final.status is UnbindStatus.COMPLETED
+    final = await stack.unbinding.status(parties.customer)
+    assert final.status is UnbindStatus.COMPLETED and final.customer_uin == parties.customer
     started = history.events[0].workflow_execution_started_event_attributes
     [application] = await sealing_client.data_converter.decode(
         started.input.payloads, [ApplicationInput]
@@ -136,7 +155,7 @@ async def test_history_holds_ciphertext_while_the_codec_client_reads_the_applica
         await plain_client.data_converter.decode(started.input.payloads, [ApplicationInput])
     env = isolated_environment(
         address=plain_client.service_client.config.target_host,
-        task_queue=worker.task_queue,
+        task_queue=stack.unbinding.task_queue,
         database_url=database_url,
     )
     keyless = await run_unbind(env, "status", "--customer", parties.customer)
@@ -157,10 +176,32 @@ async def test_history_holds_ciphertext_while_the_codec_client_reads_the_applica
     assert applied.workflow_id in listed
 
     # The encrypted history replays with the codec (and not without it).
-    for converter, replays in ((data_converter_with(codec), True), (DATA_CONVERTER, False)):
+    converters = ((sealing_client.data_converter, True), (DATA_CONVERTER, False))
+    for converter, replays in converters:
         replayer = Replayer(workflows=[UnbindingWorkflow], data_converter=converter)
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert (result.replay_failure is None) is replays, result.replay_failure
+
+
+async def failed_at_cutover(
+    unbinding: UnbindingClient, ledger: Ledger, parties: Parties, database_url: str
+) -> tuple[str, str]:
+    """An application whose cutover failed on a relationship conflict, with a
+    message naming the UINs, run to its end: its workflow id and the reseller
+    the customer moved to."""
+    applied = await unbinding.apply(
+        customer_uin=parties.customer, initiator_uin=parties.reseller, notice_acknowledged=True
+    )
+    ledger.pc.set_account(parties.customer, frozen=True)
+    confirmed = await unbinding.confirm(parties.customer, actor=parties.customer)
+    assert confirmed.status is UnbindStatus.AWAITING_REMEDIATION, confirmed
+    # Behind the process's back, the customer moves to another reseller.
+    other = ledger.moved_to_another_reseller(parties.customer, database_url)
+    ledger.pc.set_account(parties.customer, frozen=False)
+    rechecked = await unbinding.recheck(parties.customer, actor=parties.reseller)
+    assert rechecked.status is UnbindStatus.FAILED, rechecked
+    await unbinding.temporal.get_workflow_handle(applied.workflow_id).result()
+    return applied.workflow_id, other
 
 
 def _is_patch_marker(event: HistoryEvent) -> bool:
@@ -169,3 +210,31 @@ def _is_patch_marker(event: HistoryEvent) -> bool:
 
 async def _ids(client: Client, query: str) -> list[str]:
     return [execution.id async for execution in client.list_workflows(query)]
+
+
+async def test_a_business_failure_s_message_is_sealed_and_read_back_by_the_codec_client(
+    stack: SealedWorker, ledger: Ledger, database_url: str
+) -> None:
+    parties = ledger.direct(card=True)
+    workflow_id, other = await failed_at_cutover(stack.unbinding, ledger, parties, database_url)
+    state = await stack.unbinding.status(parties.customer)
+    history = await stack.plain.get_workflow_handle(workflow_id).fetch_history()
+
+    failures = [
+        e.activity_task_failed_event_attributes.failure
+        for e in history.events
+        if e.HasField("activity_task_failed_event_attributes")
+    ]
+    assert failures
+    for failure in failures:
+        assert failure.message == "Encoded failure" and failure.stack_trace == ""
+        assert sealed(failure.encoded_attributes)
+    corpus = "\n".join(
+        text for event in history.events for text in texts(without_search_attributes(event))
+    )
+    assert other not in corpus and parties.customer not in corpus
+    # The codec's client reads the failure's message back.
+    [failure] = failures[:1]
+    decoded = await stack.sealing.data_converter.decode_failure(failure)
+    assert f"is bound to {other}" in str(decoded)
+    assert state.outcome_reason is not None and other in state.outcome_reason
