@@ -119,6 +119,10 @@ async def test_history_holds_ciphertext_while_the_codec_client_reads_the_applica
         reason=REASON,
     )
     assert applied.accepted, applied
+    # A refusal's message, sealed on the way, reads in full at the caller.
+    refused = await stack.unbinding.confirm(parties.customer, actor=parties.reseller)
+    assert not refused.accepted and refused.reason, refused
+    assert parties.reseller in refused.reason and "Encoded failure" not in refused.reason
     await stack.unbinding.confirm(parties.customer, actor=parties.customer)
     await sealing_client.get_workflow_handle(applied.workflow_id).result()
     history = await plain_client.get_workflow_handle(applied.workflow_id).fetch_history()
