@@ -8,6 +8,8 @@ import os
 
 import pytest
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
+from temporalio.exceptions import ApplicationError
 
 from starter.errors import BadConfiguration
 from starter.inputs import build_application
@@ -15,13 +17,15 @@ from starter.payload_codec import (
     KEY_ID,
     KEYS_VARIABLE,
     EncryptionCodec,
+    SealedFailureConverter,
     UndecryptablePayload,
     data_converter_from_env,
+    data_converter_with,
     parse_payload_keys,
     payload_codec_from_env,
     sealed,
 )
-from workflows.contract import DATA_CONVERTER
+from workflows.contract import DATA_CONVERTER, RELATIONSHIP_CONFLICT
 from workflows.model import ApplicationInput
 
 OLD, NEW = os.urandom(32), os.urandom(32)
@@ -123,9 +127,10 @@ def test_keys_from_the_environment_seal(monkeypatch: pytest.MonkeyPatch) -> None
     converter = data_converter_from_env()
     assert isinstance(converter.payload_codec, EncryptionCodec)
     assert converter.payload_codec.encrypting_kid == "k2"
-    # Everything else of the contract's converter is kept.
-    assert converter.failure_converter_class is DATA_CONVERTER.failure_converter_class
+    # The contract's payloads; its business failures, with messages sealed.
     assert converter.payload_converter_class is DATA_CONVERTER.payload_converter_class
+    assert converter.failure_converter_class is SealedFailureConverter
+    assert issubclass(SealedFailureConverter, DATA_CONVERTER.failure_converter_class)
 
 
 @pytest.mark.parametrize(
@@ -153,3 +158,27 @@ def test_a_malformed_key_configuration_names_the_variable_and_the_rule(
     secret = given.partition(":")[2].split(",")[0]
     if len(secret) > 8:
         assert secret not in raised.value.message
+
+
+async def test_failure_messages_are_sealed_at_every_level_and_read_back() -> None:
+    converter = data_converter_with(EncryptionCodec({"k1": NEW}))
+    try:
+        try:
+            raise ApplicationError("customer 30012345001 is bound to 20000000009")
+        except ApplicationError as cause:
+            raise ApplicationError(
+                "relationship check failed at cutover", type=RELATIONSHIP_CONFLICT
+            ) from cause
+    except ApplicationError as error:
+        failure = Failure()
+        await converter.encode_failure(error, failure)
+    assert failure.message == failure.cause.message == "Encoded failure"
+    assert failure.stack_trace == failure.cause.stack_trace == ""  # a refusal has none
+    raw = failure.SerializeToString()
+    assert b"30012345001" not in raw and b"relationship check" not in raw
+    assert sealed(failure.encoded_attributes) and sealed(failure.cause.encoded_attributes)
+
+    decoded = await converter.decode_failure(failure)
+    assert isinstance(decoded, ApplicationError) and decoded.type == RELATIONSHIP_CONFLICT
+    assert decoded.message == "relationship check failed at cutover"
+    assert str(decoded.__cause__) == "customer 30012345001 is bound to 20000000009"
