@@ -1,11 +1,14 @@
 """Encrypted payloads in the Web UI: a dev server started by the dev stack
 with ``--ui-codec-endpoint`` pointing at a real codec server process, a
 worker sealing every payload, and Chromium reading the workflow page. The
-operator sees the application's input in the clear; Temporal's own history
-holds only ciphertext."""
+operator sees the application's input and failures in the clear, and what
+the UI sends is sealed by the codec server; Temporal's own history holds only
+ciphertext."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,7 +23,14 @@ from activities.sql import SqlPartnerCenter
 from starter.devstack.codec_process import CodecServerProcess
 from starter.devstack.ports import HOST, free_port
 from starter.devstack.server import DevServer
+from starter.payload_codec import sealed
 from tests.browser.conftest import screenshot
+from tests.browser.test_web_ui import (
+    OPERATOR,
+    VISIBILITY_WAIT,
+    choose,
+    fixed_while_awaiting_remediation,
+)
 from tests.conftest import Ledger
 from tests.integration.test_encrypted_payloads import (
     KEYS,
@@ -29,7 +39,7 @@ from tests.integration.test_encrypted_payloads import (
     sealed_worker,
 )
 from tests.test_no_secrets_in_history import history_corpus
-from workflows.model import UnbindStatus
+from workflows.model import UnbindingState, UnbindStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -132,3 +142,35 @@ async def test_a_sealed_business_failure_reads_in_the_web_ui(
     )
     assert decoded_message in text, text
     await screenshot(page, "encrypted-payloads-decoded-failure")
+
+
+async def test_a_signal_sent_from_the_web_ui_is_sealed_by_the_codec_server(
+    page: Page, sealed_stack: SealedStack, stack: SealedWorker, ledger: Ledger
+) -> None:
+    _, workflow_id = await fixed_while_awaiting_remediation(stack.unbinding, ledger)
+
+    await page.goto(f"{sealed_stack.ui_url}/namespaces/default/workflows/{workflow_id}")
+    await page.get_by_role("button", name="More Actions").click()
+    await page.get_by_role("menuitem", name="Send a Signal").click()
+    await choose(page, "signal-select", "recheck")
+    dialog = page.locator("dialog:visible")
+    await dialog.get_by_role("textbox", name="Data").fill(
+        json.dumps({"actor": OPERATOR, "action_id": "ui-sealed-recheck-1"})
+    )
+    await dialog.get_by_role("button", name="Submit").click()
+
+    # The worker, with the keys, read the UI's signal: the recheck completed it.
+    ended = stack.sealing.get_workflow_handle(workflow_id, result_type=UnbindingState).result()
+    state = await asyncio.wait_for(ended, VISIBILITY_WAIT)
+    assert state.status is UnbindStatus.COMPLETED
+    assert (OPERATOR, "recheck", True) in [(e.actor, e.action, e.accepted) for e in state.timeline]
+    # What the UI sent reached Temporal sealed, by the codec server's /encode.
+    history = await stack.plain.get_workflow_handle(workflow_id).fetch_history()
+    [signaled] = [
+        e.workflow_execution_signaled_event_attributes
+        for e in history.events
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert signaled.signal_name == "recheck"
+    assert [sealed(p) for p in signaled.input.payloads] == [True]
+    assert b"ui-sealed-recheck-1" not in signaled.SerializeToString()
