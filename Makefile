@@ -15,6 +15,9 @@ DEMO_INSTALLED := $(VENV)/.installed-demo
 UNBIND_TEMPORAL_PORT ?= 7233
 UNBIND_TEMPORAL_UI_PORT ?= 8233
 export UNBIND_TEMPORAL_PORT UNBIND_TEMPORAL_UI_PORT
+# The codec server's port; `make server` points the Web UI at it when UNBIND_PAYLOAD_KEYS is set.
+UNBIND_CODEC_PORT ?= 8081
+CODEC_URL := http://127.0.0.1:$(UNBIND_CODEC_PORT)
 
 ONCE ?=
 DEMO_FLAGS := $(if $(filter 1 yes true,$(ONCE)),--once,)
@@ -27,7 +30,7 @@ CHROMIUM := /usr/bin/chromium
 BROWSER_FOR_TESTS := $(if $(filter 1 yes true,$(UNBIND_SKIP_BROWSER_TESTS)),,$(CHROMIUM))
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install demo test lint format worker server clean distclean bench chaos postgresql
+.PHONY: help venv install demo test lint format worker server codec-server clean distclean bench chaos postgresql
 
 help:
 	@echo "make demo [ONCE=1]  start Temporal + worker, play the scenarios (Web UI on :$(UNBIND_TEMPORAL_UI_PORT))"
@@ -38,6 +41,7 @@ help:
 	@echo "make format         ruff format + ruff check --fix"
 	@echo "make server         the Temporal dev server in the foreground (state in var/)"
 	@echo "make worker         the worker in the foreground (python worker.py)"
+	@echo "make codec-server   decodes encrypted payloads for the Web UI (needs UNBIND_PAYLOAD_KEYS)"
 	@echo "make venv           create $(VENV) and install the project with [dev] (make demo: [demo] only)"
 	@echo "make clean          remove var/ and caches (distclean: also $(VENV))"
 
@@ -104,7 +108,13 @@ server: $(INSTALLED)
 	exec $(BIN)/temporal server start-dev --ip 127.0.0.1 \
 		--port $(UNBIND_TEMPORAL_PORT) --ui-port $(UNBIND_TEMPORAL_UI_PORT) \
 		--db-filename var/temporal.db --log-level error \
+		$(if $(UNBIND_PAYLOAD_KEYS),--ui-codec-endpoint $(CODEC_URL)) \
 		$$($(BIN)/python -c 'from starter.devstack.server import dev_server_flags; print(" ".join(dev_server_flags()))')
+
+codec-server: $(INSTALLED)
+	UNBIND_CODEC_ADDRESS=127.0.0.1:$(UNBIND_CODEC_PORT) \
+	UNBIND_CODEC_CORS_ORIGINS=http://127.0.0.1:$(UNBIND_TEMPORAL_UI_PORT),http://localhost:$(UNBIND_TEMPORAL_UI_PORT) \
+		exec $(BIN)/python -m starter.codec_server
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -3,7 +3,8 @@
 Connects through ``temporalio.envconfig`` (standard ``TEMPORAL_*`` variables
 and profiles), polls ``UNBIND_TASK_QUEUE``, talks to the partner center at
 ``UNBIND_DATABASE_URL``, verifies signed actions as ``UNBIND_REQUIRE_SIGNED_ACTIONS``
-and ``UNBIND_ACTION_SIGNING_KEYS`` say, and shuts down gracefully on SIGINT/SIGTERM.
+and ``UNBIND_ACTION_SIGNING_KEYS`` say, encrypts payloads with ``UNBIND_PAYLOAD_KEYS``
+when set (``starter.payload_codec``), and shuts down gracefully on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """How every process reaches Temporal: the standard environment configuration
 (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, TLS
-variables, ``TEMPORAL_PROFILE`` and the config file) plus our task queue."""
+variables, ``TEMPORAL_PROFILE`` and the config file), our task queue, and the
+payload keys (``UNBIND_PAYLOAD_KEYS``, ``starter.payload_codec``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import os
 from temporalio.client import Client
 
 from starter.configuration import temporal_connect_config
-from workflows.contract import DATA_CONVERTER, DEFAULT_TASK_QUEUE
+from starter.payload_codec import data_converter_from_env
+from workflows.contract import DEFAULT_TASK_QUEUE
 
 
 def task_queue_from_env() -> str:
@@ -17,14 +19,15 @@ def task_queue_from_env() -> str:
 
 
 def connect_config() -> dict:
-    """Keyword arguments for ``Client.connect``, from the environment; a
-    mistake in it is a :class:`~starter.errors.BadConfiguration`."""
-    return temporal_connect_config()
+    """Keyword arguments for ``Client.connect``, from the environment, data
+    converter included; a mistake in it is a
+    :class:`~starter.errors.BadConfiguration`."""
+    return {**temporal_connect_config(), "data_converter": data_converter_from_env()}
 
 
 async def connect_client(config: dict | None = None) -> Client:
-    """A client speaking the pydantic data converter, as every process must."""
-    return await Client.connect(
-        **(config if config is not None else connect_config()),
-        data_converter=DATA_CONVERTER,
-    )
+    """A client speaking the contract's data converter, as every process
+    must, encrypting payloads when ``UNBIND_PAYLOAD_KEYS`` says so."""
+    config = dict(config if config is not None else connect_config())
+    config.setdefault("data_converter", data_converter_from_env())
+    return await Client.connect(**config)

@@ -11,8 +11,13 @@ With ``--once`` it stops what it started right after the table.
 Every run creates fresh customers under the seeded partners, so it works again
 on the persisted state: a completed unbinding leaves its customer unbound.
 
+Payloads are encrypted (``starter.payload_codec``) with ``UNBIND_PAYLOAD_KEYS``
+or a demo key kept in ``var/demo-payload-keys``, and the Web UI decodes them
+through the codec server (``python -m starter.codec_server``) it starts.
+
 Environment: ``UNBIND_TEMPORAL_PORT`` (7233), ``UNBIND_TEMPORAL_UI_PORT``
-(8233) and ``UNBIND_API_PORT`` (8000) on 127.0.0.1, ``UNBIND_DATABASE_URL`` (``sqlite:///var/unbind.db``),
+(8233), ``UNBIND_API_PORT`` (8000) and ``UNBIND_CODEC_PORT`` (8081) on 127.0.0.1,
+``UNBIND_DATABASE_URL`` (``sqlite:///var/unbind.db``),
 ``UNBIND_TASK_QUEUE``. Logs go to ``var/logs/``.
 
 Exit codes: 0 every scenario reached its expected status, 1 one did not,
@@ -39,11 +44,14 @@ from starter.connection import task_queue_from_env
 from starter.demo_api import demo_key_dir, report_api, start_api, walkthrough_customer
 from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
 from starter.devstack.api_process import ApiProcess, api_url
+from starter.devstack.codec_process import CodecServerProcess, demo_payload_keys
 from starter.devstack.environment import NAMESPACE
 from starter.devstack.ports import HOST, listening, port_from_env
 from starter.devstack.process import ROOT, ChildProcess, StackFailed
 from starter.devstack.server import DevServer, connect, register_search_attributes
 from starter.devstack.worker_process import WorkerProcess
+from starter.errors import BadConfiguration
+from starter.payload_codec import KEYS_VARIABLE, parse_payload_keys
 from workflows.contract import workflow_id_for
 from workflows.model import UnbindStatus
 
@@ -53,6 +61,7 @@ LOGS = VAR / "logs"
 DEFAULT_PORT = 7233
 DEFAULT_UI_PORT = 8233
 DEFAULT_API_PORT = 8000
+DEFAULT_CODEC_PORT = 8081
 
 SERVER_START_TIMEOUT = 30.0
 """Seconds for a new dev server to accept connections."""
@@ -63,6 +72,7 @@ WORKER_STOP_TIMEOUT = 30.0
 SERVER_STOP_TIMEOUT = 15.0
 
 EXIT_MISMATCH = 1
+EXIT_CONFIGURATION = 2
 EXIT_STACK = 3
 EXIT_INTERRUPTED = 130
 
@@ -78,15 +88,25 @@ class DemoConfig:
     api_port: int
     database_url: str
     task_queue: str
+    codec_port: int
+    payload_keys: str
+    demo_keys: bool
+    """The keys are the demo's own (var/demo-payload-keys), not the caller's."""
 
     @classmethod
     def from_env(cls) -> DemoConfig:
+        given = os.environ.get(KEYS_VARIABLE, "").strip()
+        payload_keys = given or demo_payload_keys(VAR)
+        parse_payload_keys(payload_keys)  # a malformed value is the operator's to fix
         return cls(
             port=port_from_env("UNBIND_TEMPORAL_PORT", DEFAULT_PORT),
             ui_port=port_from_env("UNBIND_TEMPORAL_UI_PORT", DEFAULT_UI_PORT),
             api_port=port_from_env("UNBIND_API_PORT", DEFAULT_API_PORT),
             database_url=os.environ.get("UNBIND_DATABASE_URL") or f"sqlite:///{VAR / 'unbind.db'}",
             task_queue=task_queue_from_env(),
+            codec_port=port_from_env("UNBIND_CODEC_PORT", DEFAULT_CODEC_PORT),
+            payload_keys=payload_keys,
+            demo_keys=not given,
         )
 
     @property
@@ -107,13 +127,18 @@ class Stack:
         self.server: DevServer | None = None
         self.worker: WorkerProcess | None = None
         self.api: ApiProcess | None = None
+        self.codec: CodecServerProcess | None = None
         self.reused_server = False
 
     @property
     def children(self) -> list[ChildProcess]:
-        return [child for child in (self.api, self.worker, self.server) if child is not None]
+        children = (self.api, self.worker, self.server, self.codec)
+        return [child for child in children if child is not None]
 
     async def start(self) -> Client:
+        # The demo's own clients seal payloads as the worker and the API do.
+        os.environ[KEYS_VARIABLE] = self.config.payload_keys
+        await self._start_codec_server()
         client = await self._start_server()
         await register_search_attributes(client)
         print("Starting the worker (python worker.py)…", flush=True)
@@ -121,6 +146,7 @@ class Stack:
             address=self.config.address,
             task_queue=self.config.task_queue,
             database_url=self.config.database_url,
+            payload_keys=self.config.payload_keys,
             log_path=LOGS / "worker.log",
         )
         await self.worker.start_polling(client, within=WORKER_START_TIMEOUT)
@@ -132,11 +158,22 @@ class Stack:
             address=self.config.address,
             task_queue=self.config.task_queue,
             database_url=self.config.database_url,
+            payload_keys=self.config.payload_keys,
             port=self.config.api_port,
             key_dir=demo_key_dir(VAR),
             log_path=LOGS / "api.log",
         )
         self.api = await start_api(api, within=WORKER_START_TIMEOUT)
+
+    async def _start_codec_server(self) -> None:
+        print("Starting the codec server (python -m starter.codec_server)…", flush=True)
+        self.codec = CodecServerProcess(
+            payload_keys=self.config.payload_keys,
+            port=self.config.codec_port,
+            ui_origin=f"http://{HOST}:{self.config.ui_port}",
+            log_path=LOGS / "codec-server.log",
+        )
+        await self.codec.start_serving(within=WORKER_START_TIMEOUT)
 
     async def _start_server(self) -> Client:
         address = self.config.address
@@ -156,6 +193,7 @@ class Stack:
             log_path=LOGS / "temporal.log",
             port=self.config.port,
             ui_port=self.config.ui_port,
+            ui_codec_endpoint=self.codec.url if self.codec else None,
         )
         return await self.server.start_serving(within=SERVER_START_TIMEOUT)
 
@@ -173,6 +211,7 @@ class Stack:
             (self.api, SERVER_STOP_TIMEOUT),
             (self.worker, WORKER_STOP_TIMEOUT),
             (self.server, SERVER_STOP_TIMEOUT),
+            (self.codec, SERVER_STOP_TIMEOUT),
         ):
             if child is None:
                 continue
@@ -213,11 +252,14 @@ def _report(outcomes: Sequence[Outcome], config: DemoConfig, *, reused: bool) ->
     ui_note = "  (this server was already running: its UI may be elsewhere)" if reused else ""
     print()
     print(f"Web UI:      {config.ui_url}{ui_note}")
+    print(f"Payloads:    encrypted; the Web UI decodes them via http://{HOST}:{config.codec_port}")
     print(f'List query:  UnbindStatus="{UnbindStatus.AWAITING_REMEDIATION}"')
     waiting = [o for o in outcomes if o.ok and o.next_command]
     if waiting:
         # The CLI reads the same defaults the demo used, unless the port moved.
         unbind = ".venv/bin/"
+        if config.demo_keys:  # the CLI reads the encrypted payloads with the demo's key
+            unbind = f'{KEYS_VARIABLE}="$(cat var/demo-payload-keys)" {unbind}'
         if config.port != DEFAULT_PORT:
             unbind = f"TEMPORAL_ADDRESS={config.address} {unbind}"
         print()
@@ -242,7 +284,11 @@ def _quiet_interrupted_updates(loop: asyncio.AbstractEventLoop, context: dict[st
 
 
 async def run_demo(*, once: bool) -> int:
-    config = DemoConfig.from_env()
+    try:
+        config = DemoConfig.from_env()
+    except BadConfiguration as error:
+        print(f"demo: {error.message}", file=sys.stderr, flush=True)
+        return EXIT_CONFIGURATION
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

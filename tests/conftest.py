@@ -21,11 +21,13 @@ from typing import Any, TypeVar
 import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, settings
+from sqlalchemy import create_engine, update
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
+from activities.sql.schema import agreements
 from starter.devstack.postgres import PostgresCluster, postgres_cluster
 from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
 from worker import build_worker
@@ -234,6 +236,23 @@ class Ledger:
         customer = fresh_uin()
         self.pc.add_customer(customer, partner_uin=reseller, card=card)
         return Parties(customer=customer, reseller=reseller, distributor=distributor)
+
+    def moved_to_another_reseller(self, customer: str, database_url: str) -> str:
+        """Behind the process's back, the customer's agreement now names another
+        reseller (a conflicting change in the partner center): that reseller."""
+        other = fresh_uin()
+        self.pc.add_partner(other, kind=PartnerKind.RESELLER)
+        engine = create_engine(database_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    update(agreements)
+                    .where(agreements.c.customer_uin == customer)
+                    .values(partner_uin=other)
+                )
+        finally:
+            engine.dispose()
+        return other
 
 
 @pytest.fixture

@@ -103,7 +103,8 @@ def with_business_failures(client: Client) -> Client:
     environment's)."""
     config = client.config()
     converter = config["data_converter"]
-    if converter.failure_converter_class is BusinessFailureConverter:
+    # A subclass (starter.payload_codec's sealed failures) does that too.
+    if issubclass(converter.failure_converter_class, BusinessFailureConverter):
         return client
     config["data_converter"] = dataclasses.replace(
         converter, failure_converter_class=BusinessFailureConverter

@@ -20,6 +20,7 @@ from starter.api.settings import ApiSettings
 from starter.client import UnbindingClient
 from starter.configuration import database_url
 from starter.connection import task_queue_from_env
+from starter.payload_codec import payload_codec_from_env
 from starter.signing import signer_from_env, signing
 
 log = logging.getLogger("starter.api")
@@ -55,6 +56,8 @@ def create_app(
     """The API; ``temporal``, ``task_queue`` and ``database`` override the
     environment (tests)."""
     settings = settings or ApiSettings.from_env()
+    if temporal is None:
+        payload_codec_from_env()  # a key mistake stops it here (exit 2), not in the lifespan
     verifier = TokenVerifier(settings)
 
     @asynccontextmanager

@@ -18,6 +18,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from starter.secret_files import write_once
+
 DEV_KEY_DIR_VARIABLE = "UNBIND_DEV_KEY_DIR"
 DEFAULT_DEV_KEY_DIR = Path("var") / "dev-keys"
 DEV_ISSUER = "unbind-dev"
@@ -47,19 +49,12 @@ def dev_key_pair(directory: Path | None = None) -> DevKeyPair:
     directory = directory or dev_key_dir()
     private_path = directory / _PRIVATE
     if not private_path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        try:
-            fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as file:
-                file.write(pem)
+        write_once(private_path, pem)
     loaded = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
     if not isinstance(loaded, Ed25519PrivateKey):
         raise ValueError(f"{private_path} is not an Ed25519 private key")

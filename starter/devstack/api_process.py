@@ -18,30 +18,10 @@ POLL_EVERY = 0.25
 PROBE_TIMEOUT = 2.0
 
 
-class ApiProcess(ChildProcess):
-    """``python -m starter.api`` on ``HOST:port`` with ``UNBIND_API_DEV_TOKENS=1``
-    and the development key pair in ``key_dir``."""
+class ServingProcess(ChildProcess):
+    """A child that serves HTTP at ``url`` and answers ``/healthz`` when ready."""
 
-    def __init__(
-        self,
-        *,
-        address: str,
-        task_queue: str,
-        database_url: str,
-        port: int,
-        key_dir: Path,
-        log_path: Path,
-    ) -> None:
-        self.port = port
-        env = isolated_environment(
-            address=address, task_queue=task_queue, database_url=database_url
-        )
-        env.update(
-            UNBIND_API_ADDRESS=f"{HOST}:{port}",
-            UNBIND_API_DEV_TOKENS="1",
-            UNBIND_DEV_KEY_DIR=str(key_dir),
-        )
-        super().__init__("API", [sys.executable, "-m", "starter.api"], log_path=log_path, env=env)
+    port: int
 
     @property
     def url(self) -> str:
@@ -60,9 +40,39 @@ class ApiProcess(ChildProcess):
             raise self.died()
         self.stop()
         raise StackFailed(
-            f"the API did not answer {self.url}/healthz within {within:g}s; "
+            f"the {self.name} did not answer {self.url}/healthz within {within:g}s; "
             f"last lines of its log:\n{self.tail()}"
         )
+
+
+class ApiProcess(ServingProcess):
+    """``python -m starter.api`` on ``HOST:port`` with ``UNBIND_API_DEV_TOKENS=1``
+    and the development key pair in ``key_dir``."""
+
+    def __init__(
+        self,
+        *,
+        address: str,
+        task_queue: str,
+        database_url: str,
+        payload_keys: str | None = None,
+        port: int,
+        key_dir: Path,
+        log_path: Path,
+    ) -> None:
+        self.port = port
+        env = isolated_environment(
+            address=address,
+            task_queue=task_queue,
+            database_url=database_url,
+            payload_keys=payload_keys,
+        )
+        env.update(
+            UNBIND_API_ADDRESS=f"{HOST}:{port}",
+            UNBIND_API_DEV_TOKENS="1",
+            UNBIND_DEV_KEY_DIR=str(key_dir),
+        )
+        super().__init__("API", [sys.executable, "-m", "starter.api"], log_path=log_path, env=env)
 
 
 def api_url(port: int) -> str:

@@ -7,11 +7,15 @@ from __future__ import annotations
 import os
 
 from starter.devstack.process import ROOT
+from starter.payload_codec import KEYS_VARIABLE
 
 NAMESPACE = "default"
 
 
-def isolated_environment(*, address: str, task_queue: str, database_url: str) -> dict[str, str]:
+def isolated_environment(
+    *, address: str, task_queue: str, database_url: str, payload_keys: str | None = None
+) -> dict[str, str]:
+    """``payload_keys``: the stack's ``UNBIND_PAYLOAD_KEYS`` (default: plain payloads)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "UNBIND_"))}
     env.update(
         TEMPORAL_ADDRESS=address,
@@ -22,4 +26,6 @@ def isolated_environment(*, address: str, task_queue: str, database_url: str) ->
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
     )
+    if payload_keys:
+        env[KEYS_VARIABLE] = payload_keys
     return env

@@ -70,8 +70,9 @@ async def connect(address: str) -> Client:
 
 
 class DevServer(ChildProcess):
-    """The dev server on ``db_file``; with a ``ui_port`` its Web UI is on,
-    otherwise it runs headless."""
+    """The dev server on ``db_file``; with a ``ui_port`` its Web UI is on
+    (decoding payloads through ``ui_codec_endpoint`` when given), otherwise
+    it runs headless."""
 
     def __init__(
         self,
@@ -81,11 +82,15 @@ class DevServer(ChildProcess):
         port: int | None = None,
         ui_port: int | None = None,
         log_path: Path | None = None,
+        ui_codec_endpoint: str | None = None,
     ) -> None:
         self.port = port or free_port()
         self.ui_port = ui_port
         self.address = f"{HOST}:{self.port}"
         ui = ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+        if ui_port and ui_codec_endpoint:
+            # The Web UI decodes encrypted payloads through this codec server.
+            ui += ["--ui-codec-endpoint", ui_codec_endpoint]
         command = [
             binary("temporal"),
             "server",

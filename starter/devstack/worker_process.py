@@ -37,6 +37,7 @@ class WorkerProcess(ChildProcess):
         address: str,
         task_queue: str,
         database_url: str,
+        payload_keys: str | None = None,
         log_path: Path,
         command: Sequence[str] | None = None,
         name: str = "worker",
@@ -47,7 +48,10 @@ class WorkerProcess(ChildProcess):
             command or [sys.executable, str(ROOT / "worker.py")],
             log_path=log_path,
             env=isolated_environment(
-                address=address, task_queue=task_queue, database_url=database_url
+                address=address,
+                task_queue=task_queue,
+                database_url=database_url,
+                payload_keys=payload_keys,
             ),
         )
 

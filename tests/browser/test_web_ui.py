@@ -17,11 +17,9 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
-from sqlalchemy import create_engine, update
 from temporalio.client import Client, WorkflowHandle
 
 from activities.sql import SqlPartnerCenter
-from activities.sql.schema import agreements
 from starter.client import UnbindingClient, build_action
 from tests.browser.conftest import WebUi, listed_workflow_ids, screenshot
 from tests.conftest import Ledger, Parties, eventually, fresh_uin
@@ -404,18 +402,7 @@ async def test_a_business_refusal_shows_its_message_not_a_stack_trace(
     parties = ledger.direct()
     workflow_id = await awaiting_remediation(unbinding, ledger.pc, parties)
     # Behind the process's back, the customer moves to another reseller.
-    other = fresh_uin()
-    ledger.pc.add_partner(other, kind=PartnerKind.RESELLER)
-    engine = create_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                update(agreements)
-                .where(agreements.c.customer_uin == parties.customer)
-                .values(partner_uin=other)
-            )
-    finally:
-        engine.dispose()
+    other = ledger.moved_to_another_reseller(parties.customer, database_url)
     ledger.pc.set_account(parties.customer, frozen=False)
     answer = await unbinding.recheck(parties.customer, actor=OPERATOR)
     assert answer.status is S.FAILED

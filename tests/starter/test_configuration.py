@@ -203,3 +203,32 @@ def test_the_worker_exits_2_on_an_unknown_profile(config_file: Path, tmp_path: P
 
     _assert_configuration_error(done, "TEMPORAL_PROFILE", "'staging'", str(config_file))
     assert not (tmp_path / "never.db").exists()
+
+
+# ---- UNBIND_PAYLOAD_KEYS ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("worker", [False, True], ids=["unbind confirm", "worker.py"])
+def test_malformed_payload_keys_exit_2_naming_the_rule(worker: bool, tmp_path: Path) -> None:
+    database = tmp_path / "never.db"
+    env = {"UNBIND_PAYLOAD_KEYS": "k1:c2hvcnQ=", "UNBIND_DATABASE_URL": f"sqlite:///{database}"}
+    args = [] if worker else ["confirm", "--customer", CUSTOMER, "--as", CUSTOMER]
+
+    done = _run(args, env, worker=worker)
+
+    _assert_configuration_error(done, "UNBIND_PAYLOAD_KEYS", "key 'k1' has 5 bytes")
+    assert not database.exists()
+
+
+def test_the_api_exits_2_on_malformed_payload_keys() -> None:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "UNBIND_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.api"],
+        cwd=ROOT,
+        env={**inherited, "UNBIND_PAYLOAD_KEYS": "k1:c2hvcnQ=", "UNBIND_API_DEV_TOKENS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    _assert_configuration_error(done, "UNBIND_PAYLOAD_KEYS", "key 'k1' has 5 bytes")
