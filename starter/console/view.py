@@ -1,0 +1,143 @@
+"""Rendering: the templates, what every page knows (who is signed in, the
+form token, the navigation), and every error as a page in plain words."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from uuid import uuid4
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.responses import RedirectResponse, Response
+
+from starter.api.auth import Principal, Unauthenticated
+from starter.api.deps import Services
+from starter.api.problems import ApiProblem, audit_refusal
+from starter.console.session import FormRefused, Sessions, keep_csrf_cookie
+from starter.console.words import (
+    FORM_REFUSED,
+    Trouble,
+    check_words,
+    status_words,
+    trouble_of,
+)
+
+log = logging.getLogger("starter.console")
+
+HERE = Path(__file__).parent
+PREFIX = "/console"
+WEB_UI_VARIABLE = "UNBIND_TEMPORAL_UI_URL"
+"""Where operators open the Temporal Web UI (the demo sets it); no link without it."""
+
+
+def when(at: datetime | None) -> str:
+    """A time to the second, in UTC (the billing boundary is one)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "—"
+
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["status_words"] = status_words
+templates.env.filters["check_words"] = check_words
+# Fixed when the page is made: posting the same form twice is one action.
+templates.env.globals["new_action_id"] = lambda kind: f"console-{kind}-{uuid4().hex}"
+templates.env.filters["when"] = when
+
+
+@dataclass(frozen=True)
+class Console:
+    """One per process, on ``app.state.console``."""
+
+    sessions: Sessions
+    dev_tokens: bool
+    web_ui_url: str | None
+
+    def workflow_link(self, workflow_id: str) -> str | None:
+        if not self.web_ui_url:
+            return None
+        return f"{self.web_ui_url.rstrip('/')}/namespaces/default/workflows/{quote(workflow_id)}"
+
+
+def console_of(request: Request) -> Console:
+    found: Console = request.app.state.console
+    return found
+
+
+def services_of(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def web_ui_from_env() -> str | None:
+    return os.environ.get(WEB_UI_VARIABLE) or None
+
+
+def render(
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    console = console_of(request)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "principal": principal,
+            "csrf_field": "csrf_token",
+            "csrf_token": console.sessions.form_token(request),
+            "dev_tokens": console.dev_tokens,
+            "prefix": PREFIX,
+            **context,
+        },
+        status_code=status_code,
+    )
+    keep_csrf_cookie(request, response)
+    return response
+
+
+def see_other(path: str) -> RedirectResponse:
+    """After a form: the page to look at (303, so a reload does not post again)."""
+    return RedirectResponse(PREFIX + path, status_code=303)
+
+
+async def trouble_page(request: Request, trouble: Trouble, reason: str) -> Response:
+    """An error page; every refusal is audited like the API's."""
+    if 400 <= trouble.status < 500:
+        await audit_refusal(request, trouble.status, reason)
+    principal = getattr(request.state, "principal", None)
+    return render(request, "trouble.html", principal, trouble=trouble, status_code=trouble.status)
+
+
+class ConsoleRoute(APIRoute):
+    """A console route: the API's problems become pages in plain words, and
+    a session that no longer passes leads back to the sign-in page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ApiProblem as problem:
+                return await trouble_page(request, trouble_of(problem), problem.detail)
+            except Unauthenticated as error:
+                if request.method == "GET":
+                    return see_other("/sign-in")
+                expired = ApiProblem(401, str(error), slug="unauthenticated")
+                return await trouble_page(request, trouble_of(expired), str(error))
+            except FormRefused:
+                return await trouble_page(
+                    request, FORM_REFUSED, "form posted without its CSRF token"
+                )
+
+        return handle
