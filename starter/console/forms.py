@@ -33,8 +33,8 @@ async def submit_application(
     reason: Text = "",
 ) -> Response:
     """Submit Application: the notice must be ticked (422 otherwise, as in the API)."""
-    console_of(request).sessions.check_form(request, csrf)
     principal, _ = await signed_in(request)
+    console_of(request).sessions.check_form(request, csrf)
     try:
         body = SubmitBody.model_validate(
             {
@@ -67,8 +67,8 @@ async def act(
 ) -> Response:
     """One party's action; ``action_id`` was fixed when the page was made, so
     posting the form twice has one effect."""
-    console_of(request).sessions.check_form(request, csrf)
     principal, _ = await signed_in(request)
+    console_of(request).sessions.check_form(request, csrf)
     try:
         spec = ACTIONS[ActionKind(kind)]
     except ValueError:
@@ -92,9 +92,9 @@ async def act(
 async def bind_card(request: Request, csrf: CsrfField = None, action_id: Text = "") -> Response:
     """The demo's card binding: the ledger records a card, then the customer
     reports it (the workflow checks the ledger before it believes it)."""
+    principal, _ = await signed_in(request)
     console = console_of(request)
     console.sessions.check_form(request, csrf)
-    principal, _ = await signed_in(request)
     if not console.dev_tokens:
         raise ApiProblem(
             403, "binding a card here is for the demo", allowed="your billing settings"
