@@ -218,7 +218,7 @@ async def application(request: Request, customer_uin: str) -> Response:
         actions=actions,
         waits_for=WAITS_FOR.get(state.status),
         refresh=state.status in TRANSIENT,
-        web_ui_link=console_of(request).workflow_link(state.workflow_id),
+        web_ui_link=console_of(request).workflow_link(request, state.workflow_id),
     )
 
 
@@ -243,7 +243,9 @@ async def account(request: Request) -> Response:
         state=state,
         refresh=state is not None and state.status in TRANSIENT,
         S=UnbindStatus,
-        web_ui_link=console_of(request).workflow_link(state.workflow_id) if state else None,
+        web_ui_link=console_of(request).workflow_link(request, state.workflow_id)
+        if state
+        else None,
     )
 
 

@@ -49,6 +49,7 @@ templates.env.filters["check_words"] = check_words
 # Fixed when the page is made: posting the same form twice is one action.
 templates.env.globals["new_action_id"] = lambda kind: f"console-{kind}-{uuid4().hex}"
 templates.env.filters["when"] = when
+templates.env.filters["customer_of"] = lambda workflow_id: workflow_id.removeprefix("unbind-")
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,13 @@ class Console:
     dev_tokens: bool
     web_ui_url: str | None
 
-    def workflow_link(self, workflow_id: str) -> str | None:
+    def workflow_link(self, request: Request, workflow_id: str) -> str | None:
+        """The workflow's page in the Temporal Web UI, for operators."""
         if not self.web_ui_url:
             return None
-        return f"{self.web_ui_url.rstrip('/')}/namespaces/default/workflows/{quote(workflow_id)}"
+        namespace = quote(services_of(request).client.temporal.namespace)
+        base = self.web_ui_url.rstrip("/")
+        return f"{base}/namespaces/{namespace}/workflows/{quote(workflow_id)}"
 
 
 def console_of(request: Request) -> Console:

@@ -31,6 +31,7 @@ class ApiProcess(ChildProcess):
         port: int,
         key_dir: Path,
         log_path: Path,
+        web_ui_url: str | None = None,
     ) -> None:
         self.port = port
         env = isolated_environment(
@@ -41,6 +42,8 @@ class ApiProcess(ChildProcess):
             UNBIND_API_DEV_TOKENS="1",
             UNBIND_DEV_KEY_DIR=str(key_dir),
         )
+        if web_ui_url:  # the console links each application to its workflow there
+            env["UNBIND_TEMPORAL_UI_URL"] = web_ui_url
         super().__init__("API", [sys.executable, "-m", "starter.api"], log_path=log_path, env=env)
 
     @property
