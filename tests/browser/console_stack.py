@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from activities.sql import SqlPartnerCenter
 from starter.devstack.environment import isolated_environment
@@ -38,6 +38,8 @@ class ConsoleStack:
     """The console's root page."""
     partner_center: SqlPartnerCenter
     web_ui: WebUi
+    dev_key_dir: Path
+    """The API's development key pair: tokens as an identity provider would give."""
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -65,7 +67,7 @@ async def console_stack(
     )
     try:
         await api.wait_until_healthy()
-        yield ConsoleStack(f"{api.base_url}/console", partner_center, web_ui)
+        yield ConsoleStack(f"{api.base_url}/console", partner_center, web_ui, run_dir / "dev-keys")
     finally:
         api.child.stop()
         worker.stop()
@@ -121,6 +123,14 @@ class Person:
         await self.page.get_by_label("Account UIN").fill(uin)
         await self.page.get_by_role("button", name="Sign in", exact=True).click()
         await expect(self.page.get_by_test_id("who")).to_have_text(uin)
+
+    async def tab_to(self, target: Locator, *, at_most: int = 40) -> None:
+        """Move the focus with the Tab key alone until ``target`` has it."""
+        for _ in range(at_most):
+            if await target.evaluate("element => element === document.activeElement"):
+                return
+            await self.page.keyboard.press("Tab")
+        raise AssertionError(f"{target} cannot be reached with the Tab key")
 
     async def check(self, name: str) -> None:
         """No serious or critical axe-core violation on this page; a

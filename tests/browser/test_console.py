@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import Page, expect
 
+from starter.api.devkeys import dev_key_pair, issue_dev_token
 from starter.console.notice import NOTICE_ITEMS
 from tests.browser.console_stack import (
     ConsoleStack,
@@ -267,3 +268,56 @@ async def test_a_form_without_its_csrf_token_is_refused(
     assert any(r.principal == parties.reseller and "CSRF" in (r.reason or "") for r in refusals), (
         refusals
     )
+
+
+async def test_keyboard_only_from_sign_in_to_submission(
+    console_stack: ConsoleStack, parties: Parties, people: list[Person]
+) -> None:
+    """Sign in, open the notice, tick it and submit with the keyboard alone."""
+    person = people[0]
+    page = person.page
+    await person.go("/sign-in")
+    await person.tab_to(page.get_by_label("Account UIN"))
+    await page.keyboard.type(parties.reseller)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_test_id("who")).to_have_text(parties.reseller)
+    await person.go("/customers")
+    await person.tab_to(
+        page.get_by_role("link", name=f"Unbind Reselling Relationship with {parties.customer}")
+    )
+    await page.keyboard.press("Enter")
+    checkbox = page.get_by_label("I have read and understood the above notice")
+    await person.tab_to(checkbox)
+    await page.keyboard.press("Space")
+    await expect(checkbox).to_be_checked()
+    await person.tab_to(page.get_by_role("button", name="Submit Application"))
+    await page.keyboard.press("Enter")
+    await status_is(page, "PENDING_DISTRIBUTOR_REVIEW")
+
+
+async def test_sign_in_with_an_identity_providers_token(
+    console_stack: ConsoleStack, parties: Parties, people: list[Person]
+) -> None:
+    """The token is checked by the API's verifier: a good one signs in (a
+    sub-user keeps its owner), a forged one is refused in plain words."""
+    person = people[0]
+    keys = dev_key_pair(console_stack.dev_key_dir)
+    await person.go("/sign-in")
+    await person.page.get_by_label("Access token (JWT)").fill(
+        issue_dev_token(account=parties.sub_user, owner=parties.reseller, keys=keys)
+    )
+    await person.page.get_by_role("button", name="Sign in with the token").click()
+    await expect(person.page.get_by_test_id("who")).to_have_text(parties.sub_user)
+    await expect(person.page.get_by_role("banner")).to_contain_text(
+        f"sub-user of {parties.reseller}"
+    )
+    await person.page.get_by_role("button", name="Sign out").click()
+
+    forged = issue_dev_token(
+        account=parties.reseller, keys=dev_key_pair(console_stack.dev_key_dir / "x")
+    )
+    await person.page.get_by_label("Access token (JWT)").fill(forged)
+    await person.page.get_by_role("button", name="Sign in with the token").click()
+    await expect(person.page.get_by_role("heading", name="Please sign in again")).to_be_visible()
+    await person.go("/customers")  # still nobody signed in
+    await expect(person.page.get_by_role("heading", name="Sign in")).to_be_visible()
