@@ -68,10 +68,15 @@ async def test_the_second_level_path_from_the_notice_to_completed(
     await reseller.go("/")
     await expect(reseller.page.get_by_role("heading", name="Sign in")).to_be_visible()
     await reseller.check("sign-in")
+    pc.set_account(parties.second_customer, frozen=True)
     await reseller.sign_in(parties.reseller)
     await reseller.go("/customers")
     await expect(reseller.page.locator(f"#customer-{parties.customer}")).to_contain_text(
         "Ready to unbind"
+    )
+    # Before submitting, each failed check with its hint.
+    await expect(reseller.page.locator(f"#customer-{parties.second_customer}")).to_contain_text(
+        "Account not frozen (account_frozen): unfreeze the customer account first"
     )
     await reseller.check("customer-management")
     await submit_from_notice(reseller, parties.customer, shot="notice")
