@@ -3,6 +3,7 @@ form token, the navigation), and every error as a page in plain words."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Coroutine
@@ -19,8 +20,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
 from starter.api.auth import Principal, Unauthenticated
-from starter.api.deps import Services
+from starter.api.deps import Services, in_database
 from starter.api.problems import ApiProblem, audit_refusal
+from starter.console.party import party_of
 from starter.console.session import FormRefused, Sessions, keep_csrf_cookie
 from starter.console.words import (
     FORM_REFUSED,
@@ -119,7 +121,18 @@ async def trouble_page(request: Request, trouble: Trouble, reason: str) -> Respo
     if 400 <= trouble.status < 500:
         await audit_refusal(request, trouble.status, reason)
     principal = getattr(request.state, "principal", None)
-    return render(request, "trouble.html", principal, trouble=trouble, status_code=trouble.status)
+    party = None
+    if principal is not None:
+        with contextlib.suppress(ApiProblem):  # the error page shows without the party's menu
+            party = await in_database(party_of, services_of(request).partner_center, principal)
+    return render(
+        request,
+        "trouble.html",
+        principal,
+        party=party,
+        trouble=trouble,
+        status_code=trouble.status,
+    )
 
 
 class ConsoleRoute(APIRoute):
