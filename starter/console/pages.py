@@ -39,6 +39,8 @@ DEMO_PARTNERS = (
     (DEMO_SECOND_LEVEL_RESELLER, "a second-level reseller"),
     (DEMO_SUBUSER, "a sub-user of the reseller"),
 )
+DEMO_CUSTOMERS_SHOWN = 12
+"""Per demo partner; a ledger many demo runs old has more (type their UIN)."""
 CsrfField = Annotated[str | None, Form(alias=CSRF_FIELD)]
 
 
@@ -71,7 +73,8 @@ async def sign_in_page(request: Request) -> Response:
             if await in_database(pc.account, uin) is None:
                 continue
             demo_accounts.append((uin, who))
-            for customer, _ in await in_database(pc.customers_of, uin):
+            customers = await in_database(pc.customers_of, uin)
+            for customer, _ in customers[:DEMO_CUSTOMERS_SHOWN]:
                 demo_accounts.append((customer, f"a customer of {uin}"))
     return render(request, "sign_in.html", None, demo_accounts=demo_accounts)
 

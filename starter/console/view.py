@@ -25,6 +25,7 @@ from starter.api.problems import ApiProblem, audit_refusal
 from starter.console.party import party_of
 from starter.console.session import FormRefused, Sessions, keep_csrf_cookie
 from starter.console.words import (
+    ACTION_WORDS,
     FORM_REFUSED,
     Trouble,
     check_words,
@@ -40,14 +41,18 @@ WEB_UI_VARIABLE = "UNBIND_TEMPORAL_UI_URL"
 """Where operators open the Temporal Web UI (the demo sets it); no link without it."""
 
 
-def when(at: datetime | None) -> str:
-    """A time to the second, in UTC (the billing boundary is one)."""
+def when(at: datetime | str | None) -> str:
+    """A time to the second, in UTC (the billing boundary is one); ISO text
+    (a system message's) is read first."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "—"
 
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["status_words"] = status_words
 templates.env.filters["check_words"] = check_words
+templates.env.filters["action_words"] = lambda kind: ACTION_WORDS.get(str(kind), str(kind))
 # Fixed when the page is made: posting the same form twice is one action.
 templates.env.globals["new_action_id"] = lambda kind: f"console-{kind}-{uuid4().hex}"
 templates.env.filters["when"] = when

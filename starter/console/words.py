@@ -53,7 +53,7 @@ CHECK_WORDS: dict[CheckName, str] = {
     CheckName.CARD: "Credit card bound",
 }
 
-ACTION_WORDS = {
+ACTION_WORDS: dict[str, str] = {
     "review": "review",
     "confirm": "confirm the unbinding",
     "reject": "reject the unbinding",

@@ -273,6 +273,18 @@ async def test_a_form_without_its_csrf_token_is_refused(
     assert any(r.principal == parties.reseller and "CSRF" in (r.reason or "") for r in refusals), (
         refusals
     )
+    # With its token but the notice not ticked (the browser's own check taken
+    # away): refused by the server too, in words naming the notice.
+    await reseller.go(f"/customers/{parties.customer}/unbind")
+    await reseller.page.get_by_label("I have read and understood the above notice").evaluate(
+        "box => box.removeAttribute('required')"
+    )
+    await reseller.page.get_by_role("button", name="Submit Application").click()
+    await expect(
+        reseller.page.get_by_role("heading", name="Please correct what you entered")
+    ).to_be_visible()
+    await expect(reseller.page.get_by_role("alert")).to_contain_text("tick the box")
+    assert console_stack.partner_center.records(parties.customer) == []
 
 
 async def test_keyboard_only_from_sign_in_to_submission(
