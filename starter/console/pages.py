@@ -29,7 +29,7 @@ from starter.console.view import ConsoleRoute, console_of, render, see_other, se
 from starter.console.words import TRANSIENT, WAITS_FOR
 from workflows.actions import ACTIONS
 from workflows.fields import UIN_PATTERN
-from workflows.model import ActionKind, UnbindStatus
+from workflows.model import TERMINAL_STATUSES, ActionKind, UnbindStatus
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -69,13 +69,20 @@ async def sign_in_page(request: Request) -> Response:
     demo_accounts: list[tuple[str, str]] = []
     if console_of(request).dev_tokens:
         pc = services_of(request).partner_center
+        records = await in_database(pc.records)
+        waiting = {r.customer_uin for r in records if r.status not in TERMINAL_STATUSES}
         for uin, who in DEMO_PARTNERS:
             if await in_database(pc.account, uin) is None:
                 continue
             demo_accounts.append((uin, who))
-            customers = await in_database(pc.customers_of, uin)
-            for customer, _ in customers[:DEMO_CUSTOMERS_SHOWN]:
-                demo_accounts.append((customer, f"a customer of {uin}"))
+            # The customers whose application is open first: the demo left them so.
+            customers = sorted(
+                (c for c, _ in await in_database(pc.customers_of, uin)),
+                key=lambda c: (c not in waiting, c),
+            )
+            for customer in customers[:DEMO_CUSTOMERS_SHOWN]:
+                open_note = ", application open" if customer in waiting else ""
+                demo_accounts.append((customer, f"a customer of {uin}{open_note}"))
     return render(request, "sign_in.html", None, demo_accounts=demo_accounts)
 
 

@@ -49,6 +49,7 @@ async def console_stack(
     run_dir = tmp_path_factory.mktemp("console-stack")
     database_url = f"sqlite:///{run_dir / 'partner-center.db'}"
     partner_center = SqlPartnerCenter(database_url)
+    partner_center.seed_demo()  # the sign-in page offers the demo's accounts
     address = web_ui.env.client.service_client.config.target_host
     task_queue = f"console-{uuid.uuid4().hex}"
     env = isolated_environment(address=address, task_queue=task_queue, database_url=database_url)

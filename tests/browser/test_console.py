@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from activities.sql import SqlPartnerCenter
+from activities.sql.demo import DEMO_RESELLER, DEMO_SUBUSER
 from starter.api.devkeys import dev_key_pair, issue_dev_token
 from starter.console.notice import NOTICE_ITEMS
 from tests.browser.console_stack import (
@@ -344,3 +345,20 @@ async def test_sign_in_with_an_identity_providers_token(
     await expect(person.page.get_by_role("heading", name="Please sign in again")).to_be_visible()
     await person.go("/customers")  # still nobody signed in
     await expect(person.page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+async def test_demo_sign_in_by_choosing_an_account(
+    console_stack: ConsoleStack, people: list[Person]
+) -> None:
+    """The demo's accounts are offered; choosing one signs in as it, and a
+    sub-user's session names its owner."""
+    person = people[0]
+    await person.go("/sign-in")
+    await person.page.get_by_role("button", name=f"Sign in as {DEMO_SUBUSER}").click()
+    await expect(person.page.get_by_test_id("who")).to_have_text(DEMO_SUBUSER)
+    await expect(person.page.get_by_role("banner")).to_contain_text(f"sub-user of {DEMO_RESELLER}")
+    await person.page.get_by_role("button", name="Sign out").click()
+    await person.page.get_by_role("button", name=f"Sign in as {DEMO_RESELLER}").click()
+    await expect(person.page.get_by_test_id("who")).to_have_text(DEMO_RESELLER)
+    await person.go("/customers")
+    await expect(person.page.locator("#customer-20000000003")).to_contain_text("account_frozen")
