@@ -143,6 +143,13 @@ async def test_the_second_level_path_from_the_notice_to_completed(
         if shot:
             await person.check(shot)
 
+    # Operators follow the application page's link to the workflow in the Web UI.
+    workflow_id = f"unbind-{parties.customer}"
+    await reseller.go(f"/applications/{parties.customer}")
+    await reseller.page.get_by_role("link", name=f"workflow {workflow_id}").click()
+    await expect(reseller.page).to_have_url(console_stack.web_ui.workflow_page(workflow_id))
+    await expect(reseller.page.get_by_text(workflow_id).first).to_be_visible()
+
 
 async def _messages(person: Person, pc: SqlPartnerCenter, uin: str) -> tuple[list[str], list[str]]:
     """The subjects the messages page shows, and the account's inbox newest first."""
