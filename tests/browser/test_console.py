@@ -282,6 +282,11 @@ async def test_a_form_without_its_csrf_token_is_refused(
         form={"acknowledge_notice": "yes", "csrf_token": "0" * 64},
     )
     assert forged.status == 403 and "This form was refused" in await forged.text()
+    # Every page: no scripts, no framing by another site, never cached.
+    assert "script-src" not in forged.headers["content-security-policy"]
+    assert "default-src 'none'" in forged.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in forged.headers["content-security-policy"]
+    assert forged.headers["cache-control"] == "no-store"
     assert console_stack.partner_center.records(parties.customer) == []
     refusals = console_stack.partner_center.refusals(limit=50)
     assert any(r.principal == parties.reseller and "CSRF" in (r.reason or "") for r in refusals), (
