@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from activities.sql.demo import (
@@ -15,7 +16,7 @@ from activities.sql.demo import (
     DEMO_SECOND_LEVEL_RESELLER,
     DEMO_SUBUSER,
 )
-from starter.api.applications import list_applications, visible_application
+from starter.api.applications import MAX_PAGE_SIZE, list_applications, visible_application
 from starter.api.auth import Principal, Unauthenticated
 from starter.api.deps import in_database
 from starter.api.devkeys import issue_dev_token
@@ -39,6 +40,7 @@ DEMO_PARTNERS = (
     (DEMO_SECOND_LEVEL_RESELLER, "a second-level reseller"),
     (DEMO_SUBUSER, "a sub-user of the reseller"),
 )
+PAGE_SIZE = 50
 DEMO_CUSTOMERS_SHOWN = 12
 """Per demo partner; a ledger many demo runs old has more (type their UIN)."""
 CsrfField = Annotated[str | None, Form(alias=CSRF_FIELD)]
@@ -172,8 +174,13 @@ async def notice(request: Request, customer_uin: str) -> Response:
 
 
 @router.get("/applications")
-async def unbinding_customers(request: Request) -> Response:
-    """Unbinding Customers: every application the caller may see, newest first."""
+async def unbinding_customers(
+    request: Request,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+    page_token: str | None = None,
+) -> Response:
+    """Unbinding Customers: every application the caller may see, newest
+    first, a page at a time (the API's sealed page tokens)."""
     principal, party = await signed_in(request)
     page = await list_applications(
         principal,
@@ -183,8 +190,8 @@ async def unbinding_customers(request: Request) -> Response:
         distributor=None,
         customer=None,
         deadline_before=None,
-        page_size=100,
-        page_token=None,
+        page_size=page_size,
+        page_token=page_token,
     )
     withdraw = ACTIONS[ActionKind.WITHDRAW]
     rows = [
@@ -195,7 +202,14 @@ async def unbinding_customers(request: Request) -> Response:
         )
         for summary in page.applications
     ]
-    return render(request, "applications.html", principal, party=party, rows=rows)
+    following = (
+        f"?{urlencode({'page_size': page_size, 'page_token': page.next_page_token})}"
+        if page.next_page_token
+        else None
+    )
+    return render(
+        request, "applications.html", principal, party=party, rows=rows, following=following
+    )
 
 
 @router.get("/reviews")

@@ -15,13 +15,14 @@ from urllib.parse import quote
 from uuid import uuid4
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
 from starter.api.auth import Principal, Unauthenticated
 from starter.api.deps import Services, in_database
-from starter.api.problems import ApiProblem, audit_refusal
+from starter.api.problems import ApiProblem, audit_refusal, field_errors, invalid
 from starter.console.party import party_of
 from starter.console.session import FormRefused, Sessions, keep_csrf_cookie
 from starter.console.words import (
@@ -163,6 +164,9 @@ class ConsoleRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
+            except RequestValidationError as error:  # a query parameter out of bounds
+                problem = invalid(field_errors(error.errors()))
+                return await trouble_page(request, trouble_of(problem), problem.detail)
             except ApiProblem as problem:
                 return await trouble_page(request, trouble_of(problem), problem.detail)
             except Unauthenticated as error:

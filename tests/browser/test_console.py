@@ -374,3 +374,36 @@ async def test_demo_sign_in_by_choosing_an_account(
     await expect(person.page.get_by_test_id("who")).to_have_text(DEMO_RESELLER)
     await person.go("/customers")
     await expect(person.page.locator("#customer-20000000003")).to_contain_text("account_frozen")
+
+
+async def test_unbinding_customers_a_page_at_a_time(
+    console_stack: ConsoleStack, parties: Parties, people: list[Person]
+) -> None:
+    reseller = people[0]
+    await reseller.sign_in(parties.reseller)
+    for customer in (parties.customer, parties.second_customer):
+        await submit_from_notice(reseller, customer)
+        await status_is(reseller.page, "PENDING_DISTRIBUTOR_REVIEW")
+    rows = reseller.page.locator("tbody tr")
+
+    async def both_listed() -> bool:
+        return await rows.filter(has_text="Waiting").count() == 2
+
+    await until_listed(reseller, "/applications", both_listed)
+    await reseller.go("/applications?page_size=1")
+    await expect(rows).to_have_count(1)
+    first = await rows.get_attribute("id")
+    await reseller.page.get_by_role("link", name="Next page").click()
+    await expect(rows).to_have_count(1)
+    second = await rows.get_attribute("id")
+    assert {first, second} == {
+        f"application-{parties.customer}",
+        f"application-{parties.second_customer}",
+    }
+    # Out of bounds, or a page token the console never gave out: refused in words.
+    await reseller.go("/applications?page_size=0")
+    await expect(reseller.page.get_by_role("alert")).to_contain_text("page_size")
+    await reseller.go("/applications?page_token=bm90LWEtdG9rZW4")
+    await expect(
+        reseller.page.get_by_role("heading", name="Please correct what you entered")
+    ).to_be_visible()
