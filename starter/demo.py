@@ -162,6 +162,7 @@ class Stack:
             port=self.config.api_port,
             key_dir=demo_key_dir(VAR),
             log_path=LOGS / "api.log",
+            web_ui_url=f"http://{HOST}:{self.config.ui_port}",
         )
         self.api = await start_api(api, within=WORKER_START_TIMEOUT)
 

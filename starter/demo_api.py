@@ -130,4 +130,16 @@ def report_api(
         token_file.relative_to(Path.cwd()) if token_file.is_relative_to(Path.cwd()) else token_file
     )
     print_api(url, customer, tokens, shown)
+    print_console(url, tokens)
     sys.stdout.flush()
+
+
+def print_console(url: str, tokens: Sequence[DemoToken]) -> None:
+    """The web console (served by the API) and the accounts to sign in as:
+    the demo's partners, the walk-through customer and the customers whose
+    applications were left open."""
+    print()
+    print(f"Console:     {url}/console/  (sign in by choosing a demo account)")
+    for token in tokens:
+        if token.variable != "OPERATOR":  # operators keep the Temporal Web UI
+            print(f"  sign in as {token.who}")

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from activities.sql.database import SqlDatabase, record_from
-from activities.sql.schema import cutovers, inbox, metadata, unbinding_records
+from activities.sql.schema import (
+    accounts,
+    active,
+    agreements,
+    cutovers,
+    inbox,
+    metadata,
+    unbinding_records,
+)
 from workflows.model import CutoverResult, UnbindingRecord
 
 
@@ -33,6 +41,18 @@ class ReadBack(SqlDatabase):
             }
             for row in rows
         ]
+
+    def customers_of(self, partner_uin: str) -> list[tuple[str, str | None]]:
+        """(uin, name) of the customers bound to this partner now ("Customer
+        Management"), by UIN."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(accounts.c.uin, accounts.c.name)
+                .join(agreements, agreements.c.customer_uin == accounts.c.uin)
+                .where(agreements.c.partner_uin == partner_uin, active)
+                .order_by(accounts.c.uin)
+            ).all()
+        return [(row.uin, row.name) for row in rows]
 
     def deliveries(self, application_id: str) -> list[tuple[str, str]]:
         """(event, recipient) of every system message of one application,

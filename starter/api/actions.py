@@ -15,7 +15,8 @@ from fastapi import APIRouter, Body, Header
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
 
 from starter.api.applications import CustomerPath, visible_application
-from starter.api.deps import Caller, ServicesDep, client_errors
+from starter.api.auth import Principal
+from starter.api.deps import Caller, Services, ServicesDep, client_errors
 from starter.api.problems import ApiProblem, from_validation, one_visible_line
 from starter.api.visibility import roles_of
 from workflows.actions import ACTIONS, ActionSpec
@@ -68,6 +69,41 @@ def _holds_text(annotation: Any) -> bool:
     return False
 
 
+async def perform(
+    spec: ActionSpec,
+    customer_uin: str,
+    fields: dict[str, Any],
+    idempotency_key: str,
+    principal: Principal,
+    services: Services,
+) -> ActionResult:
+    """One action by the caller, in the API's order of checks (422, 404, 403,
+    then send signed; 409 when the workflow refuses it). The console's forms
+    go through here too."""
+    try:
+        action = spec.model.model_validate(
+            {**fields, "actor": principal.actor, "action_id": idempotency_key},
+            context={NEW_TEXT: True},
+        )
+    except ValidationError as error:
+        raise from_validation(error, names={"action_id": "Idempotency-Key"}) from None
+    application = await visible_application(customer_uin, principal, services)
+    if not spec.may_act(principal.actor, roles_of(application)):
+        raise ApiProblem(
+            403, f"{principal.actor} may not {spec.kind.value}", allowed=spec.actor_rule
+        )
+    async with client_errors(action_id=action.action_id):
+        result = await services.client.act(customer_uin, action, principal=principal.sub)
+    if not result.accepted:
+        raise ApiProblem(
+            409,
+            result.reason or f"{spec.kind.value} was not accepted",
+            slug="refused",
+            application_status=result.status.value,
+        )
+    return result
+
+
 def _route(spec: ActionSpec) -> None:
     Model = body_model(spec)
     optional = not any(info.is_required() for info in Model.model_fields.values())
@@ -80,28 +116,7 @@ def _route(spec: ActionSpec) -> None:
         body: Annotated[Model | None, Body()] = None,  # type: ignore[valid-type]
     ) -> ActionResult:
         fields: dict[str, Any] = body.model_dump(exclude_unset=True) if body is not None else {}
-        try:
-            action = spec.model.model_validate(
-                {**fields, "actor": principal.actor, "action_id": idempotency_key},
-                context={NEW_TEXT: True},
-            )
-        except ValidationError as error:
-            raise from_validation(error, names={"action_id": "Idempotency-Key"}) from None
-        application = await visible_application(customer_uin, principal, services)
-        if not spec.may_act(principal.actor, roles_of(application)):
-            raise ApiProblem(
-                403, f"{principal.actor} may not {spec.kind.value}", allowed=spec.actor_rule
-            )
-        async with client_errors(action_id=action.action_id):
-            result = await services.client.act(customer_uin, action, principal=principal.sub)
-        if not result.accepted:
-            raise ApiProblem(
-                409,
-                result.reason or f"{spec.kind.value} was not accepted",
-                slug="refused",
-                application_status=result.status.value,
-            )
-        return result
+        return await perform(spec, customer_uin, fields, idempotency_key, principal, services)
 
     # The body is required when the action has a required field (review: approve).
     signature = inspect.signature(act)

@@ -20,6 +20,7 @@ from starter.api.settings import ApiSettings
 from starter.client import UnbindingClient
 from starter.configuration import database_url
 from starter.connection import task_queue_from_env
+from starter.console import install as install_console
 from starter.payload_codec import payload_codec_from_env
 from starter.signing import signer_from_env, signing
 
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(applications.router)
     app.include_router(actions.router)
     app.include_router(me.router)
+    install_console(app, verifier, dev_tokens=settings.dev_tokens)
 
     @app.get("/healthz", tags=["health"], responses={503: ERROR_RESPONSES[503]})
     async def healthz(services: ServicesDep) -> JSONResponse:

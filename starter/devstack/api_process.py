@@ -59,6 +59,7 @@ class ApiProcess(ServingProcess):
         port: int,
         key_dir: Path,
         log_path: Path,
+        web_ui_url: str | None = None,
     ) -> None:
         self.port = port
         env = isolated_environment(
@@ -72,6 +73,8 @@ class ApiProcess(ServingProcess):
             UNBIND_API_DEV_TOKENS="1",
             UNBIND_DEV_KEY_DIR=str(key_dir),
         )
+        if web_ui_url:  # the console links each application to its workflow there
+            env["UNBIND_TEMPORAL_UI_URL"] = web_ui_url
         super().__init__("API", [sys.executable, "-m", "starter.api"], log_path=log_path, env=env)
 
 

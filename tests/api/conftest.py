@@ -182,6 +182,20 @@ def signing_keys() -> str:
     return f"tests:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
+def signed_actions_worker(env: Mapping[str, str], log_path: Path) -> WorkerProcess:
+    """``python worker.py`` in ``env`` (an ``isolated_environment`` with the
+    signing keys), as deployed: it takes a party's action only when the API
+    signed it."""
+    worker = WorkerProcess(
+        address=env["TEMPORAL_ADDRESS"],
+        task_queue=env["UNBIND_TASK_QUEUE"],
+        database_url=env["UNBIND_DATABASE_URL"],
+        log_path=log_path,
+    )
+    worker.env = {**(worker.env or {}), **env, "UNBIND_REQUIRE_SIGNED_ACTIONS": "1"}
+    return worker
+
+
 @pytest_asyncio.fixture(scope="session")
 async def stack(
     dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
@@ -205,14 +219,7 @@ async def stack(
         "UNBIND_API_PUBLIC_KEY": str(key_path),
         "UNBIND_DEV_KEY_DIR": str(run_dir / "dev-keys"),
     }
-    worker = WorkerProcess(
-        address=address,
-        task_queue=task_queue,
-        database_url=database_url,
-        log_path=run_dir / "worker.log",
-    )
-    # As deployed: the worker takes a party's action only when the API signed it.
-    worker.env = {**(worker.env or {}), **base_env, "UNBIND_REQUIRE_SIGNED_ACTIONS": "1"}
+    worker = signed_actions_worker(base_env, run_dir / "worker.log")
     await worker.start_polling(dev_env.client)
     api = start_api(env=api_env, log_path=run_dir / "api.log")
     try:
