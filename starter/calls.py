@@ -13,11 +13,15 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from starter.errors import Unreachable, describe_duration
+from starter.health import polling_identities, start_a_worker
 from workflows.contract import DEFAULT_TASK_QUEUE
 
 DEFAULT_ANSWER_TIMEOUT = timedelta(seconds=30)
 """How long to wait for the workflow to answer an update or query. A worker
 answers in well under a second; silence this long means none is polling."""
+ASK_FOR_POLLERS_AFTER = timedelta(seconds=2)
+"""A call not answered by then makes us ask the server whether any worker
+polls the task queue; when none does, the caller hears so at once."""
 
 _T = TypeVar("_T")
 
@@ -43,15 +47,39 @@ class TemporalCalls:
         return self._client
 
     async def _answer(self, call: Awaitable[_T], *, waiting_for: str) -> _T:
-        """Await a call a worker must answer; silence means no worker is polling."""
+        """Await a call a worker must answer. Late, it asks the server for the
+        task queue's pollers and stops waiting if there are none; silence
+        until ``answer_timeout`` means no worker is polling, or a busy one."""
+        answer = asyncio.ensure_future(call)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.answer_timeout.total_seconds()
         try:
-            return await asyncio.wait_for(call, self.answer_timeout.total_seconds())
+            first_wait = min(ASK_FOR_POLLERS_AFTER, self.answer_timeout).total_seconds()
+            done, _ = await asyncio.wait({answer}, timeout=first_wait)
+            if not done and not await self._anyone_polls():
+                raise Unreachable(
+                    f"no answer for {waiting_for}: no worker is polling task queue "
+                    f"{self.task_queue!r}; {start_a_worker(self.task_queue)}."
+                )
+            return await asyncio.wait_for(answer, max(0.0, give_up - loop.time()))
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise Unreachable(
                 f"no answer for {waiting_for} within {describe_duration(self.answer_timeout)}: "
                 f"no worker is polling task queue {self.task_queue!r}, or the application "
                 "is still busy."
             ) from None
+        finally:
+            if not answer.done():
+                answer.cancel()
+
+    async def _anyone_polls(self) -> bool:
+        """Whether the server saw a worker poll our task queue lately (True
+        when it cannot tell: then we keep waiting for the answer)."""
+        try:
+            seen = await polling_identities(self._client, self.task_queue)
+        except Exception:
+            return True
+        return bool(seen["workflow"])
 
     @contextmanager
     def _temporal_errors(self) -> Iterator[None]:

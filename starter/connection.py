@@ -5,10 +5,12 @@ variables, ``TEMPORAL_PROFILE`` and the config file) plus our task queue."""
 from __future__ import annotations
 
 import os
+import re
 
 from temporalio.client import Client
 
 from starter.configuration import temporal_connect_config
+from starter.errors import Unreachable
 from workflows.contract import DATA_CONVERTER, DEFAULT_TASK_QUEUE
 
 
@@ -23,8 +25,29 @@ def connect_config() -> dict:
 
 
 async def connect_client(config: dict | None = None) -> Client:
-    """A client speaking the pydantic data converter, as every process must."""
-    return await Client.connect(
-        **(config if config is not None else connect_config()),
-        data_converter=DATA_CONVERTER,
-    )
+    """A client speaking the pydantic data converter, as every process must;
+    a server that cannot be reached is an :class:`Unreachable` saying where
+    we looked and how to start one."""
+    config = config if config is not None else connect_config()
+    try:
+        return await Client.connect(**config, data_converter=DATA_CONVERTER)
+    except Exception as error:  # the core reports every connect failure as RuntimeError
+        raise temporal_unreachable(config["target_host"], error) from error
+
+
+START_A_SERVER = (
+    "start a local one with `make server` (or `temporal server start-dev`), "
+    "or set TEMPORAL_ADDRESS (or a TEMPORAL_PROFILE) to yours"
+)
+
+# The core's message ends in the OS's own words: ... message: "Connection refused" }
+_OS_MESSAGE = re.compile(r'message: "([^"]+)"')
+
+
+def temporal_unreachable(address: str, error: BaseException) -> Unreachable:
+    """ "cannot reach Temporal at HOST:PORT (why); start a local one with ..."."""
+    text = str(error)
+    found = _OS_MESSAGE.search(text)
+    reason = found.group(1) if found else (text.splitlines() or [type(error).__name__])[0]
+    reason = reason.removeprefix("Failed client connect: ")
+    return Unreachable(f"cannot reach Temporal at {address} ({reason}); {START_A_SERVER}")
