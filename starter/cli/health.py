@@ -11,6 +11,7 @@ import click
 
 from starter.cli import app
 from starter.cli.output import emit
+from starter.cli.types import ENDPOINT
 from starter.configuration import database_url
 from starter.connection import START_A_SERVER, connect_client, connect_config, task_queue_from_env
 from starter.database import ping_database, shown
@@ -21,7 +22,7 @@ from starter.health import ANSWER_WITHIN, Check, Health, database_check, pollers
 @app.cli.command("health")
 @click.option(
     "--endpoint",
-    metavar="URL",
+    type=ENDPOINT,
     help="Ask this worker's readiness endpoint (http://HOST:PORT or HOST:PORT, as its "
     "UNBIND_HEALTH_ADDRESS) instead of checking from here.",
 )
@@ -56,9 +57,7 @@ async def _check_from_here(url: str, config: dict, task_queue: str) -> Health:
     return Health((temporal, *await asyncio.gather(pollers_check(client, task_queue), database)))
 
 
-def _ask_endpoint(endpoint: str) -> Health:
-    base = endpoint if "://" in endpoint else f"http://{endpoint}"
-    url = base.rstrip("/") + ("" if base.rstrip("/").endswith("/readyz") else "/readyz")
+def _ask_endpoint(url: str) -> Health:
     try:
         with urllib.request.urlopen(url, timeout=ANSWER_WITHIN.total_seconds() * 3) as answer:
             body = answer.read()
