@@ -22,6 +22,9 @@ answers in well under a second; silence this long means none is polling."""
 ASK_FOR_POLLERS_AFTER = timedelta(seconds=2)
 """A call not answered by then makes us ask the server whether any worker
 polls the task queue; when none does, the caller hears so at once."""
+TRUST_POLLERS_SEEN_FOR = timedelta(seconds=5)
+"""A worker seen polling is not asked about again for this long: under load
+many calls are late at once, and one question answers them all."""
 
 _T = TypeVar("_T")
 
@@ -40,6 +43,7 @@ class TemporalCalls:
         self._client = client
         self.task_queue = task_queue
         self.answer_timeout = answer_timeout
+        self._pollers_seen_until = 0.0
 
     @property
     def temporal(self) -> Client:
@@ -75,10 +79,15 @@ class TemporalCalls:
     async def _anyone_polls(self) -> bool:
         """Whether the server saw a worker poll our task queue lately (True
         when it cannot tell: then we keep waiting for the answer)."""
+        now = asyncio.get_running_loop().time()
+        if now < self._pollers_seen_until:
+            return True
         try:
             seen = await polling_identities(self._client, self.task_queue)
         except Exception:
             return True
+        if seen["workflow"]:
+            self._pollers_seen_until = now + TRUST_POLLERS_SEEN_FOR.total_seconds()
         return bool(seen["workflow"])
 
     @contextmanager

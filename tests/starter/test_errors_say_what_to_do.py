@@ -11,15 +11,19 @@ import sys
 import uuid
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from starter.client import UnbindingClient
 from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import free_port
 from starter.devstack.process import ROOT
+from starter.health import polling_identities
 from tests.cli import run_unbind
-from tests.conftest import fresh_uin
+from tests.conftest import eventually, fresh_uin
 from workflows.contract import workflow_id_for
 
 WORKER_TIMEOUT = 60.0
@@ -111,6 +115,40 @@ async def test_the_cli_says_no_worker_polls_instead_of_waiting_in_silence(
 
 
 @pytest.mark.integration
+class WatchedClient(UnbindingClient):
+    """The client API, telling the test what the server said about pollers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked = asyncio.Event()
+        self.answers: list[bool] = []
+
+    async def _anyone_polls(self) -> bool:
+        answer = await super()._anyone_polls()
+        self.answers.append(answer)
+        self.asked.set()
+        return answer
+
+
+@pytest.mark.integration
+async def test_a_late_answer_is_still_awaited_while_a_worker_polls(
+    dev_env: WorkflowEnvironment, worker: Worker
+) -> None:
+    """A busy worker is not mistaken for none: the check finds its polls and
+    the call goes on waiting for the answer."""
+    client = WatchedClient(dev_env.client, task_queue=worker.task_queue)
+    await eventually(
+        lambda: polling_identities(dev_env.client, worker.task_queue),
+        lambda seen: bool(seen["workflow"]),
+    )
+    late: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    answering = asyncio.create_task(client._answer(late, waiting_for="a slow answer"))
+    await client.asked.wait()
+    late.set_result("late but answered")
+    assert await answering == "late but answered"
+    assert client.answers == [True]
+
+
 async def test_a_database_that_cannot_be_opened_is_one_line_not_a_traceback(
     dev_env: WorkflowEnvironment,
 ) -> None:
