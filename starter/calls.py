@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
@@ -75,6 +75,8 @@ class TemporalCalls:
         finally:
             if not answer.done():
                 answer.cancel()
+                # The SDK may end a cancelled call with its own error instead.
+                answer.add_done_callback(_retrieve_outcome)
 
     async def _anyone_polls(self) -> bool:
         """Whether the server saw a worker poll our task queue lately (True
@@ -99,3 +101,9 @@ class TemporalCalls:
         except RPCError as error:
             address = self._client.service_client.config.target_host
             raise Unreachable(f"Temporal at {address}: {error.message}") from error
+
+
+def _retrieve_outcome(task: asyncio.Future[Any]) -> None:
+    """Mark an abandoned call's outcome as seen, so asyncio does not report it."""
+    if not task.cancelled():
+        task.exception()
