@@ -33,18 +33,20 @@ from workflows.model import UnbindingRecord
 SqlRow = Row[*tuple[Any, ...]]
 
 
-def _default_database_path() -> Path:
+_PROJECT: Final = Path(__file__).resolve().parents[2]
+
+
+def default_database_path(project: Path = _PROJECT) -> Path:
     """Never relative to the working directory, so every command, the worker
     and the demo find the same file wherever they are started: the project's
     ``var/`` in a source checkout, else the user's data directory."""
-    project = Path(__file__).resolve().parents[2]
     if (project / "pyproject.toml").is_file():
         return project / "var" / "unbind.db"
     data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data) / "reseller-unbinding" / "unbind.db"
 
 
-DEFAULT_DATABASE_PATH: Final = _default_database_path()
+DEFAULT_DATABASE_PATH: Final = default_database_path()
 DEFAULT_DATABASE_URL: Final = f"sqlite:///{DEFAULT_DATABASE_PATH}"
 
 

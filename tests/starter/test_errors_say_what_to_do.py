@@ -17,6 +17,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.sql.database import default_database_path
 from starter.client import UnbindingClient
 from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import free_port
@@ -201,3 +202,15 @@ def test_the_default_database_does_not_depend_on_the_working_directory(tmp_path:
         for cwd in (ROOT, tmp_path)
     }
     assert answers == {f"sqlite:///{ROOT / 'var' / 'unbind.db'}"}
+
+
+def test_an_installed_copy_keeps_its_database_in_the_user_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site_packages = tmp_path / "site-packages"  # no pyproject.toml: not a checkout
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_database_path(site_packages) == tmp_path / "data/reseller-unbinding/unbind.db"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert default_database_path(site_packages) == (
+        Path.home() / ".local/share/reseller-unbinding/unbind.db"
+    )
