@@ -31,8 +31,15 @@ from activities.unbinding import UnbindingActivities
 from starter.configuration import database_url
 from starter.connection import connect_client, connect_config, task_queue_from_env
 from starter.database import open_partner_center, shown
-from starter.errors import UnbindError
-from starter.health import Check, Health, health_address_from_env, serve_health, worker_readiness
+from starter.errors import BadConfiguration, UnbindError
+from starter.health import (
+    HEALTH_ADDRESS_VARIABLE,
+    Check,
+    Health,
+    health_address_from_env,
+    serve_health,
+    worker_readiness,
+)
 from starter.signing import signing_policy_from_env
 from workflows.contract import with_business_failures
 from workflows.signed_actions import SignedActionsInterceptor
@@ -126,11 +133,15 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with worker:
-            health = await _serve_health(worker, partner_center, configuration)
-            on_polling(worker)
-            await stop.wait()
-            logging.info("shutting down: finishing running activities")
+        # Live from before the first poll to the end of the shutdown; ready
+        # only while polling (the worker check says "starting" or "shutting down").
+        health = await _serve_health(worker, partner_center, configuration)
+        try:
+            async with worker:
+                on_polling(worker)
+                await stop.wait()
+                logging.info("shutting down: finishing running activities")
+        finally:
             if health is not None:
                 health.close()
 
@@ -149,7 +160,13 @@ async def _serve_health(
         return await worker_readiness(worker, ping, where)
 
     host, port = configuration.health_address
-    server = await serve_health(host, port, readiness=readiness)
+    try:
+        server = await serve_health(host, port, readiness=readiness)
+    except OSError as error:
+        raise BadConfiguration(
+            HEALTH_ADDRESS_VARIABLE,
+            f"cannot listen on {host}:{port} ({error.strerror or error}); choose a free port",
+        ) from None
     logging.info("health: http://%s:%d/healthz and /readyz", host, port)
     return server
 

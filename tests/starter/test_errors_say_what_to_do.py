@@ -191,6 +191,26 @@ async def test_a_malformed_health_address_stops_the_worker_with_the_fix(tmp_path
     )
 
 
+@pytest.mark.integration
+async def test_a_health_port_in_use_stops_the_worker_with_the_fix(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    taken = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", 0)
+    port = taken.sockets[0].getsockname()[1]
+    async with taken:
+        env = environment(
+            dev_env.client.service_client.config.target_host,
+            f"sqlite:///{tmp_path / 'unbind.db'}",
+            f"tq-{uuid.uuid4().hex}",
+        )
+        env["UNBIND_HEALTH_ADDRESS"] = f"127.0.0.1:{port}"
+        code, stderr = await run_worker(env)
+    assert code == 2
+    [line] = stderr.strip().splitlines()
+    assert line.startswith(f"error: UNBIND_HEALTH_ADDRESS: cannot listen on 127.0.0.1:{port} (")
+    assert line.endswith("); choose a free port")
+
+
 def test_the_default_database_does_not_depend_on_the_working_directory(tmp_path: Path) -> None:
     """Asked from two directories, the default is the same absolute file."""
     show = "from starter.configuration import database_url; print(database_url())"
