@@ -4,7 +4,10 @@ Connects through ``temporalio.envconfig`` (standard ``TEMPORAL_*`` variables
 and profiles), polls ``UNBIND_TASK_QUEUE``, talks to the partner center at
 ``UNBIND_DATABASE_URL``, verifies signed actions as ``UNBIND_REQUIRE_SIGNED_ACTIONS``
 and ``UNBIND_ACTION_SIGNING_KEYS`` say, encrypts payloads with ``UNBIND_PAYLOAD_KEYS``
-when set (``starter.payload_codec``), and shuts down gracefully on SIGINT/SIGTERM.
+when set (``starter.payload_codec``), serves ``/healthz`` and ``/readyz`` at
+``UNBIND_HEALTH_ADDRESS`` (HOST:PORT, when set), and shuts down gracefully on
+SIGINT/SIGTERM. A configuration mistake exits 2, an unreachable Temporal or
+database 3, each with one line saying what to do.
 """
 
 from __future__ import annotations
@@ -25,11 +28,19 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.partner_center import PartnerCenter
-from activities.sql import SqlPartnerCenter
 from activities.unbinding import UnbindingActivities
 from starter.configuration import database_url
 from starter.connection import connect_client, connect_config, task_queue_from_env
-from starter.errors import BadConfiguration
+from starter.database import open_partner_center, shown
+from starter.errors import BadConfiguration, UnbindError
+from starter.health import (
+    HEALTH_ADDRESS_VARIABLE,
+    Check,
+    Health,
+    health_address_from_env,
+    serve_health,
+    worker_readiness,
+)
 from starter.signing import signing_policy_from_env
 from workflows.contract import with_business_failures
 from workflows.signed_actions import SignedActionsInterceptor
@@ -85,6 +96,7 @@ class WorkerConfiguration:
     connection: dict[str, Any]
     signing: SigningPolicy
     task_queue: str
+    health_address: tuple[str, int] | None = None
 
 
 def configuration_from_env() -> WorkerConfiguration:
@@ -95,6 +107,7 @@ def configuration_from_env() -> WorkerConfiguration:
         connection=connect_config(),
         signing=signing_policy_from_env(),
         task_queue=task_queue_from_env(),
+        health_address=health_address_from_env(),
     )
 
 
@@ -121,17 +134,49 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with worker:
-            on_polling(worker)
-            await stop.wait()
-            logging.info("shutting down: finishing running activities")
+        # Live from before the first poll to the end of the shutdown; ready
+        # only while polling (the worker check says "starting" or "shutting down").
+        health = await _serve_health(worker, partner_center, configuration)
+        try:
+            async with worker:
+                on_polling(worker)
+                await stop.wait()
+                logging.info("shutting down: finishing running activities")
+        finally:
+            if health is not None:
+                health.close()
+
+
+async def _serve_health(
+    worker: Worker, partner_center: PartnerCenter, configuration: WorkerConfiguration
+) -> asyncio.Server | None:
+    if configuration.health_address is None:
+        return None
+    ping = getattr(partner_center, "ping", None)
+    where = shown(configuration.database_url)
+
+    async def readiness() -> Health:
+        if ping is None:
+            return Health((Check("database", False, "this partner center cannot be pinged"),))
+        return await worker_readiness(worker, ping, where)
+
+    host, port = configuration.health_address
+    try:
+        server = await serve_health(host, port, readiness=readiness)
+    except OSError as error:
+        raise BadConfiguration(
+            HEALTH_ADDRESS_VARIABLE,
+            f"cannot listen on {host}:{port} ({error.strerror or error}); choose a free port",
+        ) from None
+    logging.info("health: http://%s:%d/healthz and /readyz", host, port)
+    return server
 
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     configuration = configuration_from_env()
     client = await connect_client(configuration.connection)
-    partner_center = SqlPartnerCenter(configuration.database_url, pool_size=ACTIVITY_THREADS)
+    partner_center = open_partner_center(configuration.database_url, pool_size=ACTIVITY_THREADS)
 
     def announce(worker: Worker) -> None:
         logging.info(
@@ -150,7 +195,7 @@ if __name__ == "__main__":
     exit_code = 0
     try:
         asyncio.run(main())
-    except BadConfiguration as error:
+    except UnbindError as error:  # BadConfiguration (2), Unreachable (3)
         print(f"error: {error.message}", file=sys.stderr)
         exit_code = error.exit_code
     # temporalio/sdk-python#300: core threads can crash interpreter shutdown

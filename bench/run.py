@@ -59,6 +59,7 @@ from starter.client import UnbindingClient
 from starter.devstack.ports import HOST, free_port
 from starter.devstack.process import ROOT, ChildProcess, StackFailed
 from starter.devstack.server import DEV_SERVER_SQLITE_PRAGMAS, DevServer
+from starter.progress import phase
 from worker import ACTIVITY_THREADS
 from workflows.model import UnbindStatus
 
@@ -247,19 +248,28 @@ class Bench:
         return await asyncio.to_thread(create)
 
 
-async def _all(jobs: Iterable[Awaitable[Any]], *, concurrency: int) -> list[BaseException]:
+async def _all(
+    jobs: Iterable[Awaitable[Any]], *, concurrency: int, label: str
+) -> list[BaseException]:
     """Await every job, at most ``concurrency`` at once (0: all); the failures.
-    A coroutine does nothing until awaited, so the gate holds the rest back."""
+    A coroutine does nothing until awaited, so the gate holds the rest back.
+    Shows the count done and the time left as ``label`` (stderr)."""
     gate = asyncio.Semaphore(concurrency) if concurrency > 0 else None
+    pending = list(jobs)
 
-    async def one(job: Awaitable[Any]) -> None:
-        if gate is None:
-            await job
-            return
-        async with gate:
-            await job
+    with phase(label, total=len(pending)) as done:
 
-    results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
+        async def one(job: Awaitable[Any]) -> None:
+            try:
+                if gate is None:
+                    await job
+                    return
+                async with gate:
+                    await job
+            finally:
+                done()
+
+        results = await asyncio.gather(*(one(job) for job in pending), return_exceptions=True)
     return [r for r in results if isinstance(r, BaseException)]
 
 
@@ -300,6 +310,7 @@ async def unbinding_burst(
     failures = await _all(
         (driver.play(s, c) for s, c in zip(stories, customers, strict=True)),
         concurrency=bench.settings.concurrency,
+        label=f"{count} unbinding applications",
     )
     into.seconds += time.perf_counter() - started
     into.apps += count
@@ -343,6 +354,7 @@ async def skeleton_burst(bench: Bench, task_queue: str, count: int, into: Burst)
             for shape, wid in zip(shapes, ids, strict=True)
         ),
         concurrency=bench.settings.concurrency,
+        label=f"{count} skeleton workflows",
     )
     into.seconds += time.perf_counter() - started
     into.apps += count
@@ -557,6 +569,7 @@ async def waiting_applications(
             for c in customers
         ),
         concurrency=bench.settings.concurrency or FILL_CONCURRENCY,
+        label=f"{count} applications left waiting",
     )
     return customers, failures
 
@@ -574,6 +587,7 @@ async def waiting_skeletons(bench: Bench, queue: str, count: int) -> list[BaseEx
     return await _all(
         (submit_skeleton(bench.client, queue, shape, wid) for wid in ids),
         concurrency=bench.settings.concurrency or FILL_CONCURRENCY,
+        label=f"{count} skeletons left waiting",
     )
 
 
@@ -667,6 +681,7 @@ async def scale(bench: Bench, results: dict[str, Any], table: list[list[str]]) -
         failures += await _all(
             (confirm(c) for c in customers),
             concurrency=bench.settings.concurrency or FILL_CONCURRENCY,
+            label=f"{len(customers)} applications confirmed and completed",
         )
         peak = max(peak, stack.rss_bytes(worker.pid))
     seconds = time.perf_counter() - started

@@ -25,6 +25,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 
 from chaos.scenarios import SCENARIOS, ScenarioResult, run
 from chaos.settings import ChaosSettings
+from starter.progress import phase
 
 COLUMNS = (
     "scenario",
@@ -134,10 +135,17 @@ async def main(arguments: argparse.Namespace) -> int:
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    if arguments.sequential:
-        results = [await one(key) for key in keys]
-    else:
-        results = list(await asyncio.gather(*(one(key) for key in keys)))
+    with phase("fault scenarios", total=len(keys)) as finished:
+
+        async def counted(key: str) -> ScenarioResult:
+            result = await one(key)
+            finished()
+            return result
+
+        if arguments.sequential:
+            results = [await counted(key) for key in keys]
+        else:
+            results = list(await asyncio.gather(*(counted(key) for key in keys)))
     print()
     print(table(results))
     print()

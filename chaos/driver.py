@@ -25,6 +25,7 @@ from starter.client import (
     build_action,
     build_application,
 )
+from starter.progress import phase
 from workflows.actions import ACTION_TYPES
 from workflows.contract import workflow_id_for
 from workflows.model import Action, ActionKind, UnbindingState, UnbindStatus
@@ -129,8 +130,15 @@ class Driver:
         self.think_time = settings.think_time
         self._rng = random.Random(settings.seed)
 
-    async def drive_all(self, applications: list[Application]) -> None:
-        await asyncio.gather(*(self.drive(a) for a in applications))
+    async def drive_all(self, applications: list[Application], *, label: str) -> None:
+        """Play every application's plan; shows how many have played as ``label``."""
+        with phase(label, total=len(applications)) as played:
+
+            async def drive(application: Application) -> None:
+                await self.drive(application)
+                played()
+
+            await asyncio.gather(*(drive(a) for a in applications))
 
     async def drive(self, application: Application) -> None:
         try:

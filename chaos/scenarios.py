@@ -561,7 +561,7 @@ async def run(key: str, settings: ChaosSettings, workdir: Path, seed: int) -> Sc
         injector = asyncio.create_task(scenario.inject(ctx))
         # Whatever happens, nothing restarts the worker once cleanup begins.
         cleanup.push_async_callback(_cancel, supervisor, injector)
-        await driver.drive_all(applications)
+        await driver.drive_all(applications, label=f"{scenario.name}: applications played")
         outcomes = await asyncio.gather(*(driver.outcome(a) for a in applications))
         ctx.done.set()
         faults = await injector

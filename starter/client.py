@@ -104,13 +104,9 @@ class UnbindingClient(ApplicationReader):
         ``signer`` (``starter.signing.signer_from_env``), every action is sent
         signed (docs/HTTP_API.md, "Signed actions")."""
         config = connect_config()
-        address = config["target_host"]
         if signer is not None:
             config = {**config, "interceptors": [SigningInterceptor(signer)]}
-        try:
-            client = await connect_client(config)
-        except Exception as error:
-            raise Unreachable(f"cannot reach Temporal at {address}: {error}") from error
+        client = await connect_client(config)
         return cls(client, task_queue=task_queue or task_queue_from_env())
 
     # ---- submitting --------------------------------------------------------

@@ -6,10 +6,12 @@ payload keys (``UNBIND_PAYLOAD_KEYS``, ``starter.payload_codec``)."""
 from __future__ import annotations
 
 import os
+import re
 
 from temporalio.client import Client
 
 from starter.configuration import temporal_connect_config
+from starter.errors import Unreachable
 from starter.payload_codec import data_converter_from_env
 from workflows.contract import DEFAULT_TASK_QUEUE
 
@@ -27,7 +29,30 @@ def connect_config() -> dict:
 
 async def connect_client(config: dict | None = None) -> Client:
     """A client speaking the contract's data converter, as every process
-    must, encrypting payloads when ``UNBIND_PAYLOAD_KEYS`` says so."""
+    must, encrypting payloads when ``UNBIND_PAYLOAD_KEYS`` says so; a server
+    that cannot be reached is an :class:`Unreachable` saying where we looked
+    and how to start one."""
     config = dict(config if config is not None else connect_config())
     config.setdefault("data_converter", data_converter_from_env())
-    return await Client.connect(**config)
+    try:
+        return await Client.connect(**config)
+    except Exception as error:  # the core reports every connect failure as RuntimeError
+        raise temporal_unreachable(config["target_host"], error) from error
+
+
+START_A_SERVER = (
+    "start a local one with `make server` (or `temporal server start-dev`), "
+    "or set TEMPORAL_ADDRESS (or a TEMPORAL_PROFILE) to yours"
+)
+
+# The core's message ends in the OS's own words: ... message: "Connection refused" }
+_OS_MESSAGE = re.compile(r'message: "([^"]+)"')
+
+
+def temporal_unreachable(address: str, error: BaseException) -> Unreachable:
+    """ "cannot reach Temporal at HOST:PORT (why); start a local one with ..."."""
+    text = str(error)
+    found = _OS_MESSAGE.search(text)
+    reason = found.group(1) if found else (text.splitlines() or [type(error).__name__])[0]
+    reason = reason.removeprefix("Failed client connect: ")
+    return Unreachable(f"cannot reach Temporal at {address} ({reason}); {START_A_SERVER}")

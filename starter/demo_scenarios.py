@@ -14,6 +14,7 @@ from typing import Any
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.errors import UnbindError
+from starter.progress import phase, say
 from workflows.contract import workflow_id_for
 from workflows.model import FailedCheck, GroupRole, OverduePrivilege, UnbindingState, UnbindStatus
 
@@ -112,19 +113,23 @@ class Scenarios:
             ("6. Final check fails, left open", S.AWAITING_REMEDIATION, self.left_for_remediation),
         )
         outcomes = []
-        for title, expected, play in plays:
-            customer = next(self.uins)
-            story = _Story()
-            try:
-                await play(customer, story)
-                status = (await self.settled(customer, expected)).status.value
-            except Exception as error:
-                # One broken scenario must not hide the others' outcomes.
-                status = "ERROR"
-                story(f"error: {getattr(error, 'message', None) or error!r}")
-            outcomes.append(
-                Outcome(title, customer, status, expected, str(story), story.next_command)
-            )
+        with phase("demo scenarios", total=len(plays)) as played:
+            for title, expected, play in plays:
+                customer = next(self.uins)
+                say(f"Playing scenario {title} (customer {customer})")
+                story = _Story()
+                try:
+                    await play(customer, story)
+                    status = (await self.settled(customer, expected)).status.value
+                except Exception as error:
+                    # One broken scenario must not hide the others' outcomes.
+                    status = "ERROR"
+                    story(f"error: {getattr(error, 'message', None) or error!r}")
+                outcomes.append(
+                    Outcome(title, customer, status, expected, str(story), story.next_command)
+                )
+                say(f"  {status} (expected {expected.value})")
+                played()
         return outcomes
 
     # Each scenario below reads as the people involved would act.

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Self
 
-from sqlalchemy import Connection, Row, Table, case, create_engine, event, select
+from sqlalchemy import Connection, Row, Table, case, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 
@@ -32,7 +32,22 @@ from workflows.model import UnbindingRecord
 
 SqlRow = Row[*tuple[Any, ...]]
 
-DEFAULT_DATABASE_URL: Final = "sqlite:///var/unbind.db"
+
+_PROJECT: Final = Path(__file__).resolve().parents[2]
+
+
+def default_database_path(project: Path = _PROJECT) -> Path:
+    """Never relative to the working directory, so every command, the worker
+    and the demo find the same file wherever they are started: the project's
+    ``var/`` in a source checkout, else the user's data directory."""
+    if (project / "pyproject.toml").is_file():
+        return project / "var" / "unbind.db"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "reseller-unbinding" / "unbind.db"
+
+
+DEFAULT_DATABASE_PATH: Final = default_database_path()
+DEFAULT_DATABASE_URL: Final = f"sqlite:///{DEFAULT_DATABASE_PATH}"
 
 
 def database_url_from_env() -> str:
@@ -74,6 +89,11 @@ class SqlDatabase:
 
     def dispose(self) -> None:
         self._engine.dispose()
+
+    def ping(self) -> None:
+        """``SELECT 1``: raises if the database does not answer (readiness)."""
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def __enter__(self) -> Self:
         return self

@@ -6,16 +6,17 @@ and the partner center's ledger.
 - ``actions``: one command per action of ``workflows.actions.ACTIONS``
 - ``watching``: ``status``, ``list``, ``inbox``
 - ``repairs``: ``close-terminated``
+- ``health``: ``health`` (readiness, for a container's health check)
 - ``tokens``: ``token`` (development tokens for the HTTP API), ``audit``
 - ``ledger``: ``ledger …`` (partner center administration)
 - ``types``, ``output``: parameter types and printing
 """
 
-from starter.cli import actions, applying, ledger, repairs, tokens, watching
+from starter.cli import actions, applying, health, ledger, repairs, tokens, watching
 from starter.cli.app import cli, main
 from starter.cli.types import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH
 
 # The modules above register their commands on ``cli`` when imported.
-COMMAND_MODULES = (actions, applying, ledger, repairs, tokens, watching)
+COMMAND_MODULES = (actions, applying, health, ledger, repairs, tokens, watching)
 
 __all__ = ["MAX_NAME_LENGTH", "MAX_SAVINGS_UNIT_LENGTH", "cli", "main"]

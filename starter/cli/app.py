@@ -63,6 +63,7 @@ class UnbindGroup(click.Group):
 
 
 @click.group(cls=UnbindGroup)
+@click.version_option(package_name="reseller-unbinding", prog_name="unbind")
 def cli() -> None:
     """Unbind a reseller's sub-customer: apply, act, and watch applications.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from pydantic import TypeAdapter, ValidationError
@@ -136,3 +137,29 @@ NAME = _Text("TEXT", MAX_NAME_LENGTH)
 SAVINGS_UNIT = _Text("ID|none", MAX_SAVINGS_UNIT_LENGTH)
 DAYS = _Days()
 AMOUNT = _Amount()
+
+
+class _Endpoint(click.ParamType):
+    """A worker's health endpoint, ``HOST:PORT`` (its UNBIND_HEALTH_ADDRESS)
+    or an http(s) URL with a port; converted to the URL of its ``/readyz``."""
+
+    name = "HOST:PORT|URL"
+    RULE = "must be HOST:PORT or http://HOST:PORT (the worker's UNBIND_HEALTH_ADDRESS)"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        url = text if "://" in text else f"http://{text}"
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            self.fail(self.RULE, param, ctx)
+        printable = text.isascii() and text.isprintable() and " " not in text
+        if not (printable and parts.scheme in ("http", "https") and parts.hostname and port):
+            self.fail(self.RULE, param, ctx)
+        path = parts.path.rstrip("/")
+        path = path if path.endswith("/readyz") else f"{path}/readyz"
+        return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+ENDPOINT = _Endpoint()

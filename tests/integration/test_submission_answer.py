@@ -24,8 +24,9 @@ from workflows.model import ApplicationInput, SubmissionResult, UnbindStatus
 pytestmark = pytest.mark.integration
 
 ANSWER_TIMEOUT = timedelta(seconds=5)
-"""The first ask waits this out in full (no worker yet); the second must be
-answered within it by a worker that only starts once the first gave up."""
+"""The first ask gives up (no worker yet: it hears so from the task queue's
+pollers); the second must be answered within this by a worker that only
+starts once the first gave up."""
 
 
 class WatchedClient(UnbindingClient):
@@ -35,12 +36,15 @@ class WatchedClient(UnbindingClient):
         super().__init__(*args, **kwargs)
         self.asked_again = asyncio.Event()
         self.asks_again = 0
+        self.ask_again_when = asyncio.Event()
+        """Set by the test once a worker polls, so the second ask meets it."""
 
     async def _ask_for_the_submission_again(
         self, application: ApplicationInput
     ) -> SubmissionResult | None:
         self.asks_again += 1
         self.asked_again.set()
+        await self.ask_again_when.wait()
         return await super()._ask_for_the_submission_again(application)
 
 
@@ -76,6 +80,7 @@ async def test_a_submission_answered_late_is_asked_again_and_answered(
     await asyncio.wait_for(client.asked_again.wait(), 2 * ANSWER_TIMEOUT.total_seconds())
     assert not submitting.done()
     async with running_worker(dev_env.client, partner_center, executor, task_queue=task_queue):
+        client.ask_again_when.set()
         answer = await submitting
         assert answer.accepted
         assert answer.status is UnbindStatus.PENDING_CUSTOMER_CONFIRMATION

@@ -58,7 +58,10 @@ def test_the_table_flags_a_scenario_that_missed_its_status() -> None:
 
 @pytest.mark.integration
 async def test_every_scenario_reaches_its_status_again_on_the_same_ledger(
-    dev_env: WorkflowEnvironment, partner_center: SqlPartnerCenter, executor: ThreadPoolExecutor
+    dev_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    executor: ThreadPoolExecutor,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     async with running_worker(dev_env.client, partner_center, executor) as worker:
         client = UnbindingClient(dev_env.client, task_queue=worker.task_queue)
@@ -67,6 +70,12 @@ async def test_every_scenario_reaches_its_status_again_on_the_same_ledger(
             assert partners.reseller == DEMO_RESELLER
             outcomes = await Scenarios(client, partner_center, partners, uins=fresh_uins()).play()
             assert [(o.status, o.story) for o in outcomes if not o.ok] == []
+            # Each scenario is named as it plays, on stderr (progress), in order.
+            shown = capsys.readouterr().err.splitlines()
+            assert [line.split(" (customer")[0] for line in shown if "Playing" in line] == [
+                f"Playing scenario {o.scenario}" for o in outcomes
+            ]
+            assert shown[-1].startswith(f"demo scenarios: done {len(outcomes)}/{len(outcomes)} in")
             assert {o.expected for o in outcomes} >= {
                 UnbindStatus.COMPLETED,
                 UnbindStatus.CUSTOMER_REJECTED,

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from activities.sql import SqlPartnerCenter
 from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
 from starter.cli.tokens import MAX_TOKEN_HOURS, OPERATOR_NAME_RULE
-from starter.cli.types import IsoTime
+from starter.cli.types import ENDPOINT, IsoTime
 from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
 from workflows.fields import OPERATOR_PATTERN, UIN_PATTERN, new_text_problem
@@ -220,6 +220,26 @@ bad_times = st.one_of(
 
 def bad_choice(valid: set[str]) -> st.SearchStrategy[str]:
     return st.text(max_size=20).filter(lambda s: s not in valid)
+
+
+bad_endpoints = st.one_of(
+    # Without a colon there is no port.
+    st.text(max_size=30).filter(lambda v: ":" not in v),
+    st.sampled_from(
+        [
+            "host:",
+            "host:0",
+            "host:65536",
+            "ftp://host:8081",
+            "http://:8081",
+            "host:80 81",
+            "http://host:abc",
+            "http://host",
+            "h\u200bost:8081",
+            "host:8081\n",
+        ]
+    ),
+)
 
 
 # ---- every command's fields ------------------------------------------------------------
@@ -473,6 +493,13 @@ FIELDS: list[Field] = [
             ("--privilege", {"none", "postpaid", "prepaid"}),
             ("--group", {"none", "admin", "member"}),
         )
+    ),
+    Field(
+        "health",
+        "--endpoint",
+        lambda v: ["health", f"--endpoint={v}"],
+        bad_endpoints,
+        (ENDPOINT.RULE,),
     ),
     Field(
         "ledger set",
