@@ -29,7 +29,14 @@ from activities.unbinding import UnbindingActivities
 from starter.configuration import database_url
 from starter.connection import connect_client, connect_config, task_queue_from_env
 from starter.errors import BadConfiguration
+from starter.logs import ApplicationLogContext, configure_logging, log_format_from_env
 from starter.signing import signing_policy_from_env
+from starter.telemetry import (
+    Telemetry,
+    metrics_address_from_env,
+    report_applications_past_deadline,
+    telemetry_from_env,
+)
 from workflows.contract import with_business_failures
 from workflows.signed_actions import SignedActionsInterceptor
 from workflows.signing import SigningPolicy
@@ -71,7 +78,10 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        interceptors=[SignedActionsInterceptor(signing or SigningPolicy())],
+        interceptors=[
+            SignedActionsInterceptor(signing or SigningPolicy()),
+            ApplicationLogContext(),
+        ],
         **options,  # type: ignore[arg-type]
     )
 
@@ -84,6 +94,8 @@ class WorkerConfiguration:
     connection: dict[str, Any]
     signing: SigningPolicy
     task_queue: str
+    telemetry: Telemetry
+    log_format: str
 
 
 def configuration_from_env() -> WorkerConfiguration:
@@ -94,6 +106,8 @@ def configuration_from_env() -> WorkerConfiguration:
         connection=connect_config(),
         signing=signing_policy_from_env(),
         task_queue=task_queue_from_env(),
+        telemetry=telemetry_from_env("unbind-worker"),
+        log_format=log_format_from_env(),
     )
 
 
@@ -127,22 +141,32 @@ async def serve(
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     configuration = configuration_from_env()
-    client = await connect_client(configuration.connection)
+    configure_logging(configuration.log_format)
+    telemetry = configuration.telemetry
+    client = await connect_client(configuration.connection, telemetry)
     partner_center = SqlPartnerCenter(configuration.database_url, pool_size=ACTIVITY_THREADS)
+    reporting = (
+        asyncio.create_task(report_applications_past_deadline(client, telemetry.runtime))
+        if telemetry.runtime is not None
+        else None
+    )
 
     def announce(worker: Worker) -> None:
         logging.info(
-            "worker polling task queue %r (signed actions %s)",
+            "worker polling task queue %r (signed actions %s, metrics %s)",
             configuration.task_queue,
             "required" if configuration.signing.required else "not required",
+            metrics_address_from_env() or "off",
         )
 
     await serve(
         client, partner_center, configuration, on_polling=announce, workflow_runner=SERVING_RUNNER
     )
+    if reporting is not None:
+        reporting.cancel()
     partner_center.dispose()
+    telemetry.shutdown()
 
 
 if __name__ == "__main__":

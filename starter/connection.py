@@ -5,11 +5,15 @@ variables, ``TEMPORAL_PROFILE`` and the config file) plus our task queue."""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 
 from starter.configuration import temporal_connect_config
 from workflows.contract import DATA_CONVERTER, DEFAULT_TASK_QUEUE
+
+if TYPE_CHECKING:
+    from starter.telemetry import Telemetry
 
 
 def task_queue_from_env() -> str:
@@ -22,9 +26,13 @@ def connect_config() -> dict:
     return temporal_connect_config()
 
 
-async def connect_client(config: dict | None = None) -> Client:
-    """A client speaking the pydantic data converter, as every process must."""
-    return await Client.connect(
-        **(config if config is not None else connect_config()),
-        data_converter=DATA_CONVERTER,
-    )
+async def connect_client(config: dict | None = None, telemetry: Telemetry | None = None) -> Client:
+    """A client speaking the pydantic data converter, as every process must;
+    with ``telemetry``, its metrics go to that runtime and it (and any worker
+    built on it) is traced, outermost of the ``interceptors`` in ``config``."""
+    options = dict(config if config is not None else connect_config())
+    if telemetry is not None:
+        extra = telemetry.client_options()
+        options["interceptors"] = [*extra.pop("interceptors", []), *options.get("interceptors", [])]
+        options.update(extra)
+    return await Client.connect(**options, data_converter=DATA_CONVERTER)

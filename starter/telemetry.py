@@ -1,0 +1,174 @@
+"""Metrics and traces of a long-lived process (the worker, the API), chosen
+by its environment; docs/OPERATIONS.md, "Metrics" and "Traces".
+
+- ``UNBIND_METRICS_ADDRESS`` (``host:port``): a Prometheus endpoint at
+  ``http://host:port/metrics`` with the SDK's own metrics (``temporal_*``)
+  and the business metrics (``unbinding_*``, ``workflows/metrics.py``).
+  Unset: no endpoint.
+- ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``):
+  OpenTelemetry spans of clients, workflows, activities and HTTP requests,
+  exported over OTLP/HTTP (``OTEL_SERVICE_NAME`` names the service). Unset:
+  no tracing. Needs the ``telemetry`` extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.client import Client, Interceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from starter.errors import BadConfiguration
+from workflows import metrics
+from workflows import search_attributes as sa
+from workflows.contract import WORKFLOW_TYPE
+
+log = logging.getLogger("starter.telemetry")
+
+METRICS_ADDRESS = "UNBIND_METRICS_ADDRESS"
+TRACES_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+# Human waits last minutes in tests and up to 90 days in production; the SDK's
+# default buckets stop at 10 s.
+WAIT_BUCKETS_SECONDS = tuple(
+    float(s) for s in (1, 10, 60, 600, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400)
+) + tuple(float(d * 86400) for d in (14, 30, 60, 90))
+
+PAST_DEADLINE = "unbinding_applications_past_deadline"
+# A wait's deadline timer ends the application within seconds when a worker
+# polls; one still open this long after its deadline is stuck (no worker, a
+# failing workflow task).
+PAST_DEADLINE_GRACE = timedelta(minutes=5)
+PAST_DEADLINE_EVERY = timedelta(minutes=1)
+
+
+def metrics_address_from_env() -> str | None:
+    """``UNBIND_METRICS_ADDRESS`` as ``host:port``, or None when unset."""
+    address = os.environ.get(METRICS_ADDRESS, "").strip()
+    if not address:
+        return None
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BadConfiguration(
+            METRICS_ADDRESS, f"{address!r} is not host:port; set e.g. 127.0.0.1:9464, or unset it"
+        )
+    return address
+
+
+def metrics_runtime(address: str) -> Runtime:
+    """A runtime serving its metrics at ``http://address/metrics``."""
+    prometheus = PrometheusConfig(
+        bind_address=address,
+        counters_total_suffix=True,
+        durations_as_seconds=True,
+        histogram_bucket_overrides={metrics.WAIT_DURATION: WAIT_BUCKETS_SECONDS},
+    )
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+    except Exception as error:  # the port is taken, the host is not ours
+        raise BadConfiguration(
+            METRICS_ADDRESS, f"cannot serve metrics at {address!r} ({error}); pick a free port"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """What a process exports: a runtime with a metrics endpoint and a tracer
+    provider, either or both absent."""
+
+    runtime: Runtime | None = None
+    tracer_provider: Any | None = None
+    """An ``opentelemetry.sdk.trace.TracerProvider`` (optional dependency)."""
+    interceptors: tuple[Interceptor, ...] = field(default=())
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``Client.connect``; a worker built on that
+        client traces its workflows and activities too."""
+        options: dict[str, Any] = {}
+        if self.runtime is not None:
+            options["runtime"] = self.runtime
+        if self.interceptors:
+            options["interceptors"] = list(self.interceptors)
+        return options
+
+    def tracer(self) -> Any | None:
+        if self.tracer_provider is None:
+            return None
+        return self.tracer_provider.get_tracer("reseller-unbinding")
+
+    def shutdown(self) -> None:
+        """Export the spans still buffered."""
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()
+
+
+def with_tracer_provider(provider: Any, runtime: Runtime | None = None) -> Telemetry:
+    """Telemetry tracing through ``provider`` (the OTLP one, or a test's)."""
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    interceptor = TracingInterceptor(provider.get_tracer("temporalio"))
+    return Telemetry(runtime=runtime, tracer_provider=provider, interceptors=(interceptor,))
+
+
+def telemetry_from_env(service_name: str) -> Telemetry:
+    """The process's telemetry, as its environment asks; a mistake is a
+    :class:`BadConfiguration` naming the variable."""
+    address = metrics_address_from_env()
+    runtime = metrics_runtime(address) if address else None
+    if not any(os.environ.get(name) for name in TRACES_ENDPOINTS):
+        return Telemetry(runtime=runtime)
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        raise BadConfiguration(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "set, but OpenTelemetry is not installed: "
+            "pip install 'reseller-unbinding[telemetry]', or unset it",
+        ) from None
+    name = os.environ.get("OTEL_SERVICE_NAME") or service_name
+    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    return with_tracer_provider(provider, runtime)
+
+
+# ---- applications past their deadline ---------------------------------------
+
+
+def past_deadline_query(now: datetime, grace: timedelta = PAST_DEADLINE_GRACE) -> str:
+    cutoff = (now - grace).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return (
+        f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
+        f"AND {sa.UNBIND_DEADLINE.name} < '{cutoff}'"
+    )
+
+
+async def applications_past_deadline(
+    client: Client, *, now: datetime, grace: timedelta = PAST_DEADLINE_GRACE
+) -> int:
+    """Open applications whose wait's deadline passed more than ``grace`` ago
+    (a visibility count: the search attribute holds the current deadline)."""
+    return (await client.count_workflows(past_deadline_query(now, grace))).count
+
+
+async def report_applications_past_deadline(
+    client: Client, runtime: Runtime, *, every: timedelta = PAST_DEADLINE_EVERY
+) -> None:
+    """Keep the ``unbinding_applications_past_deadline`` gauge current until
+    cancelled. No workflow can report this itself: a stuck one runs no code."""
+    gauge = runtime.metric_meter.create_gauge(
+        PAST_DEADLINE, "Open applications past their deadline (by more than the grace)"
+    )
+    while True:
+        try:
+            gauge.set(await applications_past_deadline(client, now=datetime.now(UTC)))
+        except Exception as error:  # a visibility outage must not stop the worker
+            log.warning("cannot count applications past their deadline: %s", error)
+        await asyncio.sleep(every.total_seconds())
