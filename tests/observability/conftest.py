@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
@@ -25,7 +26,7 @@ from starter.client import UnbindingClient
 from starter.connection import connect_client
 from starter.devstack.ports import free_port
 from starter.telemetry import Telemetry, metrics_runtime, report_applications_past_deadline
-from tests.conftest import Ledger, eventually, running_worker
+from tests.conftest import Ledger, eventually, fresh_database, running_worker
 from tests.observability.scrape import Scrape, scrape
 from workflows.contract import WORKFLOW_TYPE, workflow_id_for
 from workflows.model import (
@@ -75,17 +76,26 @@ async def _histories(client: Client, customers: list[str]) -> list[WorkflowHisto
     return [await client.get_workflow_handle(workflow_id_for(c)).fetch_history() for c in customers]
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest.fixture(scope="package")
+def observed_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with fresh_database(request, tmp_path_factory.mktemp("observed")) as url:
+        yield url
+
+
+@pytest_asyncio.fixture(scope="package")
 async def played(
-    dev_env: WorkflowEnvironment, module_database_url: str, executor: ThreadPoolExecutor
+    dev_env: WorkflowEnvironment, observed_database: str, executor: ThreadPoolExecutor
 ) -> AsyncIterator[Played]:
+    """Played once for the whole package (the expiry alone takes a minute)."""
     address = f"127.0.0.1:{free_port()}"
     runtime: Runtime = metrics_runtime(address)
     target = dev_env.client.service_client.config.target_host
     client = await connect_client(
         {"target_host": target, "namespace": "default"}, Telemetry(runtime=runtime)
     )
-    partner_center = FlakyInbox(module_database_url)
+    partner_center = FlakyInbox(observed_database)
     ledger = Ledger(partner_center)
     task_queue = f"observe-{uuid.uuid4().hex}"
     api = UnbindingClient(dev_env.client, task_queue=task_queue)
@@ -160,6 +170,15 @@ async def played(
             )
             assert failing.value("temporal_workflow_task_execution_failed_total") > 0
             await broken.terminate("test over")
+            # A malformed start fails its run at once, naming the field.
+            malformed = await dev_env.client.start_workflow(
+                WORKFLOW_TYPE,
+                {"customer_uin": "not a uin"},
+                id=f"malformed-{uuid.uuid4().hex}",
+                task_queue=task_queue,
+            )
+            with pytest.raises(WorkflowFailureError):
+                await malformed.result()
 
             expired = dev_env.client.get_workflow_handle(
                 workflow_id_for(expiring.customer), result_type=UnbindingState
