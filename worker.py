@@ -33,7 +33,6 @@ from starter.logs import ApplicationLogContext, configure_logging, log_format_fr
 from starter.signing import signing_policy_from_env
 from starter.telemetry import (
     Telemetry,
-    metrics_address_from_env,
     report_applications_past_deadline,
     telemetry_from_env,
 )
@@ -101,13 +100,14 @@ class WorkerConfiguration:
 def configuration_from_env() -> WorkerConfiguration:
     """All of the environment, read and checked at once: a configuration
     mistake stops the process before anything is connected or written."""
+    log_format = log_format_from_env()
     return WorkerConfiguration(
         database_url=database_url(),
         connection=connect_config(),
         signing=signing_policy_from_env(),
         task_queue=task_queue_from_env(),
-        telemetry=telemetry_from_env("unbind-worker"),
-        log_format=log_format_from_env(),
+        telemetry=telemetry_from_env("unbind-worker", forward_core_logs=log_format == "json"),
+        log_format=log_format,
     )
 
 
@@ -148,7 +148,7 @@ async def main() -> None:
     partner_center = SqlPartnerCenter(configuration.database_url, pool_size=ACTIVITY_THREADS)
     reporting = (
         asyncio.create_task(report_applications_past_deadline(client, telemetry.runtime))
-        if telemetry.runtime is not None
+        if telemetry.runtime is not None and telemetry.metrics_address
         else None
     )
 
@@ -157,7 +157,7 @@ async def main() -> None:
             "worker polling task queue %r (signed actions %s, metrics %s)",
             configuration.task_queue,
             "required" if configuration.signing.required else "not required",
-            metrics_address_from_env() or "off",
+            telemetry.metrics_address or "off",
         )
 
     await serve(

@@ -14,6 +14,7 @@ by its environment; docs/OPERATIONS.md, "Metrics" and "Traces".
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
@@ -21,7 +22,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client, Interceptor
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+)
 
 from starter.errors import BadConfiguration
 from workflows import metrics
@@ -62,14 +69,38 @@ def metrics_address_from_env() -> str | None:
 
 def metrics_runtime(address: str) -> Runtime:
     """A runtime serving its metrics at ``http://address/metrics``."""
-    prometheus = PrometheusConfig(
-        bind_address=address,
-        counters_total_suffix=True,
-        durations_as_seconds=True,
-        histogram_bucket_overrides={metrics.WAIT_DURATION: WAIT_BUCKETS_SECONDS},
+    runtime = process_runtime(address, forward_core_logs=False)
+    assert runtime is not None
+    return runtime
+
+
+def process_runtime(address: str | None, *, forward_core_logs: bool) -> Runtime | None:
+    """The runtime a process needs: metrics at ``http://address/metrics``
+    when given, and the SDK core's own log lines sent through Python's
+    logging (so they come out as JSON lines too) when ``forward_core_logs``;
+    None when the default runtime does."""
+    if address is None and not forward_core_logs:
+        return None
+    prometheus = (
+        PrometheusConfig(
+            bind_address=address,
+            counters_total_suffix=True,
+            durations_as_seconds=True,
+            histogram_bucket_overrides={metrics.WAIT_DURATION: WAIT_BUCKETS_SECONDS},
+        )
+        if address
+        else None
+    )
+    core_logs = (
+        LoggingConfig(
+            filter=LoggingConfig.default.filter,
+            forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+        )
+        if forward_core_logs
+        else LoggingConfig.default
     )
     try:
-        return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+        return Runtime(telemetry=TelemetryConfig(logging=core_logs, metrics=prometheus))
     except Exception as error:  # the port is taken, the host is not ours
         raise BadConfiguration(
             METRICS_ADDRESS, f"cannot serve metrics at {address!r} ({error}); pick a free port"
@@ -82,6 +113,7 @@ class Telemetry:
     provider, either or both absent."""
 
     runtime: Runtime | None = None
+    metrics_address: str | None = None
     tracer_provider: Any | None = None
     """An ``opentelemetry.sdk.trace.TracerProvider`` (optional dependency)."""
     interceptors: tuple[Interceptor, ...] = field(default=())
@@ -107,21 +139,26 @@ class Telemetry:
             self.tracer_provider.shutdown()
 
 
-def with_tracer_provider(provider: Any, runtime: Runtime | None = None) -> Telemetry:
-    """Telemetry tracing through ``provider`` (the OTLP one, or a test's)."""
+def with_tracer_provider(provider: Any, metrics: Telemetry | None = None) -> Telemetry:
+    """Telemetry tracing through ``provider`` (the OTLP one, or a test's),
+    with the runtime of ``metrics`` if given."""
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
     interceptor = TracingInterceptor(provider.get_tracer("temporalio"))
-    return Telemetry(runtime=runtime, tracer_provider=provider, interceptors=(interceptor,))
+    return dataclasses.replace(
+        metrics or Telemetry(), tracer_provider=provider, interceptors=(interceptor,)
+    )
 
 
-def telemetry_from_env(service_name: str) -> Telemetry:
+def telemetry_from_env(service_name: str, *, forward_core_logs: bool = False) -> Telemetry:
     """The process's telemetry, as its environment asks; a mistake is a
-    :class:`BadConfiguration` naming the variable."""
+    :class:`BadConfiguration` naming the variable. ``forward_core_logs``: see
+    :func:`process_runtime`."""
     address = metrics_address_from_env()
-    runtime = metrics_runtime(address) if address else None
+    runtime = process_runtime(address, forward_core_logs=forward_core_logs)
+    measured = Telemetry(runtime=runtime, metrics_address=address)
     if not any(os.environ.get(name) for name in TRACES_ENDPOINTS):
-        return Telemetry(runtime=runtime)
+        return measured
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
@@ -136,7 +173,7 @@ def telemetry_from_env(service_name: str) -> Telemetry:
     name = os.environ.get("OTEL_SERVICE_NAME") or service_name
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    return with_tracer_provider(provider, runtime)
+    return with_tracer_provider(provider, measured)
 
 
 # ---- applications past their deadline ---------------------------------------

@@ -13,15 +13,17 @@ import uvicorn
 from starter.api.app import create_app
 from starter.api.settings import ApiSettings
 from starter.errors import UnbindError
-from starter.logs import configure_logging
+from starter.logs import configure_logging, log_format_from_env
 from starter.telemetry import telemetry_from_env
 
 
 def main() -> None:
     try:
-        configure_logging()
+        log_format = log_format_from_env()
+        configure_logging(log_format)
         settings = ApiSettings.from_env()
-        app = create_app(settings, telemetry=telemetry_from_env("unbind-api"))
+        telemetry = telemetry_from_env("unbind-api", forward_core_logs=log_format == "json")
+        app = create_app(settings, telemetry=telemetry)
     except UnbindError as error:
         print(f"unbind-api: {error.message}", file=sys.stderr)
         _leave(error.exit_code)
