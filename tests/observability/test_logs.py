@@ -29,11 +29,11 @@ from starter.logs import JsonLines, configure_logging
 from starter.signing import signing
 from tests.conftest import Ledger
 from tests.observability.scrape import scrape
+from tests.worker_process import ROOT, spawn_worker
 from tests.workflows.signing_keys import NEW_ENTRY, ROTATING
 from workflows.model import Action, UnbindStatus
 from workflows.signing import Signer
 
-ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {
     "time",
     "level",
@@ -82,24 +82,14 @@ async def test_a_worker_writes_json_lines_with_its_context_and_no_secret(
 ) -> None:
     task_queue = f"logs-{uuid.uuid4().hex}"
     address = f"127.0.0.1:{free_port()}"
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": "default",
-        "UNBIND_TASK_QUEUE": task_queue,
-        "UNBIND_DATABASE_URL": database_url,
-        "UNBIND_LOG_FORMAT": "json",
-        "UNBIND_METRICS_ADDRESS": address,
-        "UNBIND_REQUIRE_SIGNED_ACTIONS": "1",
-        "UNBIND_ACTION_SIGNING_KEYS": NEW_ENTRY,
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "worker.py"),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    process = await spawn_worker(
+        dev_env,
+        task_queue=task_queue,
+        database_url=database_url,
+        UNBIND_LOG_FORMAT="json",
+        UNBIND_METRICS_ADDRESS=address,
+        UNBIND_REQUIRE_SIGNED_ACTIONS="1",
+        UNBIND_ACTION_SIGNING_KEYS=NEW_ENTRY,
     )
     seen: list[str] = []
     try:
