@@ -147,7 +147,9 @@ async def main() -> None:
     client = await connect_client(configuration.connection, telemetry)
     partner_center = SqlPartnerCenter(configuration.database_url, pool_size=ACTIVITY_THREADS)
     reporting = (
-        asyncio.create_task(report_applications_past_deadline(client, telemetry.runtime))
+        asyncio.create_task(
+            report_applications_past_deadline(client, telemetry.runtime, configuration.task_queue)
+        )
         if telemetry.runtime is not None and telemetry.metrics_address
         else None
     )

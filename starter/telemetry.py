@@ -179,33 +179,38 @@ def telemetry_from_env(service_name: str, *, forward_core_logs: bool = False) ->
 # ---- applications past their deadline ---------------------------------------
 
 
-def past_deadline_query(now: datetime, grace: timedelta = PAST_DEADLINE_GRACE) -> str:
+def past_deadline_query(
+    task_queue: str, now: datetime, grace: timedelta = PAST_DEADLINE_GRACE
+) -> str:
     cutoff = (now - grace).astimezone(UTC).isoformat().replace("+00:00", "Z")
     return (
         f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' "
-        f"AND {sa.UNBIND_DEADLINE.name} < '{cutoff}'"
+        f"AND TaskQueue = '{task_queue}' AND {sa.UNBIND_DEADLINE.name} < '{cutoff}'"
     )
 
 
 async def applications_past_deadline(
-    client: Client, *, now: datetime, grace: timedelta = PAST_DEADLINE_GRACE
+    client: Client, task_queue: str, *, now: datetime, grace: timedelta = PAST_DEADLINE_GRACE
 ) -> int:
-    """Open applications whose wait's deadline passed more than ``grace`` ago
-    (a visibility count: the search attribute holds the current deadline)."""
-    return (await client.count_workflows(past_deadline_query(now, grace))).count
+    """Open applications on ``task_queue`` whose wait's deadline passed more
+    than ``grace`` before ``now`` (a visibility count: the search attribute
+    holds the current wait's deadline)."""
+    return (await client.count_workflows(past_deadline_query(task_queue, now, grace))).count
 
 
 async def report_applications_past_deadline(
-    client: Client, runtime: Runtime, *, every: timedelta = PAST_DEADLINE_EVERY
+    client: Client, runtime: Runtime, task_queue: str, *, every: timedelta = PAST_DEADLINE_EVERY
 ) -> None:
-    """Keep the ``unbinding_applications_past_deadline`` gauge current until
-    cancelled. No workflow can report this itself: a stuck one runs no code."""
+    """Keep the ``unbinding_applications_past_deadline`` gauge of ``task_queue``
+    current until cancelled. No workflow can report this itself: a stuck one
+    runs no code."""
     gauge = runtime.metric_meter.create_gauge(
         PAST_DEADLINE, "Open applications past their deadline (by more than the grace)"
-    )
+    ).with_additional_attributes({"task_queue": task_queue})
     while True:
         try:
-            gauge.set(await applications_past_deadline(client, now=datetime.now(UTC)))
+            now = datetime.now(UTC)
+            gauge.set(await applications_past_deadline(client, task_queue, now=now))
         except Exception as error:  # a visibility outage must not stop the worker
             log.warning("cannot count applications past their deadline: %s", error)
         await asyncio.sleep(every.total_seconds())

@@ -100,7 +100,7 @@ async def played(
     task_queue = f"observe-{uuid.uuid4().hex}"
     api = UnbindingClient(dev_env.client, task_queue=task_queue)
     reporter = asyncio.create_task(
-        report_applications_past_deadline(client, runtime, every=timedelta(seconds=1))
+        report_applications_past_deadline(client, runtime, task_queue, every=timedelta(seconds=1))
     )
     try:
         async with running_worker(

@@ -4,12 +4,17 @@ metrics, counted once each however often the worker replayed."""
 
 from __future__ import annotations
 
-import pytest
-from temporalio.worker import Replayer
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from starter.client import UnbindingClient
 from starter.devstack.ports import free_port
-from starter.telemetry import metrics_runtime
-from tests.observability.conftest import Played
+from starter.telemetry import applications_past_deadline, metrics_runtime
+from tests.conftest import Ledger, eventually
+from tests.observability.conftest import SHORT_WAIT, Played
 from tests.observability.scrape import scrape
 from workflows.contract import DATA_CONVERTER
 from workflows.unbinding import UnbindingWorkflow
@@ -80,3 +85,31 @@ async def test_replaying_the_histories_counts_nothing(played: Played) -> None:
     after = await scrape(address)
     business = {name for name in after.names if name.startswith("unbinding_")}
     assert business == set(), business
+
+
+async def test_an_open_application_counts_as_past_its_deadline_once_it_passed(
+    dev_env: WorkflowEnvironment, worker: Worker, ledger: Ledger
+) -> None:
+    """The query behind the gauge, against the dev server's visibility: an
+    application waiting for a one-minute deadline is not past it now, and is
+    (by more than the grace) ten minutes from now; other task queues' runs
+    never count."""
+    parties = ledger.direct()
+    api = UnbindingClient(dev_env.client, task_queue=worker.task_queue)
+    await api.apply(
+        customer_uin=parties.customer,
+        initiator_uin=parties.reseller,
+        notice_acknowledged=True,
+        deadlines=SHORT_WAIT,
+    )
+    now = datetime.now(UTC)
+    later = now + timedelta(minutes=10)
+
+    async def count_later() -> int:
+        return await applications_past_deadline(dev_env.client, worker.task_queue, now=later)
+
+    assert await eventually(count_later, lambda n: n == 1) == 1
+    assert await applications_past_deadline(dev_env.client, worker.task_queue, now=now) == 0
+    elsewhere = await applications_past_deadline(dev_env.client, "no-such-queue", now=later)
+    assert elsewhere == 0
+    await api.withdraw(parties.customer, actor=parties.reseller)
