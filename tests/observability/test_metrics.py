@@ -55,9 +55,10 @@ def test_waits_reminders_and_deadlines_are_measured(played: Played) -> None:
     assert m.value("unbinding_wait_duration_seconds_count", wait="AWAITING_REMEDIATION") == 1
     waited = m.value("unbinding_wait_duration_seconds_sum", wait=CONFIRMATION)
     assert 60 <= waited < 60 + 4 * 60, waited  # the expired one alone waited a minute
-    # The expired wait lies in the bucket up to 10 minutes, not below a minute.
-    assert m.value("unbinding_wait_duration_seconds_bucket", wait=CONFIRMATION, le="60") == 3
-    assert m.value("unbinding_wait_duration_seconds_bucket", wait=CONFIRMATION, le="600") == 4
+    # Three were decided within seconds; the expired one waited its minute.
+    bucket = "unbinding_wait_duration_seconds_bucket"
+    assert m.value(bucket, wait=CONFIRMATION, le="10") == 3
+    assert m.value(bucket, wait=CONFIRMATION, le="600") == 4
     assert m.value("unbinding_reminders_sent_total", wait=CONFIRMATION) == 1
     assert m.value("unbinding_deadlines_passed_total", wait=CONFIRMATION) == 1
     assert m.value("unbinding_applications_past_deadline") == 0
