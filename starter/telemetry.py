@@ -133,8 +133,13 @@ class Telemetry:
             return None
         return self.tracer_provider.get_tracer("reseller-unbinding")
 
+    def flush(self) -> None:
+        """Export the spans still buffered, and go on tracing."""
+        if self.tracer_provider is not None:
+            self.tracer_provider.force_flush()
+
     def shutdown(self) -> None:
-        """Export the spans still buffered."""
+        """Export the spans still buffered, and stop tracing."""
         if self.tracer_provider is not None:
             self.tracer_provider.shutdown()
 

@@ -81,6 +81,10 @@ def create_app(
             yield
         finally:
             partner_center.dispose()
+            # uvicorn ends the process by the signal that stopped it: export
+            # the buffered spans now.
+            if telemetry is not None:
+                telemetry.flush()
 
     app = FastAPI(
         title="Reseller unbinding",

@@ -6,63 +6,26 @@ service; and configuration mistakes stop the process naming the variable."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
-from starter.devstack.ports import HOST
 from starter.errors import BadConfiguration
 from starter.telemetry import telemetry_from_env
 from tests.conftest import Ledger
+from tests.observability.collector import Collector, serving
 from tests.worker_process import spawn_worker
 from workflows.model import UnbindStatus
 
 
-class Collector:
-    """Receives OTLP/HTTP trace exports and keeps (service, span name) pairs."""
-
-    def __init__(self) -> None:
-        self.spans: list[tuple[str, str]] = []
-        collector = self
-
-        class Receive(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                request = ExportTraceServiceRequest.FromString(body)
-                for resource in request.resource_spans:
-                    service = next(
-                        a.value.string_value
-                        for a in resource.resource.attributes
-                        if a.key == "service.name"
-                    )
-                    for scope in resource.scope_spans:
-                        collector.spans.extend((service, s.name) for s in scope.spans)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((HOST, 0), Receive)
-        self.endpoint = f"http://{HOST}:{self.server.server_address[1]}"
-
-
 @pytest.fixture
 def collector() -> Iterator[Collector]:
-    collector = Collector()
-    thread = threading.Thread(target=collector.server.serve_forever, daemon=True)
-    thread.start()
-    yield collector
-    collector.server.shutdown()
-    thread.join()
+    with serving() as collector:
+        yield collector
 
 
 @pytest.mark.integration
