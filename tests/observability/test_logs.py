@@ -6,26 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio import activity, workflow
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.devstack.ports import free_port
-from starter.logs import JsonLines, configure_logging
 from starter.signing import signing
 from tests.conftest import Ledger
 from tests.observability.scrape import scrape
@@ -144,47 +139,46 @@ async def test_a_worker_writes_json_lines_with_its_context_and_no_secret(
     assert metrics.value("unbinding_applications_ended_total", outcome="COMPLETED") == 1
 
 
-@pytest.fixture
-def root_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """configure_logging changes the process's logging: put it back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    monkeypatch.setattr(workflow.logger, "workflow_info_on_message", True)
-    monkeypatch.setattr(activity.logger, "activity_info_on_message", True)
-    monkeypatch.delenv("UNBIND_LOG_FORMAT", raising=False)
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+LOG_ONE_LINE = """
+import logging
+from starter.logs import configure_logging
+configure_logging()
+logging.getLogger("starter.test").info("hello %s", "there", extra={"application_id": "app-1"})
+"""
 
 
-@pytest.mark.usefixtures("root_logging")
-def test_text_is_the_default_and_json_is_chosen() -> None:
-    stream = StringIO()
-    configure_logging(stream=stream)
-    logging.getLogger("starter.test").info("hello %s", "there")
-    assert stream.getvalue().rstrip().endswith("INFO starter.test hello there")
-
-    stream = StringIO()
-    configure_logging("json", stream=stream)
-    logging.getLogger("starter.test").info("hello %s", "there", extra={"application_id": "app-1"})
-    line = json.loads(stream.getvalue())
-    assert line["message"] == "hello there" and line["application_id"] == "app-1"
-    assert isinstance(logging.getLogger().handlers[0].formatter, JsonLines)
-
-
-def test_a_wrong_log_format_stops_the_worker_naming_the_variable(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "UNBIND_LOG_FORMAT": "xml",
-        "UNBIND_DATABASE_URL": f"sqlite:///{tmp_path / 'pc.db'}",
-    }
-
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "worker.py")],
-        env=env,
+def run_python(*arguments: str, **variables: str | None) -> subprocess.CompletedProcess[str]:
+    """``python arguments`` from the repository, with ``variables`` set (None: unset)."""
+    env = {**os.environ, **variables}
+    return subprocess.run(
+        [sys.executable, *arguments],
+        env={k: v for k, v in env.items() if v is not None},
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+@pytest.mark.parametrize("chosen", [None, "text", "json"])
+def test_text_is_the_default_and_json_is_chosen(chosen: str | None) -> None:
+    """In a process of its own: the choice is the whole process's logging."""
+    done = run_python("-c", LOG_ONE_LINE, UNBIND_LOG_FORMAT=chosen)
+    assert done.returncode == 0, done.stderr
+    written = done.stderr.strip()
+    if chosen == "json":
+        line = json.loads(written)
+        assert line["message"] == "hello there" and line["application_id"] == "app-1"
+        assert line["logger"] == "starter.test" and line["level"] == "INFO"
+    else:
+        assert written.endswith("INFO starter.test hello there"), written
+
+
+def test_a_wrong_log_format_stops_the_worker_naming_the_variable(tmp_path: Path) -> None:
+    done = run_python(
+        "worker.py",
+        UNBIND_LOG_FORMAT="xml",
+        UNBIND_DATABASE_URL=f"sqlite:///{tmp_path / 'pc.db'}",
     )
     assert done.returncode == 2, done
     assert "UNBIND_LOG_FORMAT" in done.stderr and "json" in done.stderr
