@@ -41,7 +41,13 @@ from starter.health import (
     serve_health,
     worker_readiness,
 )
+from starter.logs import ApplicationLogContext, configure_logging, log_format_from_env
 from starter.signing import signing_policy_from_env
+from starter.telemetry import (
+    Telemetry,
+    report_applications_past_deadline,
+    telemetry_from_env,
+)
 from workflows.contract import with_business_failures
 from workflows.signed_actions import SignedActionsInterceptor
 from workflows.signing import SigningPolicy
@@ -83,7 +89,10 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        interceptors=[SignedActionsInterceptor(signing or SigningPolicy())],
+        interceptors=[
+            SignedActionsInterceptor(signing or SigningPolicy()),
+            ApplicationLogContext(),
+        ],
         **options,  # type: ignore[arg-type]
     )
 
@@ -96,17 +105,22 @@ class WorkerConfiguration:
     connection: dict[str, Any]
     signing: SigningPolicy
     task_queue: str
+    telemetry: Telemetry
+    log_format: str
     health_address: tuple[str, int] | None = None
 
 
 def configuration_from_env() -> WorkerConfiguration:
     """All of the environment, read and checked at once: a configuration
     mistake stops the process before anything is connected or written."""
+    log_format = log_format_from_env()
     return WorkerConfiguration(
         database_url=database_url(),
         connection=connect_config(),
         signing=signing_policy_from_env(),
         task_queue=task_queue_from_env(),
+        telemetry=telemetry_from_env("unbind-worker", forward_core_logs=log_format == "json"),
+        log_format=log_format,
         health_address=health_address_from_env(),
     )
 
@@ -173,22 +187,34 @@ async def _serve_health(
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     configuration = configuration_from_env()
-    client = await connect_client(configuration.connection)
+    configure_logging(configuration.log_format)
+    telemetry = configuration.telemetry
+    client = await connect_client(configuration.connection, telemetry)
     partner_center = open_partner_center(configuration.database_url, pool_size=ACTIVITY_THREADS)
+    reporting = (
+        asyncio.create_task(
+            report_applications_past_deadline(client, telemetry.runtime, configuration.task_queue)
+        )
+        if telemetry.runtime is not None and telemetry.metrics_address
+        else None
+    )
 
     def announce(worker: Worker) -> None:
         logging.info(
-            "worker polling task queue %r (signed actions %s)",
+            "worker polling task queue %r (signed actions %s, metrics %s)",
             configuration.task_queue,
             "required" if configuration.signing.required else "not required",
+            telemetry.metrics_address or "off",
         )
 
     await serve(
         client, partner_center, configuration, on_polling=announce, workflow_runner=SERVING_RUNNER
     )
+    if reporting is not None:
+        reporting.cancel()
     partner_center.dispose()
+    telemetry.shutdown()
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from starter.inputs import (
 from starter.reading import ApplicationReader, ApplicationSummary, RunReport, StatusReport
 from starter.signing import SigningInterceptor, signing_as
 from starter.submission import consume_start_failure, start_operation, submission_update_id
+from starter.telemetry import Telemetry
 from workflows.contract import (
     ACTION_REFUSED,
     SUBMISSION_UPDATE,
@@ -95,18 +96,23 @@ class UnbindingClient(ApplicationReader):
 
     @classmethod
     async def connect(
-        cls, *, task_queue: str | None = None, signer: Signer | None = None
+        cls,
+        *,
+        task_queue: str | None = None,
+        signer: Signer | None = None,
+        telemetry: Telemetry | None = None,
     ) -> UnbindingClient:
         """Connect using the standard Temporal environment configuration
         (``TEMPORAL_ADDRESS``, ``TEMPORAL_NAMESPACE``, ``TEMPORAL_API_KEY``, TLS
         variables, profiles); the task queue from ``UNBIND_TASK_QUEUE``. A
         mistake in that configuration is a :class:`BadConfiguration`. With a
         ``signer`` (``starter.signing.signer_from_env``), every action is sent
-        signed (docs/HTTP_API.md, "Signed actions")."""
+        signed (docs/HTTP_API.md, "Signed actions"). ``telemetry`` (a long-lived process's,
+        ``starter.telemetry``) adds its metrics and traces."""
         config = connect_config()
         if signer is not None:
             config = {**config, "interceptors": [SigningInterceptor(signer)]}
-        client = await connect_client(config)
+        client = await connect_client(config, telemetry)
         return cls(client, task_queue=task_queue or task_queue_from_env())
 
     # ---- submitting --------------------------------------------------------

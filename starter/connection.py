@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 
@@ -14,6 +15,9 @@ from starter.configuration import temporal_connect_config
 from starter.errors import Unreachable
 from starter.payload_codec import data_converter_from_env
 from workflows.contract import DEFAULT_TASK_QUEUE
+
+if TYPE_CHECKING:
+    from starter.telemetry import Telemetry
 
 
 def task_queue_from_env() -> str:
@@ -27,13 +31,19 @@ def connect_config() -> dict:
     return {**temporal_connect_config(), "data_converter": data_converter_from_env()}
 
 
-async def connect_client(config: dict | None = None) -> Client:
+async def connect_client(config: dict | None = None, telemetry: Telemetry | None = None) -> Client:
     """A client speaking the contract's data converter, as every process
     must, encrypting payloads when ``UNBIND_PAYLOAD_KEYS`` says so; a server
     that cannot be reached is an :class:`Unreachable` saying where we looked
-    and how to start one."""
+    and how to start one. With ``telemetry``, its metrics go to that runtime
+    and it (and any worker built on it) is traced, outermost of the
+    ``interceptors`` in ``config``."""
     config = dict(config if config is not None else connect_config())
     config.setdefault("data_converter", data_converter_from_env())
+    if telemetry is not None:
+        extra = telemetry.client_options()
+        config["interceptors"] = [*extra.pop("interceptors", []), *config.get("interceptors", [])]
+        config.update(extra)
     try:
         return await Client.connect(**config)
     except Exception as error:  # the core reports every connect failure as RuntimeError

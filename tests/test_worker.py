@@ -4,11 +4,8 @@ serving applications, and leaving cleanly on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
@@ -16,10 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from tests.conftest import Ledger
+from tests.worker_process import spawn_worker
 from workflows.model import UnbindStatus
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
@@ -31,21 +28,7 @@ async def test_worker_process_serves_applications_and_stops_gracefully(
     stop_with: signal.Signals,
 ) -> None:
     task_queue = f"worker-{uuid.uuid4().hex}"
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": "default",
-        "UNBIND_TASK_QUEUE": task_queue,
-        "UNBIND_DATABASE_URL": database_url,
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "worker.py"),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await spawn_worker(dev_env, task_queue=task_queue, database_url=database_url)
     try:
         parties = ledger.direct()
         client = UnbindingClient(dev_env.client, task_queue=task_queue)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows import rules
+from workflows import metrics, rules
 from workflows.actions import ACTIONS, Decision
 from workflows.contract import ACTION_REFUSED, INVALID_ACTION
 from workflows.fields import is_operator
@@ -100,6 +100,7 @@ def log(
     principal: str | None = None,
 ) -> None:
     """An entry in the timeline the ``status`` query shows."""
+    metrics.action_answered(str(action), accepted=accepted)
     public = state.public
     # A hostile client could flood rejected actions; keep history bounded.
     if not accepted and len(public.timeline) >= SETTINGS.max_timeline_entries:
@@ -210,6 +211,7 @@ class Intake:
             return
         reason = self._refusal(action)
         if reason is not None:
+            metrics.action_answered(str(kind), accepted=False)
             raise ApplicationError(reason, type=ACTION_REFUSED, non_retryable=True)
 
     async def on_update(self, kind: ActionKind, payload: tuple[Any, ...]) -> ActionResult:

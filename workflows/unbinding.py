@@ -27,10 +27,10 @@ from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.unbinding import UnbindingActivities
-    from workflows import rules, texts
+    from workflows import metrics, rules, texts
     from workflows.actions import Decision
     from workflows.handlers import Handlers
-    from workflows.handover import begin, hand_over, resumes_past
+    from workflows.handover import RESUMABLE_WAITS, begin, hand_over, resumes_past
     from workflows.intake import Intake, answer, answer_the_unanswered, log
     from workflows.model import (
         AccountCheckRequest,
@@ -113,6 +113,7 @@ class UnbindingWorkflow(Handlers):
     async def _check_preconditions(self) -> None:
         if self._state.resume_in is not None:
             return
+        metrics.application_started()
         application, public = self._input, self._state.public
         result = await call(
             UnbindingActivities.check_application,
@@ -269,6 +270,7 @@ class UnbindingWorkflow(Handlers):
             )
             if wake is Wake.EXPIRED:
                 await self._end(S.EXPIRED, "the failed checks were not fixed in time")
+            metrics.recheck("scheduled" if wake is Wake.AUTO_RECHECK else "requested")
             if wake is Wake.AUTO_RECHECK:
                 log(state, SYSTEM, K.RECHECK, True, "scheduled recheck")
             state.decisions.pop(Decision.RECHECK, None)
@@ -330,6 +332,8 @@ class UnbindingWorkflow(Handlers):
             continue_as_new=self._continue_as_new,
             auto_recheck_every=auto_recheck_every,
         ).run()
+        if wake is Wake.EXPIRED:
+            metrics.deadline_passed(state.status.value)
         if wake is Wake.READY:
             await self._end_if_withdrawn()
         return wake
@@ -357,12 +361,24 @@ class UnbindingWorkflow(Handlers):
             # A bug, not a business outcome: fail the task so it can be fixed
             # and replayed, rather than fail the application.
             raise RuntimeError(f"illegal transition {public.status} -> {status}")
+        self._leave_wait()
+        workflow.logger.info(
+            "%s -> %s", public.status, status, extra={"application_id": public.application_id}
+        )
         public.status = status
         public.deadline = deadline
         public.transitions.append(Transition(at=workflow.now(), status=status))
         publish(public)
         if self._state.validated:
             await save_record(self._state)
+
+    def _leave_wait(self) -> None:
+        """Measure the human wait being left, if any, from when it was entered."""
+        public = self._state.public
+        if public.status in RESUMABLE_WAITS and public.transitions:
+            entered = public.transitions[-1]
+            if entered.status is public.status:
+                metrics.wait_ended(public.status.value, workflow.now() - entered.at)
 
     async def _end(
         self, status: UnbindStatus, reason: str | None, *, raise_ended: bool = True
@@ -371,6 +387,7 @@ class UnbindingWorkflow(Handlers):
         state = self._state
         state.public.outcome_reason = reason
         await self._enter(status)
+        metrics.application_ended(status.value)
         if state.awaiting_the_story() and workflow.patched(ANSWER_AT_THE_END_PATCH):
             answer_the_unanswered(state)
         state.settled = True

@@ -14,7 +14,7 @@ from enum import Enum
 
 from temporalio import workflow
 
-from workflows import publishing, rules, texts
+from workflows import metrics, publishing, rules, texts
 from workflows.model import Deadlines, UnbindingState, UnbindStatus
 from workflows.settings import SETTINGS
 from workflows.state import WorkflowState
@@ -158,6 +158,7 @@ class HumanWait:
         state = self._state
         event = reminder_event(status, deadline, at)
         state.reminded.append(event)
+        metrics.reminder_sent(status.value)
         await publishing.notify(
             state,
             event,

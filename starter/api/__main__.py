@@ -5,7 +5,6 @@ reached at start-up."""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -14,18 +13,25 @@ import uvicorn
 from starter.api.app import create_app
 from starter.api.settings import ApiSettings
 from starter.errors import UnbindError
+from starter.logs import configure_logging, log_format_from_env
+from starter.telemetry import telemetry_from_env
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        log_format = log_format_from_env()
+        configure_logging(log_format)
         settings = ApiSettings.from_env()
-        app = create_app(settings)
+        telemetry = telemetry_from_env("unbind-api", forward_core_logs=log_format == "json")
+        app = create_app(settings, telemetry=telemetry)
     except UnbindError as error:
         print(f"unbind-api: {error.message}", file=sys.stderr)
         _leave(error.exit_code)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+        # uvicorn's loggers go through the root logger configured above.
+        uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="info", log_config=None
+        )
     )
     try:
         server.run()

@@ -17,12 +17,14 @@ from starter.api.auth import TokenVerifier
 from starter.api.deps import Services, ServicesDep, in_database
 from starter.api.problems import Problem, install
 from starter.api.settings import ApiSettings
+from starter.api.tracing import trace_requests
 from starter.client import UnbindingClient
 from starter.configuration import database_url
 from starter.connection import task_queue_from_env
 from starter.console import install as install_console
 from starter.payload_codec import payload_codec_from_env
 from starter.signing import signer_from_env, signing
+from starter.telemetry import Telemetry
 
 log = logging.getLogger("starter.api")
 
@@ -32,7 +34,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 async def api_client(
-    temporal: Client | None = None, *, task_queue: str | None = None
+    temporal: Client | None = None,
+    *,
+    task_queue: str | None = None,
+    telemetry: Telemetry | None = None,
 ) -> UnbindingClient:
     """The one client the API sends everything through: over ``temporal`` when
     given (tests), else connected from the standard environment. With
@@ -44,7 +49,7 @@ async def api_client(
         if signer is not None:
             temporal = signing(temporal, signer)
         return UnbindingClient(temporal, task_queue=task_queue or task_queue_from_env())
-    return await UnbindingClient.connect(task_queue=task_queue, signer=signer)
+    return await UnbindingClient.connect(task_queue=task_queue, signer=signer, telemetry=telemetry)
 
 
 def create_app(
@@ -53,9 +58,11 @@ def create_app(
     temporal: Client | None = None,
     task_queue: str | None = None,
     database: str | None = None,
+    telemetry: Telemetry | None = None,
 ) -> FastAPI:
     """The API; ``temporal``, ``task_queue`` and ``database`` override the
-    environment (tests)."""
+    environment (tests). ``telemetry`` (``starter.telemetry``) adds metrics to
+    the client it connects and a span to every request."""
     settings = settings or ApiSettings.from_env()
     if temporal is None:
         payload_codec_from_env()  # a key mistake stops it here (exit 2), not in the lifespan
@@ -71,13 +78,17 @@ def create_app(
             )
         else:
             log.info("checking tokens with %s", verifier.source)
-        client = await api_client(temporal, task_queue=task_queue)
+        client = await api_client(temporal, task_queue=task_queue, telemetry=telemetry)
         partner_center = SqlPartnerCenter(database or database_url())
         app.state.services = Services(client, partner_center)
         try:
             yield
         finally:
             partner_center.dispose()
+            # uvicorn ends the process by the signal that stopped it: export
+            # the buffered spans now.
+            if telemetry is not None:
+                telemetry.flush()
 
     app = FastAPI(
         title="Reseller unbinding",
@@ -88,6 +99,9 @@ def create_app(
     )
     app.state.verifier = verifier
     install(app)
+    tracer = telemetry.tracer() if telemetry is not None else None
+    if tracer is not None:
+        trace_requests(app, tracer)
     app.include_router(applications.router)
     app.include_router(actions.router)
     app.include_router(me.router)

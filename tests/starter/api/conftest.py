@@ -15,6 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -24,6 +25,7 @@ from starter.api.devkeys import DEV_KEY_DIR_VARIABLE, issue_dev_token
 from starter.api.settings import ApiSettings
 from starter.devstack.ports import HOST, free_port
 from starter.signing import KEYS_VARIABLE
+from starter.telemetry import Telemetry
 from tests.conftest import eventually, running_worker
 from tests.workflows.signing_keys import NEW_ENTRY, REQUIRED
 
@@ -52,9 +54,21 @@ class LiveApi:
         return headers
 
 
+@pytest.fixture
+def api_temporal(dev_env: WorkflowEnvironment) -> Client:
+    """The client the API and the worker use (a test module may trace it)."""
+    return dev_env.client
+
+
+@pytest.fixture
+def api_telemetry() -> Telemetry | None:
+    """The API's telemetry (``starter.telemetry``): none unless a module says."""
+    return None
+
+
 @pytest_asyncio.fixture
 async def signing_worker(
-    dev_env: WorkflowEnvironment,
+    api_temporal: Client,
     partner_center: SqlPartnerCenter,
     executor: ThreadPoolExecutor,
     monkeypatch: pytest.MonkeyPatch,
@@ -62,22 +76,25 @@ async def signing_worker(
     """A worker that refuses a party's unsigned action; the API signs with the
     key it verifies (UNBIND_ACTION_SIGNING_KEYS, as a deployment shares it)."""
     monkeypatch.setenv(KEYS_VARIABLE, NEW_ENTRY)
-    async with running_worker(
-        dev_env.client, partner_center, executor, signing=REQUIRED
-    ) as running:
+    async with running_worker(api_temporal, partner_center, executor, signing=REQUIRED) as running:
         yield running
 
 
 @pytest_asyncio.fixture
 async def live_api(
-    dev_env: WorkflowEnvironment, signing_worker: Worker, database_url: str, dev_key_dir: Path
+    api_temporal: Client,
+    api_telemetry: Telemetry | None,
+    signing_worker: Worker,
+    database_url: str,
+    dev_key_dir: Path,
 ) -> AsyncIterator[LiveApi]:
     port = free_port()
     app = create_app(
         ApiSettings(host=HOST, port=port, dev_tokens_requested=True),
-        temporal=dev_env.client,
+        temporal=api_temporal,
         task_queue=signing_worker.task_queue,
         database=database_url,
+        telemetry=api_telemetry,
     )
     server = uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning"))
     serving = asyncio.ensure_future(server.serve())

@@ -1,0 +1,146 @@
+"""One action, one trace: the caller's span, the API's request, the client's
+call to Temporal, the workflow and the activities that write the ledger share
+one trace id (OpenTelemetry, recorded by an in-memory exporter)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import propagate
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from starter.connection import connect_client
+from starter.telemetry import Telemetry, with_tracer_provider
+from tests.conftest import Ledger, eventually
+from tests.starter.api.conftest import LiveApi
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    yield exporter
+    exporter.shutdown()
+
+
+@pytest.fixture(scope="module")
+def provider(spans: InMemorySpanExporter) -> TracerProvider:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    return provider
+
+
+@pytest.fixture
+def api_telemetry(provider: TracerProvider) -> Telemetry:
+    return with_tracer_provider(provider)
+
+
+@pytest.fixture
+async def api_temporal(dev_env: WorkflowEnvironment, api_telemetry: Telemetry) -> Client:
+    """The API's client and the worker's, traced: the worker built on it
+    traces workflows and activities."""
+    target = dev_env.client.service_client.config.target_host
+    return await connect_client({"target_host": target, "namespace": "default"}, api_telemetry)
+
+
+def _trace(spans: InMemorySpanExporter, trace_id: int) -> list[ReadableSpan]:
+    return [s for s in spans.get_finished_spans() if s.context.trace_id == trace_id]
+
+
+def _ancestry(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[str]:
+    """``span``'s name and its ancestors', up to the root of what was recorded."""
+    names = [span.name]
+    while span.parent is not None and span.parent.span_id in by_id:
+        span = by_id[span.parent.span_id]
+        names.append(span.name)
+    return names
+
+
+async def test_a_submission_is_one_trace_from_the_caller_to_the_ledger(
+    live_api: LiveApi,
+    ledger: Ledger,
+    provider: TracerProvider,
+    spans: InMemorySpanExporter,
+) -> None:
+    parties = ledger.direct()
+    caller = provider.get_tracer("caller")
+    with caller.start_as_current_span("reseller portal: unbind customer") as root:
+        headers = live_api.headers(parties.reseller)
+        propagate.inject(headers)
+        submitted = await live_api.http.post(
+            "/applications",
+            json={"customer_uin": parties.customer, "acknowledge_notice": True},
+            headers=headers,
+        )
+    assert submitted.status_code == 201, submitted.text
+    trace_id = root.get_span_context().trace_id
+
+    # The run goes on after the answer: wait for its record to be written.
+    async def in_trace() -> list[ReadableSpan]:
+        return _trace(spans, trace_id)
+
+    recorded = await eventually(
+        in_trace,
+        lambda found: any(s.name == "RunActivity:save_record" for s in found),
+    )
+    by_id = {s.context.span_id: s for s in recorded}
+    names = {s.name for s in recorded}
+    assert "POST /applications" in names
+    assert "RunWorkflow:Unbinding" in names
+    assert {"RunActivity:check_application", "RunActivity:notify"} <= names
+    write = next(s for s in recorded if s.name == "RunActivity:save_record")
+    chain = _ancestry(write, by_id)
+    # The ledger write descends from the caller through the API request.
+    assert chain[-1] == "reseller portal: unbind customer", chain
+    assert "POST /applications" in chain, chain
+    # The URL's customer UIN stays out of span names.
+    assert not [s.name for s in recorded if parties.customer in s.name]
+
+
+async def test_an_action_is_traced_from_the_caller_and_linked_into_the_application(
+    live_api: LiveApi,
+    ledger: Ledger,
+    provider: TracerProvider,
+    spans: InMemorySpanExporter,
+) -> None:
+    """The SDK keeps a workflow's spans in the trace its start began; a later
+    action's handler span there links back to the action's own trace."""
+    parties = ledger.direct()
+    submitted = await live_api.http.post(
+        "/applications",
+        json={"customer_uin": parties.customer, "acknowledge_notice": True},
+        headers=live_api.headers(parties.reseller),
+    )
+    assert submitted.status_code == 201, submitted.text
+    caller = provider.get_tracer("caller")
+    with caller.start_as_current_span("customer portal: confirm") as root:
+        headers = live_api.headers(parties.customer, key="confirm-1")
+        propagate.inject(headers)
+        confirmed = await live_api.http.post(
+            f"/applications/{parties.customer}/confirm", headers=headers
+        )
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "COMPLETED"
+
+    action_trace = _trace(spans, root.get_span_context().trace_id)
+    by_id = {s.context.span_id: s for s in action_trace}
+    update = next(s for s in action_trace if s.name == "StartWorkflowUpdate:confirm")
+    assert _ancestry(update, by_id) == [
+        "StartWorkflowUpdate:confirm",
+        "POST /applications/{customer_uin}/confirm",
+        "customer portal: confirm",
+    ]
+    [handler] = [s for s in spans.get_finished_spans() if s.name == "HandleUpdate:confirm"]
+    assert [(link.context.trace_id, link.context.span_id) for link in handler.links] == [
+        (update.context.trace_id, update.context.span_id)
+    ]
+    # The cutover that confirmation led to writes the ledger in the
+    # application's trace, where the handler is.
+    application_trace = _trace(spans, handler.context.trace_id)
+    assert "RunActivity:cut_over" in {s.name for s in application_trace}
