@@ -26,9 +26,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.partner_center import PartnerCenter
 from activities.sql import SqlPartnerCenter
 from activities.unbinding import UnbindingActivities
-from starter.configuration import database_url
+from starter.configuration import database_url, require_migrated
 from starter.connection import connect_client, connect_config, task_queue_from_env
-from starter.errors import BadConfiguration
+from starter.errors import UnbindError
 from starter.signing import signing_policy_from_env
 from workflows.contract import with_business_failures
 from workflows.signed_actions import SignedActionsInterceptor
@@ -129,6 +129,8 @@ async def serve(
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     configuration = configuration_from_env()
+    # A database behind the code's schema would fail mid-run: refuse before polling.
+    require_migrated(configuration.database_url)
     client = await connect_client(configuration.connection)
     partner_center = SqlPartnerCenter(configuration.database_url, pool_size=ACTIVITY_THREADS)
 
@@ -149,7 +151,7 @@ if __name__ == "__main__":
     exit_code = 0
     try:
         asyncio.run(main())
-    except BadConfiguration as error:
+    except UnbindError as error:  # a configuration mistake (2), a database that does not answer (3)
         print(f"error: {error.message}", file=sys.stderr)
         exit_code = error.exit_code
     # temporalio/sdk-python#300: core threads can crash interpreter shutdown

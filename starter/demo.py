@@ -39,6 +39,7 @@ from starter.connection import task_queue_from_env
 from starter.demo_api import demo_key_dir, report_api, start_api, walkthrough_customer
 from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
 from starter.devstack.api_process import ApiProcess, api_url
+from starter.devstack.database import migrated
 from starter.devstack.environment import NAMESPACE
 from starter.devstack.ports import HOST, listening, port_from_env
 from starter.devstack.process import ROOT, ChildProcess, StackFailed
@@ -114,6 +115,8 @@ class Stack:
         return [child for child in (self.api, self.worker, self.server) if child is not None]
 
     async def start(self) -> Client:
+        print("Migrating the partner-center database (unbind db upgrade)…", flush=True)
+        migrated(self.config.database_url)
         client = await self._start_server()
         await register_search_attributes(client)
         print("Starting the worker (python worker.py)…", flush=True)

@@ -13,6 +13,7 @@ import uvicorn
 
 from starter.api.app import create_app
 from starter.api.settings import ApiSettings
+from starter.configuration import database_url, require_migrated
 from starter.errors import UnbindError
 
 
@@ -20,6 +21,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = ApiSettings.from_env()
+        require_migrated(database_url())
         app = create_app(settings)
     except UnbindError as error:
         print(f"unbind-api: {error.message}", file=sys.stderr)

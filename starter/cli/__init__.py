@@ -8,14 +8,15 @@ and the partner center's ledger.
 - ``repairs``: ``close-terminated``
 - ``tokens``: ``token`` (development tokens for the HTTP API), ``audit``
 - ``ledger``: ``ledger …`` (partner center administration)
+- ``schema``: ``db upgrade``, ``db current`` (schema migrations)
 - ``types``, ``output``: parameter types and printing
 """
 
-from starter.cli import actions, applying, ledger, repairs, tokens, watching
+from starter.cli import actions, applying, ledger, repairs, schema, tokens, watching
 from starter.cli.app import cli, main
 from starter.cli.types import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH
 
 # The modules above register their commands on ``cli`` when imported.
-COMMAND_MODULES = (actions, applying, ledger, repairs, tokens, watching)
+COMMAND_MODULES = (actions, applying, ledger, repairs, schema, tokens, watching)
 
 __all__ = ["MAX_NAME_LENGTH", "MAX_SAVINGS_UNIT_LENGTH", "cli", "main"]

@@ -10,8 +10,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from activities.partner_center import LedgerConflict, UnknownAccount
 from activities.sql import SqlPartnerCenter
+from activities.sql.migrations.revisions import SchemaNotCurrent
 from starter.configuration import database_url
-from starter.errors import BadInput, Refused, Unreachable
+from starter.errors import BadConfiguration, BadInput, Refused, Unreachable
 
 
 @contextmanager
@@ -22,6 +23,8 @@ def partner_center() -> Iterator[SqlPartnerCenter]:
     where = make_url(url).render_as_string(hide_password=True)
     try:
         pc = SqlPartnerCenter(url)
+    except SchemaNotCurrent as error:
+        raise BadConfiguration(None, str(error)) from None
     except (SQLAlchemyError, OSError, ImportError) as error:
         raise Unreachable(f"cannot open the database {where}: {_reason_of(error)}") from error
     try:
