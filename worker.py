@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -58,15 +58,17 @@ def build_worker(
     task_queue: str,
     executor: ThreadPoolExecutor,
     signing: SigningPolicy | None = None,
+    workflows: Sequence[type] = (UnbindingWorkflow,),
     **options: object,
 ) -> Worker:
     """The worker; ``signing`` is what it requires of actions and verifies
-    them with (default: signatures not required, and none can verify)."""
+    them with (default: signatures not required, and none can verify).
+    ``workflows``: another build of the workflow (the deploy tests)."""
     return Worker(
         # Business refusals reach the Web UI without a Python stack trace.
         with_business_failures(client),
         task_queue=task_queue,
-        workflows=[UnbindingWorkflow],
+        workflows=list(workflows),
         activities=UnbindingActivities(partner_center).all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -103,7 +105,7 @@ async def serve(
     configuration: WorkerConfiguration,
     *,
     on_polling: Callable[[Worker], None],
-    **options: object,
+    **options: Any,  # Worker options, passed through
 ) -> None:
     """Poll the task queue until SIGINT or SIGTERM, then let running
     activities finish; ``on_polling`` runs once the worker has started."""
