@@ -249,7 +249,11 @@ def test_a_missing_sqlite_file_is_refused_not_created(tmp_path: Path) -> None:
     database = tmp_path / "unbind.db"
     done = _run([sys.executable, "worker.py"], {"UNBIND_DATABASE_URL": f"sqlite:///{database}"})
 
+    current = _unbind("db", "current", "--database-url", f"sqlite:///{database}", "--json")
+
     assert "does not exist" in _one_line_refusal(done)
+    assert current.returncode == 0, current.stderr
+    assert json.loads(current.stdout)["revision"] is None
     assert not database.exists()
 
 

@@ -54,22 +54,23 @@ class PatchedBuildB(UnbindingWorkflow):
 
     async def _check_preconditions(self) -> None:
         await super()._check_preconditions()
-        if self._state.resume_in is None and workflow.patched(RECEIVED_PATCH):
+        if self._state.resume_in is None and self._takes_the_new_step():
             await _tell_the_customer(self)
+
+    def _takes_the_new_step(self) -> bool:
+        return workflow.patched(RECEIVED_PATCH)
 
 
 @workflow.defn(name="Unbinding", sandboxed=False)
-class UnguardedBuildB(UnbindingWorkflow):
+class UnguardedBuildB(PatchedBuildB):
     """The same step without the guard: what the patch rule forbids."""
 
     @workflow.run
     async def run(self, *payload: Any) -> UnbindingState:
         return await super().run(*payload)
 
-    async def _check_preconditions(self) -> None:
-        await super()._check_preconditions()
-        if self._state.resume_in is None:
-            await _tell_the_customer(self)
+    def _takes_the_new_step(self) -> bool:
+        return True
 
 
 @asynccontextmanager

@@ -21,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, MetaData, String, Table, UniqueConstraint, inspect, text
 from sqlalchemy.schema import DropConstraint
 
-from activities.sql.database import open_engine, write_transaction
+from activities.sql.database import open_engine, sqlite_file, write_transaction
 from activities.sql.migrations.revisions import (
     BASELINE,
     alembic_config,
@@ -70,6 +70,10 @@ def upgrade(url: str) -> Upgraded:
 
 
 def current(url: str) -> str | None:
+    """The database's revision (None: empty, missing, or made before migrations)."""
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        return None  # only `upgrade` creates a SQLite file
     engine = open_engine(url, pool_size=1)
     try:
         with engine.connect() as conn:
