@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
 from sqlalchemy.engine import make_url
@@ -14,8 +14,8 @@ from activities.sql.migrations.revisions import UPGRADE_HINT, head_revision
 from activities.sql.migrations.upgrade import SchemaMismatch, current, upgrade
 from starter.cli.app import UnbindGroup, cli, json_option
 from starter.cli.output import emit
-from starter.configuration import DATABASE_URL_VARIABLE, database_url
-from starter.errors import BadConfiguration, Unreachable
+from starter.configuration import DATABASE_URL_VARIABLE, checked_database_url, database_url
+from starter.errors import UNDECODABLE_TEXT_RULE, BadConfiguration, Unreachable
 
 
 @cli.group(cls=UnbindGroup)
@@ -23,31 +23,36 @@ def db() -> None:
     """The partner center's schema: run the migrations, show the revision."""
 
 
+OPTION = "--database-url"
+
+
+class _DatabaseUrl(click.ParamType):
+    """A database URL, held to the rules UNBIND_DATABASE_URL is held to."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            self.fail(UNDECODABLE_TEXT_RULE, param, ctx)
+        try:
+            return checked_database_url(text, source=OPTION)
+        except BadConfiguration as error:  # click names the option itself
+            self.fail(error.message.removeprefix(f"{OPTION}: "), param, ctx)
+
+
+DATABASE_URL = _DatabaseUrl()
+
+
 def database_url_option(command: click.decorators.FC) -> click.decorators.FC:
     return click.option(
-        "--database-url",
+        OPTION,
         "given_url",
+        type=DATABASE_URL,
         help=f"The partner-center database (default: {DATABASE_URL_VARIABLE}).",
     )(command)
-
-
-def _checked(given: str | None) -> str:
-    """The URL from ``--database-url`` or the environment, checked by the same
-    rules as every process's; a mistake names the option it came from."""
-    if given is None:
-        return database_url()
-    saved = os.environ.get(DATABASE_URL_VARIABLE)
-    os.environ[DATABASE_URL_VARIABLE] = given
-    try:
-        return database_url()
-    except BadConfiguration as error:
-        message = error.message.removeprefix(f"{DATABASE_URL_VARIABLE}: ")
-        raise BadConfiguration("--database-url", message) from None
-    finally:
-        if saved is None:
-            del os.environ[DATABASE_URL_VARIABLE]
-        else:
-            os.environ[DATABASE_URL_VARIABLE] = saved
 
 
 @contextmanager
@@ -68,7 +73,7 @@ def _reaching(url: str) -> Iterator[str]:
 def upgrade_command(given_url: str | None, as_json: bool) -> None:
     """Bring the database to the newest schema (safe to run again; a database
     made before migrations is checked against the baseline and adopted)."""
-    url = _checked(given_url)
+    url = given_url or database_url()
     with _reaching(url) as shown:
         done = upgrade(url)
     data = {"database": shown, "before": done.before, "after": done.after, "adopted": done.adopted}
@@ -91,7 +96,7 @@ def upgrade_command(given_url: str | None, as_json: bool) -> None:
 @json_option
 def current_command(given_url: str | None, as_json: bool) -> None:
     """Show the database's schema revision and the head this code needs."""
-    url = _checked(given_url)
+    url = given_url or database_url()
     with _reaching(url) as shown:
         revision = current(url)
     head = head_revision()
