@@ -34,7 +34,7 @@ def database_url() -> str:
     installed and, for a SQLite file, an existing directory."""
     given = os.environ.get(DATABASE_URL_VARIABLE)
     if not given:
-        return DEFAULT_DATABASE_URL  # its directory (var/) is created on first use
+        return DEFAULT_DATABASE_URL  # file and directory (var/) made by `unbind db upgrade`
     return checked_database_url(given)
 
 
