@@ -11,7 +11,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,7 @@ from activities.sql.migrations.revisions import (
     head_revision,
     scripts,
 )
-from activities.sql.migrations.upgrade import describe, upgrade
+from activities.sql.migrations.upgrade import Upgraded, describe, upgrade
 from activities.sql.schema import metadata
 from starter.devstack.process import ROOT
 from workflows.model import PartnerKind
@@ -37,6 +39,8 @@ HERE = Path(__file__).parent
 NOWHERE = "127.0.0.1:1"
 RESELLER, CUSTOMER = "10000000002", "20000000001"
 UPGRADE_HINT = "unbind db upgrade"
+UPGRADE_WITHIN = 60.0
+"""Seconds an upgrade may take before a test calls it stuck."""
 
 
 @pytest.fixture
@@ -300,3 +304,29 @@ def test_an_installed_package_finds_its_migrations(tmp_path: Path) -> None:
     where, revision = ran.stdout.split()
     assert Path(where).is_relative_to(target)
     assert revision == head_revision()
+
+
+# ---- two deploy jobs at once --------------------------------------------------------------
+
+
+def test_two_upgrades_at_once_migrate_once_and_both_succeed(
+    empty_database_url: str, engine: Engine
+) -> None:
+    """PostgreSQL serialises them with an advisory lock, SQLite with BEGIN IMMEDIATE."""
+    start = threading.Barrier(2)
+
+    def upgrade_when_both_are_ready() -> Upgraded:
+        start.wait()
+        return upgrade(empty_database_url)
+
+    pool = ThreadPoolExecutor(2)
+    try:
+        # Unserialised, two upgraders block each other on PostgreSQL: fail, do not hang.
+        runs = [pool.submit(upgrade_when_both_are_ready) for _ in range(2)]
+        results = [run.result(timeout=UPGRADE_WITHIN) for run in runs]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    assert sorted(str(result.before) for result in results) == sorted(["None", head_revision()])
+    assert {result.after for result in results} == {head_revision()}
+    assert _differences_from_the_models(engine) == []
