@@ -40,7 +40,7 @@ help:
 	@echo "make chaos          fault suite: kill -9 worker/server, lock the db, no cache (CHAOS_ARGS=\"--applications 60 --seed 3\")"
 	@echo "make format         ruff format + ruff check --fix"
 	@echo "make server         the Temporal dev server in the foreground (state in var/)"
-	@echo "make worker         the worker in the foreground (python worker.py)"
+	@echo "make worker         unbind db upgrade, then the worker in the foreground (python worker.py)"
 	@echo "make codec-server   decodes encrypted payloads for the Web UI (needs UNBIND_PAYLOAD_KEYS)"
 	@echo "make venv           create $(VENV) and install the project with [dev] (make demo: [demo] only)"
 	@echo "make clean          remove var/ and caches (distclean: also $(VENV))"
@@ -100,7 +100,9 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The worker refuses a database behind the migrations; a developer's is brought up to date first.
 worker: $(INSTALLED)
+	$(BIN)/unbind db upgrade
 	$(BIN)/python worker.py
 
 server: $(INSTALLED)

@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +29,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.partner_center import PartnerCenter
 from activities.unbinding import UnbindingActivities
-from starter.configuration import database_url
+from starter.configuration import database_url, require_migrated
 from starter.connection import connect_client, connect_config, task_queue_from_env
 from starter.database import open_partner_center, shown
 from starter.errors import BadConfiguration, UnbindError
@@ -76,15 +76,17 @@ def build_worker(
     task_queue: str,
     executor: ThreadPoolExecutor,
     signing: SigningPolicy | None = None,
+    workflows: Sequence[type] = (UnbindingWorkflow,),
     **options: object,
 ) -> Worker:
     """The worker; ``signing`` is what it requires of actions and verifies
-    them with (default: signatures not required, and none can verify)."""
+    them with (default: signatures not required, and none can verify).
+    ``workflows``: another build of the workflow (the deploy tests)."""
     return Worker(
         # Business refusals reach the Web UI without a Python stack trace.
         with_business_failures(client),
         task_queue=task_queue,
-        workflows=[UnbindingWorkflow],
+        workflows=list(workflows),
         activities=UnbindingActivities(partner_center).all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
@@ -131,7 +133,7 @@ async def serve(
     configuration: WorkerConfiguration,
     *,
     on_polling: Callable[[Worker], None],
-    **options: object,
+    **options: Any,  # Worker options, passed through
 ) -> None:
     """Poll the task queue until SIGINT or SIGTERM, then let running
     activities finish; ``on_polling`` runs once the worker has started."""
@@ -189,6 +191,8 @@ async def _serve_health(
 async def main() -> None:
     configuration = configuration_from_env()
     configure_logging(configuration.log_format)
+    # A database behind the code's schema would fail mid-run: refuse before polling.
+    require_migrated(configuration.database_url)
     telemetry = configuration.telemetry
     client = await connect_client(configuration.connection, telemetry)
     partner_center = open_partner_center(configuration.database_url, pool_size=ACTIVITY_THREADS)
@@ -221,7 +225,7 @@ if __name__ == "__main__":
     exit_code = 0
     try:
         asyncio.run(main())
-    except UnbindError as error:  # BadConfiguration (2), Unreachable (3)
+    except UnbindError as error:  # a configuration mistake (2), a database that does not answer (3)
         print(f"error: {error.message}", file=sys.stderr)
         exit_code = error.exit_code
     # temporalio/sdk-python#300: core threads can crash interpreter shutdown

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
+from starter.devstack.database import migrated
 from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import HOST, free_port
 from starter.devstack.process import ChildProcess, StackFailed
@@ -127,7 +128,7 @@ async def _wait_for_api(api: ChildProcess, base_url: str) -> None:
 
 async def measure(applications: int, run_dir: Path) -> dict[str, dict[str, float]]:
     database_url = f"sqlite:///{run_dir / 'partner-center.db'}"
-    pc = SqlPartnerCenter(database_url)
+    pc = SqlPartnerCenter(migrated(database_url))
     tokens = Tokens()
     (run_dir / "api-public.pem").write_bytes(tokens.public_pem)
     timings = Timings()

@@ -56,6 +56,7 @@ from bench.verdicts import (
 )
 from bench.worker import SKELETON, UNBINDING
 from starter.client import UnbindingClient
+from starter.devstack.database import migrated
 from starter.devstack.ports import HOST, free_port
 from starter.devstack.process import ROOT, ChildProcess, StackFailed
 from starter.devstack.server import DEV_SERVER_SQLITE_PRAGMAS, DevServer
@@ -761,7 +762,7 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
     ledger: SqlPartnerCenter | None = None
     started = time.perf_counter()
     try:
-        ledger = SqlPartnerCenter(database_url, pool_size=ACTIVITY_THREADS)
+        ledger = SqlPartnerCenter(migrated(database_url), pool_size=ACTIVITY_THREADS)
         bench = Bench(settings, client, ledger, database_url, address, server)
         for phase, measure in (
             ("throughput", throughput),

@@ -31,6 +31,7 @@ from chaos.processes import DatabaseLock
 from chaos.settings import ChaosSettings
 from chaos.verify import Verdict, verify
 from starter.client import UnbindingClient
+from starter.devstack.database import migrated
 from starter.devstack.postgres import PostgresCluster
 from starter.devstack.server import DevServer
 from starter.devstack.worker_process import WorkerProcess
@@ -526,7 +527,7 @@ async def run(key: str, settings: ChaosSettings, workdir: Path, seed: int) -> Sc
             cleanup.push_async_callback(asyncio.to_thread, database_server.stop)
             await asyncio.to_thread(database_server.start)
             database_url = database_server.url(database_server.create_database())
-        pc = SqlPartnerCenter(database_url, pool_size=8)
+        pc = SqlPartnerCenter(migrated(database_url), pool_size=8)
         cleanup.callback(pc.dispose)
         worker = WorkerProcess(
             address=server.address,

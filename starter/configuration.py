@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from temporalio.envconfig import ClientConfig
 
 from activities.sql import DEFAULT_DATABASE_URL
-from starter.errors import BadConfiguration
+from activities.sql.database import open_current_engine
+from activities.sql.migrations.revisions import SchemaNotCurrent
+from starter.errors import BadConfiguration, Unreachable
 
 DATABASE_URL_VARIABLE = "UNBIND_DATABASE_URL"
 
@@ -32,60 +34,67 @@ def database_url() -> str:
     installed and, for a SQLite file, an existing directory."""
     given = os.environ.get(DATABASE_URL_VARIABLE)
     if not given:
-        return DEFAULT_DATABASE_URL  # its directory (var/) is created on first use
-    url = _parsed(given)
+        return DEFAULT_DATABASE_URL  # file and directory (var/) made by `unbind db upgrade`
+    return checked_database_url(given)
+
+
+def checked_database_url(given: str, *, source: str = DATABASE_URL_VARIABLE) -> str:
+    """``given`` checked as :func:`database_url` checks the variable; a mistake
+    names ``source`` (the variable, or a command-line option)."""
+    url = _parsed(given, source)
     shown = url.render_as_string(hide_password=True)
     backend = url.get_backend_name()
     if backend == "postgres":
-        raise _bad_database_url(
+        raise BadConfiguration(
+            source,
             "postgres:// is not a SQLAlchemy URL (SQLAlchemy 2 has no 'postgres' dialect); "
-            f"use postgresql+psycopg://… instead ({shown})"
+            f"use postgresql+psycopg://… instead ({shown})",
         )
     try:
         dialect = url.get_dialect()
     except ArgumentError:  # NoSuchModuleError: an unknown dialect or driver
-        raise _bad_database_url(
-            f"unknown database or driver {url.drivername!r} in {shown}; use {_DATABASE_FORMS}"
+        raise BadConfiguration(
+            source,
+            f"unknown database or driver {url.drivername!r} in {shown}; use {_DATABASE_FORMS}",
         ) from None
     if backend not in SUPPORTED_DATABASES:
-        raise _bad_database_url(
-            f"{backend} is not supported by the partner center ({shown}); use {_DATABASE_FORMS}"
+        raise BadConfiguration(
+            source,
+            f"{backend} is not supported by the partner center ({shown}); use {_DATABASE_FORMS}",
         )
     try:
         dialect.import_dbapi()
     except ImportError as error:
-        raise _bad_database_url(
+        raise BadConfiguration(
+            source,
             f"the driver of {url.drivername}:// is not installed ({error}); use "
-            f"postgresql+psycopg://… (pip install -e '.[postgres]') or sqlite:///PATH"
+            f"postgresql+psycopg://… (pip install -e '.[postgres]') or sqlite:///PATH",
         ) from None
-    _require_sqlite_directory(url)
+    _require_sqlite_directory(url, source)
     return given
 
 
-def _parsed(given: str) -> URL:
+def _parsed(given: str, source: str) -> URL:
     try:
         return make_url(given)
     except (ArgumentError, ValueError):
         # The value is not echoed: an unparsable URL may still hold a password.
-        raise _bad_database_url(
-            f"the value is not a SQLAlchemy URL; use {_DATABASE_FORMS}"
+        raise BadConfiguration(
+            source, f"the value is not a SQLAlchemy URL; use {_DATABASE_FORMS}"
         ) from None
 
 
-def _require_sqlite_directory(url: URL) -> None:
+def _require_sqlite_directory(url: URL, source: str) -> None:
     database = url.database or ""
     if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
         return
     directory = Path(database).parent
     if not directory.is_dir():
-        raise _bad_database_url(
+        raise BadConfiguration(
+            source,
             f"the directory {directory} of the SQLite file does not exist; "
-            "create it, or fix the path"
+            "create it, or fix the path",
         )
-
-
-def _bad_database_url(message: str) -> BadConfiguration:
-    return BadConfiguration(DATABASE_URL_VARIABLE, message)
 
 
 # ---- Temporal ------------------------------------------------------------------
@@ -141,3 +150,20 @@ def _bad_temporal_config(error: Exception, config_file: Path, given: bool) -> Ba
             f"cannot use {config_file}: {reason}; fix the file or point the variable elsewhere",
         )
     return BadConfiguration(None, f"the Temporal client configuration: {reason}")
+
+
+# ---- the partner center's schema ---------------------------------------------------
+
+
+def require_migrated(url: str) -> None:
+    """Refuse to serve on a database that is not at the migrations' head: a
+    :class:`BadConfiguration` (exit 2) saying to run ``unbind db upgrade``;
+    :class:`Unreachable` (exit 3) when the database does not answer."""
+    try:
+        open_current_engine(url, pool_size=1).dispose()
+    except SchemaNotCurrent as error:
+        raise BadConfiguration(None, str(error)) from None
+    except SQLAlchemyError as error:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = (str(getattr(error, "orig", None) or error).splitlines() or ["no answer"])[0]
+        raise Unreachable(f"cannot open the database {shown}: {reason}") from None

@@ -8,8 +8,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from activities.sql import SqlPartnerCenter
+from activities.sql.migrations.revisions import SchemaNotCurrent
 from starter.configuration import DATABASE_URL_VARIABLE
-from starter.errors import Unreachable
+from starter.errors import BadConfiguration, Unreachable
 
 OPEN_FAILURES = (SQLAlchemyError, OSError, ImportError)
 """What opening or pinging a database raises when it cannot be used."""
@@ -36,9 +37,13 @@ def cannot_open(url: str, error: BaseException) -> Unreachable:
 
 def open_partner_center(url: str, **options: int) -> SqlPartnerCenter:
     """The partner center at ``url``; a database that cannot be opened is an
-    :class:`Unreachable` in one line, not a traceback."""
+    :class:`Unreachable` in one line, not a traceback, and one whose schema is
+    not at the migrations' head a :class:`BadConfiguration` saying to run
+    ``unbind db upgrade``."""
     try:
         return SqlPartnerCenter(url, **options)
+    except SchemaNotCurrent as error:
+        raise BadConfiguration(None, str(error)) from None
     except OPEN_FAILURES as error:
         raise cannot_open(url, error) from error
 

@@ -45,6 +45,7 @@ from starter.demo_api import demo_key_dir, report_api, start_api, walkthrough_cu
 from starter.demo_scenarios import DemoPartners, Outcome, Scenarios, fresh_uins, render_table
 from starter.devstack.api_process import ApiProcess, api_url
 from starter.devstack.codec_process import CodecServerProcess, demo_payload_keys
+from starter.devstack.database import migrated
 from starter.devstack.environment import NAMESPACE
 from starter.devstack.ports import HOST, listening, port_from_env
 from starter.devstack.process import ROOT, ChildProcess, StackFailed
@@ -136,6 +137,8 @@ class Stack:
         return [child for child in children if child is not None]
 
     async def start(self) -> Client:
+        print("Migrating the partner-center database (unbind db upgrade)…", flush=True)
+        migrated(self.config.database_url)
         # The demo's own clients seal payloads as the worker and the API do.
         os.environ[KEYS_VARIABLE] = self.config.payload_keys
         await self._start_codec_server()

@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
 from activities.sql.schema import agreements
+from starter.devstack.database import migrated
 from starter.devstack.postgres import PostgresCluster, postgres_cluster
 from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
 from worker import build_worker
@@ -88,9 +89,17 @@ def postgres() -> Iterator[PostgresCluster]:
 
 @contextmanager
 def fresh_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
-    """A new, empty partner-center database on UNBIND_TEST_DATABASE's engine:
+    """A new partner-center database on UNBIND_TEST_DATABASE's engine, its
+    schema made by the migrations (as ``unbind db upgrade`` makes it), no rows:
     a SQLite file in ``directory``, or a database of its own on the session's
     PostgreSQL cluster, dropped afterwards."""
+    with empty_database(request, directory) as url:
+        yield migrated(url)
+
+
+@contextmanager
+def empty_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """As :func:`fresh_database`, without any schema (the migration tests)."""
     if TEST_DATABASE not in TEST_DATABASES:
         pytest.fail(f"UNBIND_TEST_DATABASE={TEST_DATABASE!r}: use one of {TEST_DATABASES}")
     if TEST_DATABASE == "sqlite":
@@ -108,6 +117,15 @@ def fresh_database(request: pytest.FixtureRequest, directory: Path) -> Iterator[
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty partner-center database for this test."""
     with fresh_database(request, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new database with no schema at all (what ``unbind db upgrade`` starts from)."""
+    directory = tmp_path / "empty"  # apart from `database_url`'s file in the same test
+    directory.mkdir()
+    with empty_database(request, directory) as url:
         yield url
 
 

@@ -10,7 +10,8 @@ deployments with several workers. One object, one room per role:
 
 over :mod:`~activities.sql.schema` (every table, in one place) and
 :mod:`~activities.sql.database` (the engine and its transactions). SQLAlchemy
-Core only, bound parameters only, the schema created on first use.
+Core only, bound parameters only; the schema comes from the migrations
+(:mod:`activities.sql.migrations`, ``unbind db upgrade``).
 """
 
 from __future__ import annotations

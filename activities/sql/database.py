@@ -20,12 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 
 from activities.partner_center import UnknownAccount
+from activities.sql.migrations.revisions import UPGRADE_HINT, SchemaNotCurrent, require_current
 from activities.sql.schema import (
     AgreementState,
     accounts,
     active,
     agreements,
-    create_or_upgrade,
     partners,
 )
 from workflows.model import UnbindingRecord
@@ -59,29 +59,16 @@ _WRITE: Final = "unbind_write"
 
 
 class SqlDatabase:
-    """One database: its engine, its transactions, its schema created (or
-    upgraded) on first use. Safe to share between threads and to open from
+    """One database: its engine and its transactions. Opening refuses a
+    database whose schema is not at the migrations' head
+    (:class:`~activities.sql.migrations.SchemaNotCurrent`): ``unbind db
+    upgrade`` brings it there. Safe to share between threads and to open from
     several processes at once."""
 
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         """``pool_size`` should cover the worker's activity threads, so no
         activity waits for a connection."""
-        parsed = make_url(url)
-        database = parsed.database or ""
-        sqlite_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
-        if sqlite_file:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        pooled = sqlite_file or parsed.get_backend_name() != "sqlite"
-        self._engine = create_engine(
-            url,
-            pool_pre_ping=parsed.get_backend_name() != "sqlite",
-            # An in-memory SQLite database has a single-connection pool.
-            **({"pool_size": pool_size, "max_overflow": pool_size // 2} if pooled else {}),
-        )
-        if self._engine.dialect.name == "sqlite":
-            _tune_sqlite(self._engine)
-        with self._write() as conn:
-            create_or_upgrade(conn)
+        self._engine = open_current_engine(url, pool_size=pool_size)
 
     @classmethod
     def from_env(cls) -> Self:
@@ -112,13 +99,65 @@ class SqlDatabase:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            conn.execution_options(**{_WRITE: True})
-            with conn.begin():
-                yield conn
+        with write_transaction(self._engine) as conn:
+            yield conn
 
     def _insert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         return idempotent_insert(self._engine.dialect.name, table)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or SQLite in memory."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return Path(database)
+
+
+def open_engine(url: str, *, pool_size: int = 20) -> Engine:
+    """The engine for ``url``: a SQLite file's directory created, SQLite
+    tuned for several writers (see :func:`_tune_sqlite`)."""
+    parsed = make_url(url)
+    file = sqlite_file(url)
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    pooled = file is not None or parsed.get_backend_name() != "sqlite"
+    engine = create_engine(
+        url,
+        pool_pre_ping=parsed.get_backend_name() != "sqlite",
+        # An in-memory SQLite database has a single-connection pool.
+        **({"pool_size": pool_size, "max_overflow": pool_size // 2} if pooled else {}),
+    )
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def open_current_engine(url: str, *, pool_size: int = 20) -> Engine:
+    """:func:`open_engine` for a database at the migrations' head, else
+    :class:`SchemaNotCurrent`; a SQLite file that does not exist is not created."""
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise SchemaNotCurrent(f"the database {shown} does not exist: {UPGRADE_HINT}")
+    engine = open_engine(url, pool_size=pool_size)
+    try:
+        with engine.connect() as conn:
+            require_current(conn)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction (SQLite: ``BEGIN IMMEDIATE``, the write lock up front)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
 
 
 def idempotent_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:

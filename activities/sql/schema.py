@@ -1,5 +1,7 @@
 """The partner center's schema, in one place: every table, index and column
-type, and the upgrade that brings a database created by older code up to date.
+type. The code never creates it: the migrations under
+activities/sql/migrations do (``unbind db upgrade``), and a test checks that
+they build exactly this. Change a table here and add a migration with it.
 
 Records, cutovers and the inbox are logs keyed by the application: no foreign
 keys, so a record about an unknown customer (a failed precheck) still saves.
@@ -14,7 +16,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
     DateTime,
     Dialect,
     Enum,
@@ -26,10 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    UniqueConstraint,
-    inspect,
 )
-from sqlalchemy.schema import DropConstraint
 
 from workflows.model import GroupRole, OverduePrivilege, PartnerKind, UnbindStatus
 
@@ -207,11 +205,6 @@ one_message_per_event = Index(
     inbox.c.recipient_uin,
     unique=True,
 )
-_COARSE_INBOX_CONSTRAINT = "one_message_per_event"
-"""Older code's key, (application_id, event, recipient_uin): it dropped a reused
-application id's messages as duplicates of the first application's."""
-
-
 audit_refusals = Table(
     "audit_refusals",
     metadata,
@@ -227,23 +220,3 @@ audit_refusals = Table(
     Column("reason", PlainText(), nullable=False),
 )
 """Every attempt the HTTP API refused (starter/api): a log, no foreign keys."""
-
-
-def create_or_upgrade(conn: Connection) -> None:
-    """Create what is missing, inside the caller's write transaction, and
-    bring a database made by older code up to date (adds only, never loses a row).
-
-    An older SQLite file keeps its coarse inbox constraint beside the new
-    index (SQLite cannot drop a table constraint without rebuilding the
-    table): there, a reused application id's messages to a recipient the first
-    application already told of the same event are still dropped. PostgreSQL
-    drops the old constraint."""
-    metadata.create_all(conn)
-    one_message_per_event.create(conn, checkfirst=True)
-    if conn.dialect.name == "postgresql":
-        constraints = inspect(conn).get_unique_constraints(inbox.name)
-        if any(found["name"] == _COARSE_INBOX_CONSTRAINT for found in constraints):
-            # Named on a detached copy of the table: the schema above stays as it is.
-            legacy = Table(inbox.name, MetaData(), Column("application_id", String))
-            coarse = UniqueConstraint(legacy.c.application_id, name=_COARSE_INBOX_CONSTRAINT)
-            conn.execute(DropConstraint(coarse))

@@ -12,6 +12,7 @@ import uvicorn
 
 from starter.api.app import create_app
 from starter.api.settings import ApiSettings
+from starter.configuration import database_url, require_migrated
 from starter.errors import UnbindError
 from starter.logs import configure_logging, log_format_from_env
 from starter.telemetry import telemetry_from_env
@@ -22,6 +23,7 @@ def main() -> None:
         log_format = log_format_from_env()
         configure_logging(log_format)
         settings = ApiSettings.from_env()
+        require_migrated(database_url())
         telemetry = telemetry_from_env("unbind-api", forward_core_logs=log_format == "json")
         app = create_app(settings, telemetry=telemetry)
     except UnbindError as error:

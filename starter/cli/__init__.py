@@ -9,14 +9,15 @@ and the partner center's ledger.
 - ``health``: ``health`` (readiness, for a container's health check)
 - ``tokens``: ``token`` (development tokens for the HTTP API), ``audit``
 - ``ledger``: ``ledger …`` (partner center administration)
+- ``schema``: ``db upgrade``, ``db current`` (schema migrations)
 - ``types``, ``output``: parameter types and printing
 """
 
-from starter.cli import actions, applying, health, ledger, repairs, tokens, watching
+from starter.cli import actions, applying, health, ledger, repairs, schema, tokens, watching
 from starter.cli.app import cli, main
 from starter.cli.types import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH
 
 # The modules above register their commands on ``cli`` when imported.
-COMMAND_MODULES = (actions, applying, health, ledger, repairs, tokens, watching)
+COMMAND_MODULES = (actions, applying, health, ledger, repairs, schema, tokens, watching)
 
 __all__ = ["MAX_NAME_LENGTH", "MAX_SAVINGS_UNIT_LENGTH", "cli", "main"]

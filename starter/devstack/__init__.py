@@ -10,5 +10,6 @@ fault suite and the tests; nothing here is needed to run the product.
 - :mod:`.worker_process`: a worker in a process of its own, until it polls
 - :mod:`.environment`: a child's environment, isolated from the developer's own
 - :mod:`.postgres`: a throwaway PostgreSQL cluster (Debian's binaries)
+- :mod:`.database`: a stack's partner-center database, prepared by the migrations
 - :mod:`.sdk_servers`: the SDK's ``WorkflowEnvironment`` on the same binaries
 """

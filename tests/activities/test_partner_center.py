@@ -21,6 +21,7 @@ from activities.partner_center import (
 from activities.sql import DEFAULT_DATABASE_URL, SqlPartnerCenter, database_url_from_env
 from activities.sql.demo import DEMO_DISTRIBUTOR, DEMO_RESELLER, DEMO_SECOND_LEVEL_RESELLER
 from activities.sql.ledger import UNCHANGED, amount_from_cents, cents_from_amount
+from starter.devstack.database import migrated
 from starter.devstack.process import ROOT
 from tests.workflows import spec_oracle
 from workflows.model import (
@@ -36,7 +37,7 @@ from workflows.model import (
 # ---- the database ------------------------------------------------------------
 
 
-def test_schema_is_created_on_first_use(database_url: str) -> None:
+def test_the_migrated_schema_has_every_table_and_keeps_rows(database_url: str) -> None:
     with SqlPartnerCenter(database_url) as center:
         center.add_partner("10000000002", kind=PartnerKind.RESELLER)
     with SqlPartnerCenter(database_url) as center:  # opening it again keeps what is there
@@ -46,6 +47,7 @@ def test_schema_is_created_on_first_use(database_url: str) -> None:
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert tables == {
+        "alembic_version",
         "accounts",
         "partners",
         "agreements",
@@ -59,7 +61,7 @@ def test_schema_is_created_on_first_use(database_url: str) -> None:
 def test_a_sqlite_file_is_created_in_a_new_directory(tmp_path: Path) -> None:
     """SQLite on purpose: only a file has a directory to create."""
     database = tmp_path / "nested" / "var" / "unbind.db"
-    with SqlPartnerCenter(f"sqlite:///{database}") as center:
+    with SqlPartnerCenter(migrated(f"sqlite:///{database}")) as center:
         center.add_partner("10000000002", kind=PartnerKind.RESELLER)
     assert database.exists()
 
@@ -74,7 +76,7 @@ def test_database_url_comes_from_the_environment(
     assert database_url_from_env() == DEFAULT_DATABASE_URL
     assert f"sqlite:///{ROOT / 'var' / 'unbind.db'}" == DEFAULT_DATABASE_URL
 
-    monkeypatch.setenv("UNBIND_DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    monkeypatch.setenv("UNBIND_DATABASE_URL", migrated(f"sqlite:///{tmp_path / 'elsewhere.db'}"))
     with SqlPartnerCenter.from_env() as center:
         center.add_partner("10000000002", kind=PartnerKind.RESELLER)
     assert (tmp_path / "elsewhere.db").exists()

@@ -13,7 +13,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.partner_center import RelationshipConflict
-from activities.sql import SqlPartnerCenter, schema
+from activities.sql import SqlPartnerCenter
+from activities.sql.migrations.upgrade import baseline_metadata, upgrade
 from activities.unbinding import UnbindingActivities
 from tests.activities.conftest import SeededLedger
 from workflows.model import (
@@ -194,21 +195,33 @@ def test_a_finished_application_submitted_again_is_refused(seeded: SeededLedger)
 # ---- a database made by older code -----------------------------------------------
 
 
-def test_a_database_made_by_older_code_opens_and_dedupes_per_workflow(database_url: str) -> None:
+def test_a_database_made_by_older_code_is_adopted_and_dedupes_per_workflow(
+    empty_database_url: str,
+) -> None:
+    """Older still than the baseline: the inbox had a coarse key and no
+    per-workflow index. ``unbind db upgrade`` adds what the code before
+    migrations added at start-up, then stamps it."""
+    database_url = empty_database_url
+    baseline = baseline_metadata()
     older = MetaData()
-    for table in schema.metadata.sorted_tables:
+    for table in baseline.sorted_tables:
         if table.name != "inbox":
             table.to_metadata(older)
+    inbox = baseline.tables["inbox"]
     Table(
         "inbox",
         older,
-        *(Column(c.name, c.type, primary_key=c.primary_key) for c in schema.inbox.columns),
+        *(
+            Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in inbox.columns
+        ),
         UniqueConstraint("application_id", "event", "recipient_uin", name="one_message_per_event"),
     )
     engine = create_engine(database_url)
     older.create_all(engine)
     engine.dispose()
 
+    assert upgrade(database_url).adopted
     with SqlPartnerCenter(database_url) as center:
         first = Notification(
             application_id=SHARED_ID,
@@ -222,7 +235,7 @@ def test_a_database_made_by_older_code_opens_and_dedupes_per_workflow(database_u
         second = first.model_copy(update={"workflow_id": "unbind-20000000002"})
         assert center.deliver(first) == 1
         assert center.deliver(first) == 0
-        # PostgreSQL drops the old key; an older SQLite file keeps it (schema.py).
+        # PostgreSQL drops the old key; an older SQLite file keeps it (migrations/upgrade.py).
         expected = 1 if center.url.startswith("postgresql") else 0
         assert center.deliver(second) == expected
 

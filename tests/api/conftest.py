@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
+from starter.devstack.database import migrated
 from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import HOST, free_port
 from starter.devstack.process import ChildProcess, StackFailed
@@ -202,7 +203,7 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     run_dir = tmp_path_factory.mktemp("api-stack")
     database_url = f"sqlite:///{run_dir / 'partner-center.db'}"
-    partner_center = SqlPartnerCenter(database_url)  # creates the schema
+    partner_center = SqlPartnerCenter(migrated(database_url))
     address = dev_env.client.service_client.config.target_host
     task_queue = f"api-{uuid.uuid4().hex}"
     key, public_pem = _ed25519()

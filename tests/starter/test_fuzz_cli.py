@@ -341,6 +341,33 @@ def _action_fields(
     return fields
 
 
+DATABASE_URL_RULES = (
+    "is not a SQLAlchemy URL",
+    "is not supported by the partner center",
+    "unknown database or driver",
+    "is not installed",
+    "use postgresql+psycopg://",
+    "of the SQLite file does not exist",
+    UNDECODABLE_TEXT_RULE,
+)
+bad_database_urls = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "not a url",
+            "postgres://u:secret@db.internal/unbind",
+            "postgresql+nosuchdriver://u@h/db",
+            "postgresql+pg8000://u@h/db",
+            "mysql://u@h/db",
+            "sqlite:////no/such/directory/unbind.db",
+        ]
+    ),
+    st.text(max_size=30).filter(lambda value: "://" not in value),  # no scheme, no URL
+)
+# Command groups: their commands are named "<group> <command>".
+GROUPS = ("ledger", "db")
+
+
 def _ledger(command: str, *rest: str) -> Callable[[str], list[str]]:
     # "--" keeps a value starting with "-" a value, not an option.
     return lambda v: ["ledger", command, *rest, "--", v]
@@ -508,15 +535,26 @@ FIELDS: list[Field] = [
         bad_text(MAX_SAVINGS_UNIT_LENGTH),
         _text_rules(MAX_SAVINGS_UNIT_LENGTH),
     ),
+    *(
+        Field(
+            f"db {command}",
+            "--database-url",
+            lambda v, c=command: ["db", c, f"--database-url={v}"],
+            bad_database_urls,
+            DATABASE_URL_RULES,
+        )
+        for command in ("upgrade", "current")
+    ),
 ]
 
 
 def test_every_command_with_a_field_is_fuzzed() -> None:
     covered = {field.command for field in FIELDS}
-    commands = {name for name in cli.commands if name != "ledger"}
-    ledger = cli.commands["ledger"]
-    assert hasattr(ledger, "commands")
-    commands |= {f"ledger {name}" for name in ledger.commands if name != "seed-demo"}
+    commands = {name for name in cli.commands if name not in GROUPS}
+    for group in GROUPS:
+        subcommands = cli.commands[group]
+        assert isinstance(subcommands, click.Group)
+        commands |= {f"{group} {name}" for name in subcommands.commands if name != "seed-demo"}
     assert covered == commands
 
 
@@ -535,11 +573,12 @@ def _fields_of(command: click.Command) -> set[str]:
 
 def test_every_field_of_every_command_is_fuzzed() -> None:
     commands: dict[str, click.Command] = {
-        name: command for name, command in cli.commands.items() if name != "ledger"
+        name: command for name, command in cli.commands.items() if name not in GROUPS
     }
-    ledger = cli.commands["ledger"]
-    assert isinstance(ledger, click.Group)
-    commands |= {f"ledger {name}": command for name, command in ledger.commands.items()}
+    for group in GROUPS:
+        subcommands = cli.commands[group]
+        assert isinstance(subcommands, click.Group)
+        commands |= {f"{group} {name}": command for name, command in subcommands.commands.items()}
     for name, command in commands.items():
         fuzzed = {field.name for field in FIELDS if field.command == name}
         assert fuzzed == _fields_of(command), name
@@ -591,7 +630,7 @@ def test_bad_input_in_any_field_exits_2_naming_it(
     value = data.draw(field.values, label=f"{field.command} {field.name}")
     args = field.build(value)
     if as_json:
-        after_command = 2 if args[0] == "ledger" else 1
+        after_command = 2 if args[0] in GROUPS else 1
         args = [*args[:after_command], "--json", *args[after_command:]]
 
     with nothing_reachable(database) as attempts:

@@ -18,6 +18,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from activities.sql import SqlPartnerCenter
+from starter.devstack.database import migrated
 from tests.conftest import Ledger, running_worker
 from tests.workflows.record_histories import HISTORIES
 from tests.workflows.storms import continue_as_new_path, run_ids, short_history_environment
@@ -29,7 +30,7 @@ SEED = 7
 async def main() -> None:
     HISTORIES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:
-        pc = SqlPartnerCenter(f"sqlite:///{tmp}/pc.db")
+        pc = SqlPartnerCenter(migrated(f"sqlite:///{tmp}/pc.db"))
         async with (
             short_history_environment() as env,
             running_worker(env.client, pc, executor) as worker,

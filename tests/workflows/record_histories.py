@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
+from starter.devstack.database import migrated
 from starter.devstack.sdk_servers import dev_server_environment, time_skipping_environment
 from starter.signing import signing
 from tests.conftest import Ledger, Parties, eventually, running_worker
@@ -257,7 +258,7 @@ async def main(names: list[str]) -> None:
         raise SystemExit(f"no such path: {', '.join(sorted(unknown))} (known: {sorted(known)})")
     HISTORIES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:
-        pc = SqlPartnerCenter(f"sqlite:///{tmp}/pc.db")
+        pc = SqlPartnerCenter(migrated(f"sqlite:///{tmp}/pc.db"))
         gated = GatedPartnerCenter(pc)
         async with (
             time_skipping_environment() as env,
