@@ -147,9 +147,11 @@ class Telemetry:
 def with_tracer_provider(provider: Any, metrics: Telemetry | None = None) -> Telemetry:
     """Telemetry tracing through ``provider`` (the OTLP one, or a test's),
     with the runtime of ``metrics`` if given."""
-    from temporalio.contrib.opentelemetry import TracingInterceptor
+    # Each accepted action's activities in the action's trace (the SDK keeps
+    # them in the application's): starter/action_tracing.py.
+    from starter.action_tracing import ActionTracingInterceptor
 
-    interceptor = TracingInterceptor(provider.get_tracer("temporalio"))
+    interceptor = ActionTracingInterceptor(provider.get_tracer("temporalio"))
     return dataclasses.replace(
         metrics or Telemetry(), tracer_provider=provider, interceptors=(interceptor,)
     )

@@ -146,6 +146,10 @@ def answer_the_unanswered(state: WorkflowState) -> None:
         answer(state, action, False, unchecked_at_the_end(state.status))
 
 
+def _nothing() -> None:
+    pass
+
+
 class Intake:
     """The signal and update handlers' side of the workflow."""
 
@@ -162,6 +166,10 @@ class Intake:
         self.principals: dict[str, str] = {}
         """Verified principals by update id, for the update handlers."""
         self._policy_read = False
+        self.on_accepted: Callable[[], None] = _nothing
+        """Called inside the handler that accepts an action; the worker's
+        tracing interceptor (``starter.action_tracing``) remembers the
+        action's trace there. It must issue no command."""
 
     def party_signals_refused(self) -> bool:
         """Whether this application refuses parties' signals. Decided in the
@@ -312,6 +320,7 @@ class Intake:
         return self._keys_by_id.get(action_id, [])
 
     def _accept(self, action: Action, principal: str | None = None) -> None:
+        self.on_accepted()
         state, spec = self._state, ACTIONS[action.kind]
         state.settled = False
         state.decisions[spec.decision] = action

@@ -103,14 +103,15 @@ async def test_a_submission_is_one_trace_from_the_caller_to_the_ledger(
     assert not [s.name for s in recorded if parties.customer in s.name]
 
 
-async def test_an_action_is_traced_from_the_caller_and_linked_into_the_application(
+async def test_a_confirmation_is_one_trace_from_the_caller_to_the_ledger(
     live_api: LiveApi,
     ledger: Ledger,
     provider: TracerProvider,
     spans: InMemorySpanExporter,
 ) -> None:
-    """The SDK keeps a workflow's spans in the trace its start began; a later
-    action's handler span there links back to the action's own trace."""
+    """A later action's handler and the activities it leads to (the cutover
+    that writes the ledger) join the caller's trace; the handler links to the
+    application's trace."""
     parties = ledger.direct()
     submitted = await live_api.http.post(
         "/applications",
@@ -127,20 +128,31 @@ async def test_an_action_is_traced_from_the_caller_and_linked_into_the_applicati
         )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["status"] == "COMPLETED"
+    # The cutover wrote the ledger: the customer has no partner any more.
+    assert ledger.pc.show(parties.customer)["partner"] is None
 
     action_trace = _trace(spans, root.get_span_context().trace_id)
     by_id = {s.context.span_id: s for s in action_trace}
-    update = next(s for s in action_trace if s.name == "StartWorkflowUpdate:confirm")
-    assert _ancestry(update, by_id) == [
+    write = next(s for s in action_trace if s.name == "RunActivity:cut_over")
+    assert _ancestry(write, by_id) == [
+        "RunActivity:cut_over",
+        "StartActivity:cut_over",
+        "HandleUpdate:confirm",
         "StartWorkflowUpdate:confirm",
         "POST /applications/{customer_uin}/confirm",
         "customer portal: confirm",
     ]
-    [handler] = [s for s in spans.get_finished_spans() if s.name == "HandleUpdate:confirm"]
-    assert [(link.context.trace_id, link.context.span_id) for link in handler.links] == [
-        (update.context.trace_id, update.context.span_id)
+    # The confirmation's other activities too (the card check, the final
+    # check, the notifications), none of the submission's.
+    names = {s.name for s in action_trace}
+    assert "RunActivity:notify" in names
+    assert "RunWorkflow:Unbinding" not in names
+    [handler] = [s for s in action_trace if s.name == "HandleUpdate:confirm"]
+    [start] = [
+        s
+        for s in spans.get_finished_spans()
+        if s.name == "RunWorkflow:Unbinding"
+        and s.attributes is not None
+        and s.attributes.get("temporalWorkflowID") == handler.attributes.get("temporalWorkflowID")
     ]
-    # The cutover that confirmation led to writes the ledger in the
-    # application's trace, where the handler is.
-    application_trace = _trace(spans, handler.context.trace_id)
-    assert "RunActivity:cut_over" in {s.name for s in application_trace}
+    assert [link.context.trace_id for link in handler.links] == [start.context.trace_id]
