@@ -1,0 +1,85 @@
+"""The idle phase: one person at a time on an idle stack, through
+``UnbindingClient``. ``--idle`` direct customers with a card each apply and
+confirm (answered once the application is COMPLETED), as many apply and
+reject; every application is finished before the next starts. The first of
+each kind warms the worker up and is not timed."""
+
+from __future__ import annotations
+
+import statistics
+from typing import TYPE_CHECKING, Any
+
+from bench.paths import DIRECT_CARD, Latencies, Partners
+from bench.verdicts import judged_issue, target_status
+from bench.worker import UNBINDING
+from workflows.model import UnbindStatus
+
+if TYPE_CHECKING:
+    from bench.run import Bench
+
+S = UnbindStatus
+IDLE_APPS = 15
+"""Applications per timed step, as in issue 12's measurement."""
+
+
+async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) -> None:
+    count = bench.settings.idle
+    partners = Partners.create(bench.ledger, bench.uins)
+    queue = bench.queue("idle")
+    steps = {"apply": Latencies(), "confirm": Latencies(), "reject": Latencies()}
+    errors: list[str] = []
+    async with bench.workers_on(UNBINDING, queue):
+        for index in range(2 * (count + 1)):
+            warm_up = index % (count + 1) == 0
+            rejects = index > count
+            timing = Latencies()
+            driver = bench.driver(queue, timing, partners)
+            (customer,) = await bench.customers(driver, [DIRECT_CARD])
+            try:
+                await driver.apply(
+                    customer, initiator=partners.reseller, expect=S.PENDING_CUSTOMER_CONFIRMATION
+                )
+                if rejects:
+                    call = driver.client.reject(customer, actor=customer, reason="we stay")
+                    await driver.act(customer, call, "reject", S.CUSTOMER_REJECTED)
+                else:
+                    call = driver.client.confirm(customer, actor=customer)
+                    await driver.act(customer, call, "confirm", S.COMPLETED)
+                await bench.client.get_workflow_handle(f"unbind-{customer}").result()
+            except Exception as error:  # the row reports it; the run goes on
+                errors.append(f"{type(error).__name__}: {error}")
+                continue
+            if not warm_up:
+                steps["apply"].samples.append(timing.samples[0])
+                steps["reject" if rejects else "confirm"].samples.append(timing.samples[1])
+    medians = {step: _p50_ms(latencies) for step, latencies in steps.items()}
+    results.update(
+        idle_apps=count,
+        idle_apply_p50_ms=medians["apply"],
+        idle_confirm_p50_ms=medians["confirm"],
+        idle_reject_p50_ms=medians["reject"],
+        idle_errors=len(errors),
+    )
+    bench.samples.update({f"idle {step}": lat.samples for step, lat in steps.items()})
+    keys = ("idle_apply_p50_ms", "idle_confirm_p50_ms")
+    verdicts = [judged_issue(key, results, size=count) for key in keys]
+    met = None if None in verdicts else all(verdicts)
+    table.append(
+        [
+            "idle: one person at a time",
+            f"{count} apply+confirm, {count} apply+reject",
+            ", ".join(f"{step} p50 {_fmt(ms)}" for step, ms in medians.items()),
+            "targets ≤ 100 ms (apply, confirm → COMPLETED)",
+            target_status(met, errors=len(errors)),
+        ]
+    )
+
+
+def _p50_ms(latencies: Latencies) -> float | None:
+    if not latencies.samples:
+        return None
+    return round(1000 * statistics.median(latencies.samples), 1)
+
+
+def _fmt(ms: float | None) -> str:
+    return "n/a" if ms is None else f"{ms:.0f} ms"
