@@ -7,9 +7,11 @@ each kind warms the worker up and is not timed."""
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from bench.paths import DIRECT_CARD, Latencies, Partners
+from bench.round_trip import spans
 from bench.verdicts import judged_issue, target_status
 from bench.worker import UNBINDING
 from workflows.model import UnbindStatus
@@ -28,6 +30,7 @@ async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) ->
     queue = bench.queue("idle")
     steps = {"apply": Latencies(), "confirm": Latencies(), "reject": Latencies()}
     errors: list[str] = []
+    timed: list[str] = []
     async with bench.workers_on(UNBINDING, queue):
         for index in range(2 * (count + 1)):
             warm_up = index % (count + 1) == 0
@@ -50,8 +53,10 @@ async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) ->
                 errors.append(f"{type(error).__name__}: {error}")
                 continue
             if not warm_up:
+                timed.append(customer)
                 steps["apply"].samples.append(timing.samples[0])
                 steps["reject" if rejects else "confirm"].samples.append(timing.samples[1])
+    results["idle_round_trip_ms"] = await _round_trip(bench, timed)
     medians = {step: _p50_ms(latencies) for step, latencies in steps.items()}
     results.update(
         idle_apps=count,
@@ -73,6 +78,19 @@ async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) ->
             target_status(met, errors=len(errors)),
         ]
     )
+
+
+async def _round_trip(bench: Bench, customers: list[str]) -> dict[str, float]:
+    """Median milliseconds of each span of an activity or workflow task round
+    trip (``bench.round_trip``), over the histories of the timed applications:
+    where the idle latency goes (dispatch by the server, work on the worker)."""
+    found: dict[str, list[float]] = defaultdict(list)
+    for customer in customers:
+        history = await bench.client.get_workflow_handle(f"unbind-{customer}").fetch_history()
+        for span, values in spans(history).items():
+            found[span] += values
+    del found["history span"]  # includes the pause between the two people's actions
+    return {span: round(statistics.median(values), 1) for span, values in found.items()}
 
 
 def _p50_ms(latencies: Latencies) -> float | None:
