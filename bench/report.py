@@ -134,7 +134,7 @@ def _latency(results: dict[str, Any]) -> Any:
     axes.set_xscale("log")
     axes.set_xlabel("ms")
     axes.set_ylabel("share of samples")
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="lower right")
     return figure
 
 

@@ -5,6 +5,8 @@ from a results file."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from bench import report
 from bench.frozen import BadFrozenSkeleton, frozen_shapes
 from bench.paths import PATHS
 from bench.verdicts import ISSUE_TARGETS, KB, issue_targets
+from starter.devstack.process import ROOT
 
 ISSUE_12_SHAPES = {
     "customer rejects": [4, 3],
@@ -141,3 +144,28 @@ def test_a_results_file_of_one_phase_draws_only_its_figure(tmp_path: Path) -> No
     results = {"apps": 4, "workers_per_s": {"1": 3.0, "2": 3.5, "4": 3.1}}
     path = report.write_results(tmp_path / "run.json", results, samples={}, rss={})
     assert [p.name for p in report.draw(path, tmp_path)] == ["throughput-workers.png"]
+
+
+@pytest.mark.integration
+def test_a_small_real_idle_run_writes_its_results_file_and_figures(tmp_path: Path) -> None:
+    results_file = tmp_path / "results.json"
+    sizes = ["--idle", "2", "--phases", "idle", "--results", str(results_file)]
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", *sizes, "--run-dir", str(tmp_path / "run")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    last = json.loads(run.stdout.splitlines()[-1])
+    assert f"results: {results_file}" in run.stdout
+    assert last["results_file"] == str(results_file)
+    assert last["idle_apps"] == 2 and last["idle_errors"] == 0
+    assert last["idle_apply_p50_ms"] > 0 and last["idle_confirm_p50_ms"] > 0
+    # Two applications per step are below the 15 the idle targets are defined at.
+    assert last["targets"]["idle_apply_p50_ms"]["met"] is None
+    assert last["idle_round_trip_ms"]["activity dispatch"] >= 0
+    written = json.loads(results_file.read_text())
+    assert len(written["latency_samples_ms"]["idle confirm"]) == 2
+    assert (tmp_path / "results" / "latency.png").is_file()
