@@ -48,8 +48,12 @@ def dev_server_flags(
     ``make server``): our search attributes, the SQLite pragmas and the
     dynamic configuration (``KEY=VALUE``)."""
     pragmas = [flag for pragma in sqlite_pragmas for flag in ("--sqlite-pragma", pragma)]
-    config = [flag for value in dynamic_config for flag in ("--dynamic-config-value", value)]
-    return [*sa.registration_flags(), *pragmas, *config]
+    return [*sa.registration_flags(), *pragmas, *dynamic_config_flags(dynamic_config)]
+
+
+def dynamic_config_flags(values: Sequence[str] = DEV_SERVER_DYNAMIC_CONFIG) -> list[str]:
+    """``--dynamic-config-value KEY=VALUE`` for each of ``values``."""
+    return [flag for value in values for flag in ("--dynamic-config-value", value)]
 
 
 async def register_search_attributes(client: Client) -> None:
