@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.paths import DIRECT_CARD, Latencies, Partners
 from bench.round_trip import spans
+from bench.timing import medians_ms
 from bench.verdicts import judged_issue, target_status
 from bench.worker import UNBINDING
 from workflows.model import UnbindStatus
@@ -31,7 +32,8 @@ async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) ->
     steps = {"apply": Latencies(), "confirm": Latencies(), "reject": Latencies()}
     errors: list[str] = []
     timed: list[str] = []
-    async with bench.workers_on(UNBINDING, queue):
+    timing_file = bench.settings.run_dir / f"{queue}-activity-timing.txt"
+    async with bench.workers_on(UNBINDING, queue, activity_timing=timing_file):
         for index in range(2 * (count + 1)):
             warm_up = index % (count + 1) == 0
             rejects = index > count
@@ -57,6 +59,8 @@ async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) ->
                 steps["apply"].samples.append(timing.samples[0])
                 steps["reject" if rejects else "confirm"].samples.append(timing.samples[1])
     results["idle_round_trip_ms"] = await _round_trip(bench, timed)
+    # Warm-up runs included: one in sixteen, and only their first calls are slow.
+    results["idle_activity_in_worker_ms"] = medians_ms(timing_file)
     medians = {step: _p50_ms(latencies) for step, latencies in steps.items()}
     results.update(
         idle_apps=count,

@@ -257,8 +257,11 @@ class Bench:
         count: int = 1,
         cache: int | None = None,
         trace_dir: Path | None = None,
+        activity_timing: Path | None = None,
     ) -> AsyncIterator[list[ChildProcess]]:
-        spec = WorkerSpec(kind, self.address, task_queue, self.database_url, cache, trace_dir)
+        spec = WorkerSpec(
+            kind, self.address, task_queue, self.database_url, cache, trace_dir, activity_timing
+        )
         started: list[ChildProcess] = []
         try:
             for _ in range(count):
