@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +75,7 @@ def _ms(delta: Any) -> float:
 
 
 async def measure(client: Client, *, runs: int, activities: int) -> dict[str, Any]:
-    queue = "round-trip"
+    queue = f"round-trip-{uuid.uuid4().hex[:8]}"  # a fresh queue and ids on a shared server
     samples: dict[str, list[float]] = defaultdict(list)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         async with Worker(
@@ -88,7 +89,7 @@ async def measure(client: Client, *, runs: int, activities: int) -> dict[str, An
             for run in range(runs + 1):
                 started = time.perf_counter()
                 handle = await client.start_workflow(
-                    SKELETON_WORKFLOW, [activities], id=f"round-trip-{run}", task_queue=queue
+                    SKELETON_WORKFLOW, [activities], id=f"{queue}-{run}", task_queue=queue
                 )
                 await handle.result()
                 wall = 1000 * (time.perf_counter() - started)
