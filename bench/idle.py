@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from bench.paths import DIRECT_CARD, Latencies, Partners
-from bench.round_trip import spans
+from bench.round_trip import spans, submission_span_ms
 from bench.timing import medians_ms
 from bench.verdicts import judged_issue, target_status
 from bench.worker import UNBINDING
@@ -31,7 +31,8 @@ async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) ->
     queue = bench.queue("idle")
     steps = {"apply": Latencies(), "confirm": Latencies(), "reject": Latencies()}
     errors: list[str] = []
-    timed: list[str] = []
+    timed: list[tuple[str, float]] = []
+    """Each timed application and its apply latency (seconds)."""
     timing_file = bench.settings.run_dir / f"{queue}-activity-timing.txt"
     async with bench.workers_on(UNBINDING, queue, activity_timing=timing_file):
         for index in range(2 * (count + 1)):
@@ -55,7 +56,7 @@ async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) ->
                 errors.append(f"{type(error).__name__}: {error}")
                 continue
             if not warm_up:
-                timed.append(customer)
+                timed.append((customer, timing.samples[0]))
                 steps["apply"].samples.append(timing.samples[0])
                 steps["reject" if rejects else "confirm"].samples.append(timing.samples[1])
     results["idle_round_trip_ms"] = await _round_trip(bench, timed)
@@ -84,15 +85,21 @@ async def idle(bench: Bench, results: dict[str, Any], table: list[list[str]]) ->
     )
 
 
-async def _round_trip(bench: Bench, customers: list[str]) -> dict[str, float]:
+async def _round_trip(bench: Bench, timed: list[tuple[str, float]]) -> dict[str, float]:
     """Median milliseconds of each span of an activity or workflow task round
     trip (``bench.round_trip``), over the histories of the timed applications:
-    where the idle latency goes (dispatch by the server, work on the worker)."""
+    where the idle latency goes (dispatch by the server, work on the worker);
+    and what the caller of ``apply`` waited beyond the server's own span from
+    the start to the submission's answer (the update-with-start call and its
+    answer's long poll)."""
     found: dict[str, list[float]] = defaultdict(list)
-    for customer in customers:
+    for customer, apply_seconds in timed:
         history = await bench.client.get_workflow_handle(f"unbind-{customer}").fetch_history()
         for span, values in spans(history).items():
             found[span] += values
+        found["apply: client beyond the server"].append(
+            1000 * apply_seconds - submission_span_ms(history)
+        )
     del found["history span"]  # includes the pause between the two people's actions
     return {span: round(statistics.median(values), 1) for span, values in found.items()}
 

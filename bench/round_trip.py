@@ -70,6 +70,16 @@ def spans(history: WorkflowHistory) -> dict[str, list[float]]:
     return found
 
 
+def submission_span_ms(history: WorkflowHistory) -> float:
+    """Milliseconds from the workflow's start to its first completed update
+    (the submission of an update-with-start), by the server's clock."""
+    started = history.events[0].event_time.ToDatetime()
+    for event in history.events:
+        if event.event_type == E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            return _ms(event.event_time.ToDatetime() - started)
+    raise ValueError(f"no completed update in {history.workflow_id}")
+
+
 def _ms(delta: Any) -> float:
     return float(delta.total_seconds() * 1000)
 

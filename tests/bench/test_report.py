@@ -166,6 +166,7 @@ def test_a_small_real_idle_run_writes_its_results_file_and_figures(tmp_path: Pat
     # Two applications per step are below the 15 the idle targets are defined at.
     assert last["targets"]["idle_apply_p50_ms"]["met"] is None
     assert last["idle_round_trip_ms"]["activity dispatch"] >= 0
+    assert last["idle_round_trip_ms"]["apply: client beyond the server"] > 0
     # The worker's own timing of each activity, by type (bench.timing).
     in_worker = last["idle_activity_in_worker_ms"]
     assert in_worker["all"] > 0 and in_worker["save_record"] > 0
