@@ -1,10 +1,12 @@
-"""``make bench`` / ``python -m bench``: one run, four measurements, all on a
+"""``make bench`` / ``python -m bench``: one run, five measurements, all on a
 fresh local Temporal dev server with persistence that the run starts itself.
 
+- idle: one person at a time through ``UnbindingClient`` (``bench.idle``);
 - throughput: ``--apps`` mixed applications driven through ``UnbindingClient``,
-  against a skeleton of the same shape (``bench.skeleton``), in the order
-  unbinding, skeleton, skeleton, unbinding (half the applications each time)
-  so that drift in a shared machine's load cancels out of the ratio;
+  against a skeleton of the same shape (``bench.skeleton``) and the frozen
+  reference skeleton-v1 (``bench.frozen``), in the order unbinding, skeleton,
+  skeleton-v1, skeleton-v1, skeleton, unbinding (half the applications each
+  time) so that drift in a shared machine's load cancels out of the ratios;
 - processes: the same burst with 1, 2 and 4 worker processes;
 - memory: ``--waiting`` applications waiting for the customer in one worker
   process, RSS growth per application, and the same for the skeleton;
@@ -13,7 +15,9 @@ fresh local Temporal dev server with persistence that the run starts itself.
   the 10,000 target is judged only at 10,000 or more (``bench.verdicts``).
 
 A readable table goes to stdout, its status words explained below it; the
-last line is one JSON object.
+results (with every latency sample) go to ``artifacts/bench/<time>.json`` and,
+with the ``bench`` extra installed, its figures beside it (``bench.report``);
+the last line of stdout is one JSON object.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.sql import SqlPartnerCenter
-from bench import stack
+from bench import report, stack
+from bench.frozen import FROZEN_NAME, frozen_shapes
+from bench.idle import IDLE_APPS, idle
 from bench.paths import DIRECT_CARD, PATHS, Driver, Latencies, Partners, Story, Uins, mixed
 from bench.skeleton import ACTION_UPDATE, SKELETON_WORKFLOW, SUBMISSION_UPDATE
 from bench.stack import WorkerSpec
@@ -49,7 +55,9 @@ from bench.verdicts import (
     KB,
     LEGEND,
     errors_status,
+    issue_targets,
     judged,
+    judged_issue,
     target_status,
     verdicts,
     waiting_10k_ok,
@@ -59,7 +67,11 @@ from starter.client import UnbindingClient
 from starter.devstack.database import migrated
 from starter.devstack.ports import HOST, free_port
 from starter.devstack.process import ROOT, ChildProcess, StackFailed
-from starter.devstack.server import DEV_SERVER_SQLITE_PRAGMAS, DevServer
+from starter.devstack.server import (
+    DEV_SERVER_DYNAMIC_CONFIG,
+    DEV_SERVER_SQLITE_PRAGMAS,
+    DevServer,
+)
 from starter.progress import phase
 from worker import ACTIVITY_THREADS
 from workflows.model import UnbindStatus
@@ -93,9 +105,12 @@ class BenchSettings:
     server_pragmas: tuple[str, ...]
     run_dir: Path
     profile_memory: bool = False
+    idle: int = IDLE_APPS
+    results_file: Path | None = None
+    server_dynamic_config: tuple[str, ...] = DEV_SERVER_DYNAMIC_CONFIG
 
 
-PHASES = ("throughput", "processes", "memory", "scale")
+PHASES = ("idle", "throughput", "processes", "memory", "scale")
 
 
 def parse(argv: Sequence[str] | None) -> BenchSettings:
@@ -109,6 +124,15 @@ def parse(argv: Sequence[str] | None) -> BenchSettings:
     )
     parser.add_argument(
         "--scale", type=int, default=10_000, help="waiting-then-confirmed applications"
+    )
+    parser.add_argument(
+        "--idle", type=int, default=IDLE_APPS, help="applications per step of the idle phase"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="the results file (default: artifacts/bench/<time>.json)",
     )
     parser.add_argument(
         "--process-apps",
@@ -146,6 +170,15 @@ def parse(argv: Sequence[str] | None) -> BenchSettings:
         f"the default {' '.join(SERVER_PRAGMAS)}; `none` for the server's own defaults)",
     )
     parser.add_argument(
+        "--server-dynamic-config",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="passed to `temporal server start-dev --dynamic-config-value` (repeatable; "
+        f"replaces the default {' '.join(DEV_SERVER_DYNAMIC_CONFIG)}; `none` for the "
+        "server's own defaults)",
+    )
+    parser.add_argument(
         "--run-dir",
         type=Path,
         default=None,
@@ -161,7 +194,7 @@ def parse(argv: Sequence[str] | None) -> BenchSettings:
     phases = frozenset(p.strip() for p in args.phases.split(",") if p.strip())
     if unknown := phases - set(PHASES):
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
-    for name in ("apps", "waiting", "scale"):
+    for name in ("apps", "waiting", "scale", "idle"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -179,6 +212,13 @@ def parse(argv: Sequence[str] | None) -> BenchSettings:
         ),
         profile_memory=args.profile_memory,
         run_dir=(args.run_dir or ROOT / "var" / "bench" / stamp).resolve(),
+        idle=args.idle,
+        server_dynamic_config=tuple(
+            value
+            for value in (args.server_dynamic_config or DEV_SERVER_DYNAMIC_CONFIG)
+            if value.lower() != "none"
+        ),
+        results_file=(args.results or ROOT / "artifacts" / "bench" / f"{stamp}.json").resolve(),
     )
 
 
@@ -199,6 +239,10 @@ class Bench:
     workers: list[ChildProcess] = field(default_factory=list)
     trouble: list[str] = field(default_factory=list)
     _queues: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    """Latency samples (seconds) by name, for the results file's figures."""
+    rss: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    """(waiting applications, worker RSS bytes) points by worker kind."""
 
     def queue(self, name: str) -> str:
         self._queues[name] += 1
@@ -213,8 +257,11 @@ class Bench:
         count: int = 1,
         cache: int | None = None,
         trace_dir: Path | None = None,
+        activity_timing: Path | None = None,
     ) -> AsyncIterator[list[ChildProcess]]:
-        spec = WorkerSpec(kind, self.address, task_queue, self.database_url, cache, trace_dir)
+        spec = WorkerSpec(
+            kind, self.address, task_queue, self.database_url, cache, trace_dir, activity_timing
+        )
         started: list[ChildProcess] = []
         try:
             for _ in range(count):
@@ -345,8 +392,15 @@ async def skeleton_app(
     await handle.result()
 
 
-async def skeleton_burst(bench: Bench, task_queue: str, count: int, into: Burst) -> None:
-    shapes = [bench.shapes[story.name] for story in mixed(count)]
+async def skeleton_burst(
+    bench: Bench,
+    task_queue: str,
+    count: int,
+    into: Burst,
+    shaped_as: dict[str, list[int]] | None = None,
+) -> None:
+    """``count`` skeletons of the mixed paths, shaped as learned (or as ``shaped_as``)."""
+    shapes = [(shaped_as or bench.shapes)[story.name] for story in mixed(count)]
     ids = [f"skeleton-{bench.uins()}" for _ in shapes]
     started = time.perf_counter()
     failures = await _all(
@@ -399,7 +453,8 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
     half = max(1, bench.settings.apps // 2)
     rest = bench.settings.apps - half
     partners = Partners.create(bench.ledger, bench.uins)
-    unbinding, skeleton = Burst(), Burst()
+    unbinding, skeleton, frozen = Burst(), Burst(), Burst()
+    frozen_shaped = frozen_shapes()
     unbinding_queue, skeleton_queue = bench.queue("throughput"), bench.queue("skeleton")
     async with (
         bench.workers_on(UNBINDING, unbinding_queue) as (unbinding_worker,),
@@ -413,6 +468,10 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         on_unbinding = {"server": server, "worker": unbinding_worker.pid, "bench": driver}
         on_skeleton = {"server": server, "worker": skeleton_worker.pid, "bench": driver}
 
+        def frozen_half(count: int) -> Awaitable[None]:
+            work = skeleton_burst(bench, skeleton_queue, count, frozen, frozen_shaped)
+            return metered(frozen, on_skeleton, work)
+
         def unbinding_half(count: int) -> Awaitable[None]:
             work = unbinding_burst(bench, unbinding_queue, partners, count, unbinding)
             return metered(unbinding, on_unbinding, work)
@@ -423,11 +482,24 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
 
         await unbinding_half(half)
         await skeleton_half(half)
+        await frozen_half(half)
         if rest:
+            await frozen_half(rest)
             await skeleton_half(rest)
             await unbinding_half(rest)
     ratio = unbinding.per_second / skeleton.per_second if skeleton.per_second else None
+    frozen_ratio = unbinding.per_second / frozen.per_second if frozen.per_second else None
+    bench.samples.update(
+        {
+            "unbinding actions": unbinding.latencies.samples,
+            "skeleton actions": skeleton.latencies.samples,
+            f"{FROZEN_NAME} actions": frozen.latencies.samples,
+        }
+    )
     results.update(
+        frozen_skeleton_per_s=round(frozen.per_second, 2),
+        ratio_vs_frozen_skeleton=_round(frozen_ratio, 3),
+        frozen_skeleton_shapes=frozen_shaped,
         unbind_per_s=round(unbinding.per_second, 2),
         skeleton_per_s=round(skeleton.per_second, 2),
         ratio_vs_skeleton=_round(ratio, 3),
@@ -435,10 +507,11 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         action_latency_p95_ms=_round(unbinding.percentile_ms(0.95), 1),
         skeleton_latency_p50_ms=_round(skeleton.percentile_ms(0.50), 1),
         skeleton_latency_p95_ms=_round(skeleton.percentile_ms(0.95), 1),
-        throughput_errors=len(unbinding.errors) + len(skeleton.errors),
+        throughput_errors=len(unbinding.errors) + len(skeleton.errors) + len(frozen.errors),
         skeleton_shapes=bench.shapes,
     )
-    for burst, name in ((unbinding, "unbinding"), (skeleton, "skeleton")):
+    bursts = ((unbinding, "unbinding"), (skeleton, "skeleton"), (frozen, FROZEN_NAME))
+    for burst, name in bursts:
         table.append(
             [
                 f"throughput: {name}",
@@ -459,7 +532,17 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
             target_status(ratio_met, errors=len(unbinding.errors) + len(skeleton.errors)),
         ]
     )
-    for burst, name in ((unbinding, "unbinding"), (skeleton, "skeleton")):
+    frozen_met = judged_issue("ratio_vs_frozen_skeleton", results, size=bench.settings.apps)
+    table.append(
+        [
+            f"ratio vs {FROZEN_NAME}",
+            "",
+            f"{_fmt(frozen_ratio, '.3f')}",
+            "target ≥ 1.3 (issue 12)",
+            target_status(frozen_met, errors=len(unbinding.errors) + len(frozen.errors)),
+        ]
+    )
+    for burst, name in bursts:
         table.append([f"  where the CPU went: {name}", "", "", cpu_note(burst), ""])
     unbinding_cpu, skeleton_cpu = sum(unbinding.cpu.values()), sum(skeleton.cpu.values())
     cpu_ratio = (
@@ -473,9 +556,11 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
     )
     results["cpu_ms_per_app"] = {
         name: {role: round(1000 * sec / burst.apps, 1) for role, sec in burst.cpu.items()}
-        for burst, name in ((unbinding, "unbinding"), (skeleton, "skeleton"))
+        for burst, name in bursts
     }
-    for error in unbinding.errors[:5] + skeleton.errors[:5]:
+    per_app = results["cpu_ms_per_app"]["unbinding"]
+    results["cpu_ms_per_app_total"] = round(per_app["server"] + per_app["worker"], 1)
+    for error in unbinding.errors[:5] + skeleton.errors[:5] + frozen.errors[:5]:
         _progress(f"  error: {error}")
 
 
@@ -619,6 +704,7 @@ async def memory(bench: Bench, results: dict[str, Any], table: list[list[str]]) 
                 fill = functools.partial(waiting_skeletons, bench, queue, count)
             before, after, failures = await _rss_growth(worker, fill, trace_dir)
         growth[kind] = (after - before) / count
+        bench.rss[kind] = [(0, before), (count, after)]
         errors = _errors(failures)
         for error in errors[:5]:
             _progress(f"  memory {kind}: {error}")
@@ -664,6 +750,7 @@ async def scale(bench: Bench, results: dict[str, Any], table: list[list[str]]) -
     started = time.perf_counter()
     async with bench.workers_on(UNBINDING, queue) as (worker,):
         _progress(f"scale: {count} applications waiting on one worker")
+        empty = stack.rss_bytes(worker.pid)
         customers, failures = await waiting_applications(bench, queue, partners, count)
         filled = time.perf_counter()
         peak = stack.rss_bytes(worker.pid)
@@ -685,6 +772,7 @@ async def scale(bench: Bench, results: dict[str, Any], table: list[list[str]]) -
             label=f"{len(customers)} applications confirmed and completed",
         )
         peak = max(peak, stack.rss_bytes(worker.pid))
+        bench.rss["unbinding, scale phase (peak)"] = [(0, empty), (count, peak)]
     seconds = time.perf_counter() - started
     trouble = bench.trouble[trouble_before:]
     clean = not failures and not trouble
@@ -757,6 +845,7 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
         log_path=settings.run_dir / "temporal-server.log",
         port=settings.temporal_port,
         sqlite_pragmas=settings.server_pragmas,
+        dynamic_config=settings.server_dynamic_config,
     )
     client = await server.start_serving(within=stack.SERVER_START_TIMEOUT)
     ledger: SqlPartnerCenter | None = None
@@ -765,6 +854,7 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
         ledger = SqlPartnerCenter(migrated(database_url), pool_size=ACTIVITY_THREADS)
         bench = Bench(settings, client, ledger, database_url, address, server)
         for phase, measure in (
+            ("idle", idle),
             ("throughput", throughput),
             ("processes", processes),
             ("memory", memory),
@@ -780,6 +870,7 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
     results.update(
         apps=settings.apps,
         server_sqlite_pragmas=list(settings.server_pragmas),
+        server_dynamic_config=list(settings.server_dynamic_config),
         waiting=settings.waiting,
         scale=settings.scale,
         database=ledger.url if ledger is not None else database_url,
@@ -789,12 +880,23 @@ async def run(settings: BenchSettings) -> dict[str, Any]:
         machine=machine(),
     )
     results["targets_met"] = verdicts(results)
+    results["targets"] = issue_targets(results)
+    results_file = report.write_results(
+        settings.results_file or settings.run_dir / "results.json",
+        results,
+        samples=bench.samples,
+        rss=bench.rss,
+    )
+    results["results_file"] = str(results_file)
+    figures = report.figures_or_reason(results_file)
     print()
     print(render(table))
     print(LEGEND)
     for line in other_trouble[:10]:
         print(f"worker log: {line}")
     print(f"run directory: {settings.run_dir}  ({results['seconds']:.0f} s in all)")
+    print(f"results: {results_file}")
+    print(f"figures: {figures}")
     return results
 
 

@@ -54,6 +54,7 @@ class WorkerSpec:
     database_url: str
     max_cached_workflows: int | None = None
     tracemalloc_dir: Path | None = None
+    activity_timing: Path | None = None
 
 
 async def start_worker(
@@ -78,6 +79,8 @@ async def start_worker(
     if spec.tracemalloc_dir is not None:
         spec.tracemalloc_dir.mkdir(parents=True, exist_ok=True)
         args += ["--tracemalloc-dir", str(spec.tracemalloc_dir)]
+    if spec.activity_timing is not None:
+        args += ["--activity-timing", str(spec.activity_timing)]
     worker = WorkerProcess(
         address=spec.address,
         task_queue=spec.task_queue,

@@ -30,6 +30,18 @@ TARGETS = {
     "waiting_10k_ok": Target("=", True, "scale_apps", FULL_SCALE),
 }
 
+ISSUE_TARGETS = {
+    "ratio_vs_frozen_skeleton": Target("≥", 1.3, "apps", 200),
+    "cpu_ms_per_app_total": Target("≤", 90, "apps", 200),
+    "idle_apply_p50_ms": Target("≤", 100, "idle_apps", 15),
+    "idle_confirm_p50_ms": Target("≤", 100, "idle_apps", 15),
+    "action_latency_p95_ms": Target("≤", 1_500, "apps", 200),
+    "bytes_per_waiting_application": Target("≤", 80 * KB, "waiting", 2_000),
+}
+"""Issue 12's targets ("half the cost per application, answers in under
+100 ms"), each at the size of the full ``make bench`` run; the idle latencies
+at 15 applications per step, the size of the issue's own measurement."""
+
 NO_ERRORS = "no errors"
 MET = "met target"
 MISSED = "missed target"
@@ -56,7 +68,32 @@ def waiting_10k_ok(*, scale_apps: int, scale_ok: bool) -> bool | None:
 def judged(key: str, value: Any, *, size: int) -> bool | None:
     """Whether ``value``, measured at ``size``, meets the target of ``key``;
     None when not measured or measured below the target's size."""
-    target = TARGETS[key]
+    return _meets(TARGETS[key], value, size=size)
+
+
+def judged_issue(key: str, results: dict[str, Any], *, size: int) -> bool | None:
+    """Like ``judged``, against issue 12's target of ``key`` in ``results``."""
+    return _meets(ISSUE_TARGETS[key], results.get(key), size=size)
+
+
+def issue_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each of issue 12's targets: the value measured, the target, the size
+    run and the size the target is defined at, and ``met`` (None: not
+    measured, or measured below that size)."""
+    report = {}
+    for key, target in ISSUE_TARGETS.items():
+        size = results.get(target.size_key) or 0
+        report[key] = {
+            "value": results.get(key),
+            "target": f"{target.sign} {target.value:g}",
+            "size": size,
+            "at_size": target.at_size,
+            "met": _meets(target, results.get(key), size=size),
+        }
+    return report
+
+
+def _meets(target: Target, value: Any, *, size: int) -> bool | None:
     if value is None or size < target.at_size:
         return None
     if target.sign == "≥":

@@ -24,6 +24,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.sql import SqlPartnerCenter
 from bench.skeleton import SkeletonWorkflow, noop
+from bench.timing import ActivityTiming
 from starter.connection import connect_client
 from worker import (
     ACTIVITY_THREADS,
@@ -52,6 +53,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="trace Python allocations; each SIGUSR1 writes a snapshot here",
     )
     parser.add_argument(
+        "--activity-timing",
+        type=Path,
+        default=None,
+        help="append each activity's time in this process to this file (bench.timing)",
+    )
+    parser.add_argument(
         "--max-cached-workflows",
         type=int,
         default=None,
@@ -65,6 +72,8 @@ async def serve(args: argparse.Namespace) -> None:
         tracemalloc.start(TRACE_FRAMES)
     client = await connect_client({"target_host": args.address, "namespace": "default"})
     options: dict[str, Any] = {}
+    if args.activity_timing is not None:
+        options["interceptors"] = [ActivityTiming(args.activity_timing)]
     if args.max_cached_workflows is not None:
         options["max_cached_workflows"] = args.max_cached_workflows
     partner_center: SqlPartnerCenter | None = None

@@ -13,21 +13,25 @@ from temporalio.testing import WorkflowEnvironment
 
 from starter.devstack.binaries import binary
 from starter.devstack.ports import HOST
-from starter.devstack.server import register_search_attributes
+from starter.devstack.server import dynamic_config_flags, register_search_attributes
 from workflows import search_attributes as sa
 from workflows.contract import DATA_CONVERTER
 
 
 @asynccontextmanager
 async def dev_server_environment(**options: Any) -> AsyncIterator[WorkflowEnvironment]:
-    """The real dev server, on loopback, in memory; ``options`` go to
-    ``WorkflowEnvironment.start_local``."""
+    """The real dev server, on loopback, in memory, with the dynamic
+    configuration of every local stack (``DEV_SERVER_DYNAMIC_CONFIG``: no
+    50 ms wait per activity); ``options`` go to ``WorkflowEnvironment.start_local``,
+    ``dev_server_extra_args`` after ours."""
+    extra_args = [*dynamic_config_flags(), *options.pop("dev_server_extra_args", [])]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary("temporal"),
         data_converter=DATA_CONVERTER,
         search_attributes=list(sa.ALL),
         ip=HOST,
         dev_server_log_level="error",
+        dev_server_extra_args=extra_args,
         **options,
     )
     try:
