@@ -55,6 +55,7 @@ ALLOWED_RAW_SQL = {
     "PRAGMA synchronous=NORMAL",
     "BEGIN IMMEDIATE",
     "BEGIN",
+    "SELECT 1",  # the readiness check's ping (SqlPartnerCenter.ping)
 }
 
 
