@@ -78,6 +78,14 @@ class AccountSnapshot:
     """The distributor of ``partner_uin`` when that is a second-level reseller."""
     agreement_id: int | None
     agreement_state: str | None
+    overdue_bills: int = 0
+    """The reseller's unsettled overdue bills with this customer (the notice:
+    "settling ALL overdue payments")."""
+    active_discounts: int = 0
+    """Sub-customer discounts still active (the notice: "deactivating ALL
+    sub-customer discounts")."""
+    info_complete: bool = True
+    """The customer's account information is complete (step 6, beside the card)."""
 
 
 class PartnerCenter(Protocol):
@@ -133,7 +141,17 @@ HINTS: dict[CheckName, str] = {
     CheckName.SAVINGS_PLAN_UNIT: "remove the customer from its savings plan shared unit",
     CheckName.OPEN_APPLICATION: "wait for the open application to end, or withdraw it",
     CheckName.CARD: "have the customer bind a credit card in Expense Center > Account Information",
+    CheckName.OVERDUE_BILLS: "settle ALL overdue payments with this sub-customer",
+    CheckName.ACTIVE_DISCOUNTS: "deactivate ALL sub-customer discounts for this sub-customer",
+    CheckName.ACCOUNT_INFORMATION: (
+        "have the customer complete its account information in Expense Center > Account Information"
+    ),
 }
+
+
+def _counted(check: CheckName, count: int, what: str) -> FailedCheck:
+    """A failed check whose hint says how many are left."""
+    return failed(check, f"{HINTS[check]}: {count} {what}{'' if count == 1 else 's'} left")
 
 
 def failed(check: CheckName, hint: str | None = None) -> FailedCheck:
@@ -153,17 +171,26 @@ def account_checks(customer: AccountSnapshot) -> list[FailedCheck]:
         checks.append(failed(CheckName.GROUP_MEMBERSHIP))
     if customer.savings_unit is not None:
         checks.append(failed(CheckName.SAVINGS_PLAN_UNIT))
+    if customer.overdue_bills > 0:
+        checks.append(_counted(CheckName.OVERDUE_BILLS, customer.overdue_bills, "overdue bill"))
+    if customer.active_discounts > 0:
+        checks.append(
+            _counted(CheckName.ACTIVE_DISCOUNTS, customer.active_discounts, "active discount")
+        )
     return checks
 
 
 def final_checks(customer: AccountSnapshot) -> list[FailedCheck]:
     """The checks right before cutover: the account checks again, and a card,
     because a card bound weeks ago may have been removed since and the customer
-    is billed directly from the cutover on. (At submission a missing card is no
-    failure: it only means the card-binding step later.)"""
+    is billed directly from the cutover on, and its account information
+    complete (step 6). (At submission a missing card is no failure: it only
+    means the card-binding step later.)"""
     checks = account_checks(customer)
     if not customer.card_bound:
         checks.append(failed(CheckName.CARD))
+    if not customer.info_complete:
+        checks.append(failed(CheckName.ACCOUNT_INFORMATION))
     return checks
 
 

@@ -110,6 +110,7 @@ class Scenarios:
             ),
             ("5. Final check fails, recheck", S.COMPLETED, self.final_check_recheck),
             ("6. Final check fails, left open", S.AWAITING_REMEDIATION, self.left_for_remediation),
+            ("7. The notice, checked", S.COMPLETED, self.notice_checked),
         )
         outcomes = []
         for title, expected, play in plays:
@@ -178,15 +179,7 @@ class Scenarios:
         reseller = self.partners.reseller
         self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: frozen", card=True)
         self.ledger.set_account(customer, frozen=True)
-        first = await self.client.apply(
-            customer_uin=customer, initiator_uin=reseller, notice_acknowledged=True
-        )
-        if first.accepted:
-            raise UnbindError("the application for a frozen account was accepted")
-        story(f"failed checks: {_checks(first.failed_checks)}")
-        # The refused application has ended; a new one for the customer may start.
-        refused = self.client.temporal.get_workflow_handle(workflow_id_for(customer))
-        await asyncio.wait_for(refused.result(), self.settle_timeout)
+        await self.refused_application(customer, reseller, story)
         self.ledger.set_account(customer, frozen=False)
         story("unfrozen")
         await self.apply(customer, reseller, story, verb="applied again: accepted")
@@ -224,7 +217,37 @@ class Scenarios:
             f"unbind recheck --customer {customer} --as {reseller}"
         )
 
+    async def notice_checked(self, customer: str, story: _Story) -> None:
+        """What the notice makes the reseller promise is checked, not taken on trust."""
+        reseller = self.partners.reseller
+        self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: notice", card=True)
+        self.ledger.set_account(customer, overdue_bills=2, active_discounts=1)
+        await self.refused_application(customer, reseller, story)
+        self.ledger.set_account(customer, overdue_bills=0, active_discounts=0)
+        story("bills settled, discounts deactivated")
+        await self.apply(customer, reseller, story, verb="applied again: accepted")
+        self.ledger.set_account(customer, info_complete=False)
+        await self.client.confirm(customer, actor=customer)
+        waiting = await self.settled(customer, S.AWAITING_REMEDIATION)
+        story(f"confirmed; final check failed: {_checks(waiting.failed_checks)}")
+        self.ledger.set_account(customer, info_complete=True)
+        story("information completed")
+        await self.act(story, "recheck", self.client.recheck(customer, actor=reseller))
+        await self.completed(customer, story)
+
     # ---- steps shared by the scenarios ---------------------------------------
+
+    async def refused_application(self, customer: str, reseller: str, story: _Story) -> None:
+        """An application the preconditions refuse, and its run ended, so a
+        new one for the customer may start."""
+        first = await self.client.apply(
+            customer_uin=customer, initiator_uin=reseller, notice_acknowledged=True
+        )
+        if first.accepted:
+            raise UnbindError(f"the application for customer {customer} was accepted")
+        story(f"failed checks: {_checks(first.failed_checks)}")
+        refused = self.client.temporal.get_workflow_handle(workflow_id_for(customer))
+        await asyncio.wait_for(refused.result(), self.settle_timeout)
 
     async def apply(
         self, customer: str, reseller: str, story: _Story, *, verb: str = "applied"

@@ -95,6 +95,12 @@ class CheckName(StrEnum):
     OPEN_APPLICATION = "open_application"
     CARD = "card"
     """Final check only: at submission a missing card means the card-binding step later."""
+    OVERDUE_BILLS = "overdue_bills"
+    """The notice's "settled ALL overdue payments", checked at submission and at the end."""
+    ACTIVE_DISCOUNTS = "active_discounts"
+    """The notice's "deactivated ALL sub-customer discounts", checked likewise."""
+    ACCOUNT_INFORMATION = "account_information"
+    """Final check only: step 6's "information completed", beside the card."""
 
 
 class FailedCheck(_Message):

@@ -21,6 +21,7 @@ from activities.sql.database import (
     idempotent_insert,
     if_active,
     record_from,
+    standing_of,
 )
 from activities.sql.schema import (
     AgreementState,
@@ -50,6 +51,7 @@ class ProcessStore(SqlDatabase):
             if row is None:
                 return None
             agreement = current_agreement(conn, uin)
+            standing = standing_of(conn, uin)
         bound = if_active(agreement)
         return AccountSnapshot(
             uin=row.uin,
@@ -66,6 +68,7 @@ class ProcessStore(SqlDatabase):
             distributor_uin=bound.distributor_uin if bound else None,
             agreement_id=agreement.id if agreement else None,
             agreement_state=agreement.state.value if agreement else None,
+            **standing,
         )
 
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:

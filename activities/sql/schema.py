@@ -122,6 +122,20 @@ accounts = Table(
     Column("created_at", UtcDateTime, nullable=False, default=now),
 )
 
+account_standing = Table(
+    "account_standing",
+    metadata,
+    Column("uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
+    Column("overdue_bills", Integer, nullable=False, default=0),
+    Column("active_discounts", Integer, nullable=False, default=0),
+    Column("info_complete", Boolean, nullable=False, default=True),
+)
+"""What the unbinding notice makes the reseller promise and step 6 asks of the
+customer: unsettled overdue bills, active sub-customer discounts, whether the
+account information is complete. A table of its own, so a database made by
+older code gains it without altering ``accounts``; no row means nothing owed,
+no discount and complete information."""
+
 partners = Table(
     "partners",
     metadata,

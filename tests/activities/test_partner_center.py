@@ -52,6 +52,7 @@ def test_schema_is_created_on_first_use(database_url: str) -> None:
         "cutovers",
         "inbox",
         "audit_refusals",
+        "account_standing",
     }
 
 
