@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -23,10 +23,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.partner_center import PartnerCenter
+from activities.partner_center import PartnerCenter, Quotas
 from activities.sql import SqlPartnerCenter
 from activities.unbinding import UnbindingActivities
-from starter.configuration import database_url
+from starter.configuration import database_url, quotas_from_env
 from starter.connection import connect_client, connect_config, task_queue_from_env
 from starter.errors import BadConfiguration
 from starter.signing import signing_policy_from_env
@@ -58,16 +58,18 @@ def build_worker(
     task_queue: str,
     executor: ThreadPoolExecutor,
     signing: SigningPolicy | None = None,
+    quotas: Quotas | None = None,
     **options: object,
 ) -> Worker:
     """The worker; ``signing`` is what it requires of actions and verifies
-    them with (default: signatures not required, and none can verify)."""
+    them with (default: signatures not required, and none can verify);
+    ``quotas`` the submission quotas (default: 3 in 3 months each)."""
     return Worker(
         # Business refusals reach the Web UI without a Python stack trace.
         with_business_failures(client),
         task_queue=task_queue,
         workflows=[UnbindingWorkflow],
-        activities=UnbindingActivities(partner_center).all(),
+        activities=UnbindingActivities(partner_center, quotas=quotas).all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -84,6 +86,7 @@ class WorkerConfiguration:
     connection: dict[str, Any]
     signing: SigningPolicy
     task_queue: str
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 def configuration_from_env() -> WorkerConfiguration:
@@ -94,6 +97,7 @@ def configuration_from_env() -> WorkerConfiguration:
         connection=connect_config(),
         signing=signing_policy_from_env(),
         task_queue=task_queue_from_env(),
+        quotas=quotas_from_env(),
     )
 
 
@@ -114,6 +118,7 @@ async def serve(
             task_queue=configuration.task_queue,
             executor=executor,
             signing=configuration.signing,
+            quotas=configuration.quotas,
             **options,
         )
         stop = asyncio.Event()

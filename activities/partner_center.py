@@ -7,7 +7,10 @@ Activities see only :class:`PartnerCenter`. The SQL implementation lives in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from workflows.model import (
@@ -88,6 +91,67 @@ class AccountSnapshot:
     """The customer's account information is complete (step 6, beside the card)."""
 
 
+@dataclass(frozen=True)
+class Quota:
+    """At most ``limit`` applications in any ``months`` calendar months;
+    ``limit`` 0 switches the quota off."""
+
+    limit: int = 3
+    months: int = 3
+
+    def __post_init__(self) -> None:
+        if self.limit < 0 or not 1 <= self.months <= 120:
+            raise ValueError(f"a quota is a limit of 0 or more in 1-120 months, not {self}")
+
+    def __str__(self) -> str:
+        return f"{self.limit} in {self.months} month{'' if self.months == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """How many applications a customer, and one reseller for one customer,
+    may submit over a window (Huawei's rule: 3 in 3 months). Counted from the
+    records: every application that passed its submission checks."""
+
+    per_customer: Quota = field(default_factory=Quota)
+    per_pair: Quota = field(default_factory=Quota)
+
+    @property
+    def window_months(self) -> int:
+        return max(self.per_customer.months, self.per_pair.months)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """An earlier application of a customer, as the quotas count it."""
+
+    initiator_uin: str
+    submitted_at: datetime
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` calendar months earlier (the month's
+    last day when it is shorter)."""
+    return _shifted(moment, -months)
+
+
+def counted_since(now: datetime, quotas: Quotas) -> datetime:
+    """How far back the records must be read for the quotas at ``now``: the
+    window, and the few days a month's clamped last day can add."""
+    return months_before(now, quotas.window_months) - timedelta(days=4)
+
+
+def months_after(moment: datetime, months: int) -> datetime:
+    return _shifted(moment, months)
+
+
+def _shifted(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
 class PartnerCenter(Protocol):
     """Everything the activities read from and write to the system of record.
 
@@ -99,6 +163,13 @@ class PartnerCenter(Protocol):
 
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         """The id of another not-yet-ended application for this customer."""
+        ...
+
+    def submitted_since(
+        self, customer_uin: str, since: datetime, *, other_than: str
+    ) -> list[Submitted]:
+        """The customer's other applications submitted at or after ``since``
+        that passed their submission checks (the ones a quota counts)."""
         ...
 
     def record_of(self, application_id: str) -> UnbindingRecord | None:
@@ -143,6 +214,10 @@ HINTS: dict[CheckName, str] = {
     CheckName.CARD: "have the customer bind a credit card in Expense Center > Account Information",
     CheckName.OVERDUE_BILLS: "settle ALL overdue payments with this sub-customer",
     CheckName.ACTIVE_DISCOUNTS: "deactivate ALL sub-customer discounts for this sub-customer",
+    CheckName.CUSTOMER_QUOTA: "this customer has had too many unbinding applications lately",
+    CheckName.PAIR_QUOTA: (
+        "this reseller has submitted too many unbinding applications for this customer lately"
+    ),
     CheckName.ACCOUNT_INFORMATION: (
         "have the customer complete its account information in Expense Center > Account Information"
     ),
@@ -236,6 +311,43 @@ def submission_checks(
                 f"application id {earlier_record.application_id} was already used "
                 f"(customer {earlier_record.customer_uin}, {earlier_record.status}): "
                 "submit with a new application id",
+            )
+        )
+    return checks
+
+
+def quota_checks(
+    *, initiator_uin: str, earlier: Iterable[Submitted], quotas: Quotas, now: datetime
+) -> list[FailedCheck]:
+    """The quotas a new application would exceed, each with the first moment
+    another one is allowed: when enough of the counted applications have left
+    the window."""
+    earlier = list(earlier)
+    checks = []
+    for check, quota, counted in (
+        (CheckName.CUSTOMER_QUOTA, quotas.per_customer, earlier),
+        (
+            CheckName.PAIR_QUOTA,
+            quotas.per_pair,
+            [e for e in earlier if e.initiator_uin == initiator_uin],
+        ),
+    ):
+        if quota.limit == 0:
+            continue
+        # Each application counts until the same moment ``months`` later.
+        leave = sorted(
+            left for e in counted if now < (left := months_after(e.submitted_at, quota.months))
+        )
+        if len(leave) < quota.limit:
+            continue
+        # Allowed again once len(leave) - quota.limit + 1 of them have left the window.
+        next_allowed = leave[len(leave) - quota.limit]
+        checks.append(
+            FailedCheck(
+                check=check,
+                hint=f"{HINTS[check]} ({len(leave)} of at most {quota}): "
+                f"the next one is allowed from {next_allowed:%Y-%m-%d %H:%M} UTC",
+                next_allowed_at=next_allowed,
             )
         )
     return checks

@@ -101,11 +101,18 @@ class CheckName(StrEnum):
     """The notice's "deactivated ALL sub-customer discounts", checked likewise."""
     ACCOUNT_INFORMATION = "account_information"
     """Final check only: step 6's "information completed", beside the card."""
+    CUSTOMER_QUOTA = "customer_quota"
+    """Submission only: too many applications for this customer in the window."""
+    PAIR_QUOTA = "pair_quota"
+    """Submission only: too many by this reseller for this customer in the window."""
 
 
 class FailedCheck(_Message):
     check: CheckName
     hint: str
+    next_allowed_at: datetime | None = Field(default=None, exclude_if=lambda v: v is None)
+    """A quota's: the first moment another application is allowed. Left out
+    when unset, so every other check reads and hashes as it always did."""
 
 
 class ActionKind(StrEnum):

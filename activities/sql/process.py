@@ -5,6 +5,7 @@ idempotent transaction, keyed by the application."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import Connection, and_, or_, select, update
 
@@ -13,6 +14,7 @@ from activities.partner_center import (
     ApplicationClosed,
     RelationshipConflict,
     ReusedApplicationId,
+    Submitted,
 )
 from activities.sql.database import (
     SqlDatabase,
@@ -39,6 +41,7 @@ from workflows.model import (
     CutoverResult,
     Notification,
     UnbindingRecord,
+    UnbindStatus,
 )
 
 
@@ -83,6 +86,21 @@ class ProcessStore(SqlDatabase):
                 .order_by(unbinding_records.c.submitted_at)
                 .limit(1)
             ).scalar()
+
+    def submitted_since(
+        self, customer_uin: str, since: datetime, *, other_than: str
+    ) -> list[Submitted]:
+        records = unbinding_records.c
+        with self._read() as conn:
+            rows = conn.execute(
+                select(records.initiator_uin, records.submitted_at).where(
+                    records.customer_uin == customer_uin,
+                    records.submitted_at >= since,
+                    records.application_id != other_than,
+                    records.status != UnbindStatus.PRECHECK_FAILED,
+                )
+            ).all()
+        return [Submitted(row.initiator_uin, row.submitted_at) for row in rows]
 
     def record_of(self, application_id: str) -> UnbindingRecord | None:
         with self._read() as conn:
