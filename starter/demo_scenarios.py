@@ -12,6 +12,8 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from activities.sql import SqlPartnerCenter
+from starter.batch import BatchRow, CustomerOutcome, build_batch, submit_batch
+from starter.batch import Outcome as BatchOutcome
 from starter.client import UnbindingClient
 from starter.errors import UnbindError
 from workflows.contract import workflow_id_for
@@ -82,6 +84,13 @@ class _Story:
         return " → ".join(self.steps)
 
 
+def _tally(outcomes: Sequence[CustomerOutcome]) -> str:
+    """``2 accepted, 1 refused (overdue_bills)``."""
+    accepted = sum(o.outcome is BatchOutcome.ACCEPTED for o in outcomes)
+    others = [f"{o.outcome} ({_checks(o.failed_checks)})" for o in outcomes if o.failed_checks]
+    return ", ".join([f"{accepted} accepted", *others])
+
+
 def _checks(failed_checks: Sequence[FailedCheck]) -> str:
     return ", ".join(str(check.check) for check in failed_checks) or "none"
 
@@ -111,6 +120,7 @@ class Scenarios:
             ("5. Final check fails, recheck", S.COMPLETED, self.final_check_recheck),
             ("6. Final check fails, left open", S.AWAITING_REMEDIATION, self.left_for_remediation),
             ("7. The notice, checked", S.COMPLETED, self.notice_checked),
+            ("8. Many at once: a batch", S.PENDING_CUSTOMER_CONFIRMATION, self.batch),
         )
         outcomes = []
         for title, expected, play in plays:
@@ -234,6 +244,24 @@ class Scenarios:
         story("information completed")
         await self.act(story, "recheck", self.client.recheck(customer, actor=reseller))
         await self.completed(customer, story)
+
+    async def batch(self, customer: str, story: _Story) -> None:
+        """A reseller leaving the programme submits all its customers at once,
+        is interrupted (here: simply runs again), and nobody is submitted twice."""
+        reseller = self.partners.reseller
+        customers = [customer, next(self.uins), next(self.uins)]
+        for uin in customers:
+            self.ledger.add_customer(uin, partner_uin=reseller, name="Demo: batch", card=True)
+        self.ledger.set_account(customers[-1], overdue_bills=1)
+        rows = [BatchRow(n, uin) for n, uin in enumerate(customers, start=2)]
+        batch_id, applications = build_batch(rows, initiator_uin=reseller, notice_acknowledged=True)
+        first = await submit_batch(self.client, batch_id, applications, concurrency=2)
+        story(f"batch {batch_id} of {len(rows)}: {_tally(first.outcomes)}")
+        again = await submit_batch(self.client, batch_id, applications, concurrency=2)
+        if not all(outcome.resumed for outcome in again.outcomes):
+            raise UnbindError("the batch run again submitted someone a second time")
+        story(f"run again: all {len(again.outcomes)} found, none submitted twice")
+        story.next_command = f"unbind confirm --customer {customer} --as {customer}"
 
     # ---- steps shared by the scenarios ---------------------------------------
 

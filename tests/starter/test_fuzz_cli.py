@@ -34,7 +34,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.sql import SqlPartnerCenter
+from starter.batch import BATCH_ID_PATTERN, MAX_CONCURRENCY
 from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
+from starter.cli.ledger import MAX_COUNT
 from starter.cli.tokens import MAX_TOKEN_HOURS, OPERATOR_NAME_RULE
 from starter.cli.types import IsoTime
 from starter.client import UnbindingClient
@@ -189,16 +191,20 @@ bad_operator_names = st.one_of(
 COUNT_RULES = ("is not a valid integer", "is not in the range")
 
 
-def bad_counts(maximum: int) -> st.SearchStrategy[str]:
-    """Whole numbers out of 1..maximum, and what is no whole number at all."""
+def bad_counts(maximum: int, minimum: int = 1) -> st.SearchStrategy[str]:
+    """Whole numbers out of minimum..maximum, and what is no whole number at all."""
     return st.one_of(
-        st.integers(max_value=0).map(str),
+        st.integers(max_value=minimum - 1).map(str),
         st.integers(min_value=maximum + 1).map(str),
         st.sampled_from(["", "nan", "inf", "1.5", "ten", "\u0661", "1e3", "0x10"]),
         st.text(max_size=10),
     ).filter(
         lambda value: (
-            not (value.strip().isascii() and value.strip().isdigit() and 1 <= int(value) <= maximum)
+            not (
+                value.strip().isascii()
+                and value.strip().isdigit()
+                and minimum <= int(value) <= maximum
+            )
         )
     )
 
@@ -326,7 +332,49 @@ def _ledger(command: str, *rest: str) -> Callable[[str], list[str]]:
     return lambda v: ["ledger", command, *rest, "--", v]
 
 
+# A good batch file, so a bad option of apply-batch is the only thing wrong.
+BATCH_FILE = Path(tempfile.mkdtemp(prefix="fuzz-batch-")) / "customers.csv"
+BATCH_FILE.write_text(f"customer_uin\n{CUSTOMER}\n")
+BATCH = ["apply-batch", f"--file={BATCH_FILE}", f"--initiator={RESELLER}", "--acknowledge-notice"]
+bad_batch_ids = st.text(max_size=30).filter(
+    lambda value: re.fullmatch(BATCH_ID_PATTERN, value) is None
+)
+bad_files = st.one_of(
+    st.sampled_from(["", str(BATCH_FILE.parent), str(BATCH_FILE.parent / "missing.csv")]),
+    st.text(max_size=20).map(lambda name: str(BATCH_FILE.parent / f"missing-{name}")),
+)
+FILE_RULES = ("cannot read the file", "is a directory", UNDECODABLE_TEXT_RULE)
+
 FIELDS: list[Field] = [
+    Field("apply-batch", "--file", lambda v: [*BATCH, f"--file={v}"], bad_files, FILE_RULES),
+    Field(
+        "apply-batch", "--initiator", lambda v: [*BATCH, f"--initiator={v}"], bad_uins, UIN_RULES
+    ),
+    Field("apply-batch", "--operator", lambda v: [*BATCH, f"--operator={v}"], bad_uins, UIN_RULES),
+    Field(
+        "apply-batch",
+        "--concurrency",
+        lambda v: [*BATCH, f"--concurrency={v}"],
+        bad_counts(MAX_CONCURRENCY),
+        COUNT_RULES,
+    ),
+    Field(
+        "apply-batch",
+        "--batch-id",
+        lambda v: [*BATCH, f"--batch-id={v}"],
+        bad_batch_ids,
+        ("must be 1-24 letters or digits", UNDECODABLE_TEXT_RULE),
+    ),
+    *(
+        Field(
+            "ledger set",
+            option,
+            lambda v, o=option: ["ledger", "set", f"{o}={v}", CUSTOMER],
+            bad_counts(MAX_COUNT, minimum=0),
+            COUNT_RULES,
+        )
+        for option in ("--overdue-bills", "--active-discounts")
+    ),
     Field("apply", "--customer", lambda v: [*APPLY, f"--customer={v}"], bad_uins, UIN_RULES),
     Field("apply", "--initiator", lambda v: [*APPLY, f"--initiator={v}"], bad_uins, UIN_RULES),
     Field("apply", "--operator", lambda v: [*APPLY, f"--operator={v}"], bad_uins, UIN_RULES),
