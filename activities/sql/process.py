@@ -25,6 +25,7 @@ from activities.sql.database import (
     record_from,
     standing_of,
 )
+from activities.sql.evidence import EVIDENCE_FIELDS, keep_evidence_in
 from activities.sql.schema import (
     AgreementState,
     accounts,
@@ -112,7 +113,7 @@ class ProcessStore(SqlDatabase):
         return None if row is None else record_from(row)
 
     def save_record(self, record: UnbindingRecord) -> None:
-        values = record.model_dump(exclude={"failed_checks"})
+        values = record.model_dump(exclude={"failed_checks", *EVIDENCE_FIELDS})
         values["failed_checks"] = json.dumps(
             [check.model_dump(mode="json") for check in record.failed_checks]
         )
@@ -133,6 +134,7 @@ class ProcessStore(SqlDatabase):
         )
         with self._write() as conn:
             conn.execute(stmt)
+            keep_evidence_in(conn, record)
 
     def deliver(self, notification: Notification) -> int:
         with self._write() as conn:
