@@ -8,7 +8,7 @@ import click
 from starter.cli.app import cli, customer_option, json_option
 from starter.cli.database import partner_center
 from starter.cli.output import emit, print_json
-from starter.cli.types import choice
+from starter.cli.types import APPLICATION_ID, choice
 from starter.evidence import EvidenceFormat, evidence, rendered
 from workflows.notice import CURRENT, VERSIONS, Consent
 
@@ -51,7 +51,11 @@ def notice(consent: str, version: str, as_json: bool) -> None:
 
 @cli.command("evidence")
 @customer_option
-@click.option("--application", help="One application's id (default: the customer's latest).")
+@click.option(
+    "--application",
+    type=APPLICATION_ID,
+    help="One application's id (default: the customer's latest).",
+)
 @click.option(
     "--format",
     "form",

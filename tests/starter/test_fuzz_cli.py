@@ -43,6 +43,7 @@ from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
 from workflows.fields import OPERATOR_PATTERN, UIN_PATTERN, new_text_problem
 from workflows.model import UnbindStatus
+from workflows.notice import VERSIONS
 from workflows.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,8 +274,30 @@ bad_action_ids = st.one_of(
 ).filter(lambda value: re.fullmatch(r"[A-Za-z0-9._:@-]{1,128}", value) is None)
 
 
+SHA256_RULES = (
+    "must be a SHA-256: 64 lowercase hex digits",
+    "must be the SHA-256 of a",
+    UNDECODABLE_TEXT_RULE,
+)
+bad_hashes = st.one_of(
+    st.text(st.sampled_from("0123456789abcdef"), min_size=64, max_size=64),  # not one of ours
+    st.text(max_size=70),
+).filter(lambda value: value not in KNOWN_HASHES)
+KNOWN_HASHES = {v.sha256(c) for v in VERSIONS.values() for c in v.texts}
+
+
+def _acting(command: str, *extra: str) -> list[str]:
+    """A command by the customer on the customer's application."""
+    return [command, f"--customer={CUSTOMER}", f"--as={CUSTOMER}", *extra]
+
+
 def _action_fields(
-    command: str, *, reason: bool, action_id: bool = True, extra: tuple[str, ...] = ()
+    command: str,
+    *,
+    reason: bool,
+    action_id: bool = True,
+    extra: tuple[str, ...] = (),
+    decision: bool = False,
 ) -> list[Field]:
     fields = [
         Field(
@@ -306,6 +329,16 @@ def _action_fields(
                 ],
                 bad_action_ids,
                 ACTION_ID_RULES,
+            )
+        )
+    if decision:
+        fields.append(
+            Field(
+                command,
+                "--text-sha256",
+                lambda v: [*_acting(command, *extra), f"--text-sha256={v}"],
+                bad_hashes,
+                SHA256_RULES,
             )
         )
     if reason:
@@ -345,7 +378,38 @@ bad_files = st.one_of(
 )
 FILE_RULES = ("cannot read the file", "is a directory", UNDECODABLE_TEXT_RULE)
 
+EVIDENCE = ["evidence", f"--customer={CUSTOMER}"]
+
 FIELDS: list[Field] = [
+    Field("evidence", "--customer", lambda v: ["evidence", f"--customer={v}"], bad_uins, UIN_RULES),
+    Field(
+        "evidence",
+        "--application",
+        lambda v: [*EVIDENCE, f"--application={v}"],
+        st.text(max_size=70).filter(lambda v: re.fullmatch(r"[A-Za-z0-9-]{8,64}", v) is None),
+        ("must be 8-64 letters, digits or -", UNDECODABLE_TEXT_RULE),
+    ),
+    Field(
+        "evidence",
+        "--format",
+        lambda v: [*EVIDENCE, f"--format={v}"],
+        bad_choice({"json", "markdown", "html"}),
+        CHOICE_RULES,
+    ),
+    Field(
+        "notice",
+        "--consent",
+        lambda v: ["notice", f"--consent={v}"],
+        bad_choice({"notice", "review", "confirmation"}),
+        CHOICE_RULES,
+    ),
+    Field(
+        "notice",
+        "--version",
+        lambda v: ["notice", f"--version={v}"],
+        bad_choice(set(VERSIONS)),
+        (*CHOICE_RULES, "is not '"),
+    ),
     Field("apply-batch", "--file", lambda v: [*BATCH, f"--file={v}"], bad_files, FILE_RULES),
     Field(
         "apply-batch", "--initiator", lambda v: [*BATCH, f"--initiator={v}"], bad_uins, UIN_RULES
@@ -389,9 +453,9 @@ FIELDS: list[Field] = [
         Field("apply", option, lambda v, o=option: [*APPLY, f"{o}={v}"], bad_days, DAYS_RULES)
         for option in ("--review-days", "--confirmation-days", "--card-days", "--remediation-days")
     ),
-    *_action_fields("review", reason=True, extra=("--approve",)),
-    *_action_fields("confirm", reason=False),
-    *_action_fields("reject", reason=True),
+    *_action_fields("review", reason=True, extra=("--approve",), decision=True),
+    *_action_fields("confirm", reason=False, decision=True),
+    *_action_fields("reject", reason=True, decision=True),
     *_action_fields("card-bound", reason=False),
     *_action_fields("withdraw", reason=True),
     *_action_fields("recheck", reason=False),
