@@ -380,6 +380,18 @@ FILE_RULES = ("cannot read the file", "is a directory", UNDECODABLE_TEXT_RULE)
 
 EVIDENCE = ["evidence", f"--customer={CUSTOMER}"]
 
+
+def _choice_field(command: list[str], option: str, valid: set[str]) -> Field:
+    """A choice option (click words a choice of one as "is not '...'")."""
+    return Field(
+        command[0],
+        option,
+        lambda v: [*command, f"{option}={v}"],
+        bad_choice(valid),
+        (*CHOICE_RULES, "is not '"),
+    )
+
+
 FIELDS: list[Field] = [
     Field("evidence", "--customer", lambda v: ["evidence", f"--customer={v}"], bad_uins, UIN_RULES),
     Field(
@@ -389,27 +401,9 @@ FIELDS: list[Field] = [
         st.text(max_size=70).filter(lambda v: re.fullmatch(r"[A-Za-z0-9-]{8,64}", v) is None),
         ("must be 8-64 letters, digits or -", UNDECODABLE_TEXT_RULE),
     ),
-    Field(
-        "evidence",
-        "--format",
-        lambda v: [*EVIDENCE, f"--format={v}"],
-        bad_choice({"json", "markdown", "html"}),
-        CHOICE_RULES,
-    ),
-    Field(
-        "notice",
-        "--consent",
-        lambda v: ["notice", f"--consent={v}"],
-        bad_choice({"notice", "review", "confirmation"}),
-        CHOICE_RULES,
-    ),
-    Field(
-        "notice",
-        "--version",
-        lambda v: ["notice", f"--version={v}"],
-        bad_choice(set(VERSIONS)),
-        (*CHOICE_RULES, "is not '"),
-    ),
+    _choice_field(["evidence", f"--customer={CUSTOMER}"], "--format", {"json", "markdown", "html"}),
+    _choice_field(["notice"], "--consent", {"notice", "review", "confirmation"}),
+    _choice_field(["notice"], "--version", set(VERSIONS)),
     Field("apply-batch", "--file", lambda v: [*BATCH, f"--file={v}"], bad_files, FILE_RULES),
     Field(
         "apply-batch", "--initiator", lambda v: [*BATCH, f"--initiator={v}"], bad_uins, UIN_RULES
