@@ -198,6 +198,15 @@ async def submit_one(
         return CustomerOutcome(**known, outcome=Outcome.CONFLICT, detail=error.message)
     except UnbindError as error:
         return CustomerOutcome(**known, outcome=Outcome.ERROR, detail=error.message)
+    if result.status is UnbindStatus.VALIDATING:
+        # Started by an earlier run whose answer was lost, still being checked.
+        return CustomerOutcome(
+            **known,
+            outcome=Outcome.ERROR,
+            status=result.status,
+            resumed=resumed,
+            detail="submitted, its checks not answered yet: run the batch again for the answer",
+        )
     return CustomerOutcome(
         **{**known, "workflow_id": result.workflow_id},
         outcome=Outcome.ACCEPTED if result.accepted else Outcome.REFUSED,
