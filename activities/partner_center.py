@@ -7,7 +7,10 @@ Activities see only :class:`PartnerCenter`. The SQL implementation lives in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from workflows.model import (
@@ -78,6 +81,75 @@ class AccountSnapshot:
     """The distributor of ``partner_uin`` when that is a second-level reseller."""
     agreement_id: int | None
     agreement_state: str | None
+    overdue_bills: int = 0
+    """The reseller's unsettled overdue bills with this customer (the notice:
+    "settling ALL overdue payments")."""
+    active_discounts: int = 0
+    """Sub-customer discounts still active (the notice: "deactivating ALL
+    sub-customer discounts")."""
+    info_complete: bool = True
+    """The customer's account information is complete (step 6, beside the card)."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most ``limit`` applications in any ``months`` calendar months;
+    ``limit`` 0 switches the quota off."""
+
+    limit: int = 3
+    months: int = 3
+
+    def __post_init__(self) -> None:
+        if self.limit < 0 or not 1 <= self.months <= 120:
+            raise ValueError(f"a quota is a limit of 0 or more in 1-120 months, not {self}")
+
+    def __str__(self) -> str:
+        return f"{self.limit} in {self.months} month{'' if self.months == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """How many applications a customer, and one reseller for one customer,
+    may submit over a window (Huawei's rule: 3 in 3 months). Counted from the
+    records: every application that passed its submission checks."""
+
+    per_customer: Quota = field(default_factory=Quota)
+    per_pair: Quota = field(default_factory=Quota)
+
+    @property
+    def window_months(self) -> int:
+        return max(self.per_customer.months, self.per_pair.months)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """An earlier application of a customer, as the quotas count it."""
+
+    initiator_uin: str
+    submitted_at: datetime
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` calendar months earlier (the month's
+    last day when it is shorter)."""
+    return _shifted(moment, -months)
+
+
+def counted_since(now: datetime, quotas: Quotas) -> datetime:
+    """How far back the records must be read for the quotas at ``now``: the
+    window, and the few days a month's clamped last day can add."""
+    return months_before(now, quotas.window_months) - timedelta(days=4)
+
+
+def months_after(moment: datetime, months: int) -> datetime:
+    return _shifted(moment, months)
+
+
+def _shifted(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
 
 
 class PartnerCenter(Protocol):
@@ -91,6 +163,13 @@ class PartnerCenter(Protocol):
 
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         """The id of another not-yet-ended application for this customer."""
+        ...
+
+    def submitted_since(
+        self, customer_uin: str, since: datetime, *, other_than: str
+    ) -> list[Submitted]:
+        """The customer's other applications submitted at or after ``since``
+        that passed their submission checks (the ones a quota counts)."""
         ...
 
     def record_of(self, application_id: str) -> UnbindingRecord | None:
@@ -133,7 +212,21 @@ HINTS: dict[CheckName, str] = {
     CheckName.SAVINGS_PLAN_UNIT: "remove the customer from its savings plan shared unit",
     CheckName.OPEN_APPLICATION: "wait for the open application to end, or withdraw it",
     CheckName.CARD: "have the customer bind a credit card in Expense Center > Account Information",
+    CheckName.OVERDUE_BILLS: "settle ALL overdue payments with this sub-customer",
+    CheckName.ACTIVE_DISCOUNTS: "deactivate ALL sub-customer discounts for this sub-customer",
+    CheckName.CUSTOMER_QUOTA: "this customer has had too many unbinding applications lately",
+    CheckName.PAIR_QUOTA: (
+        "this reseller has submitted too many unbinding applications for this customer lately"
+    ),
+    CheckName.ACCOUNT_INFORMATION: (
+        "have the customer complete its account information in Expense Center > Account Information"
+    ),
 }
+
+
+def _counted(check: CheckName, count: int, what: str) -> FailedCheck:
+    """A failed check whose hint says how many are left."""
+    return failed(check, f"{HINTS[check]}: {count} {what}{'' if count == 1 else 's'} left")
 
 
 def failed(check: CheckName, hint: str | None = None) -> FailedCheck:
@@ -153,17 +246,26 @@ def account_checks(customer: AccountSnapshot) -> list[FailedCheck]:
         checks.append(failed(CheckName.GROUP_MEMBERSHIP))
     if customer.savings_unit is not None:
         checks.append(failed(CheckName.SAVINGS_PLAN_UNIT))
+    if customer.overdue_bills > 0:
+        checks.append(_counted(CheckName.OVERDUE_BILLS, customer.overdue_bills, "overdue bill"))
+    if customer.active_discounts > 0:
+        checks.append(
+            _counted(CheckName.ACTIVE_DISCOUNTS, customer.active_discounts, "active discount")
+        )
     return checks
 
 
 def final_checks(customer: AccountSnapshot) -> list[FailedCheck]:
     """The checks right before cutover: the account checks again, and a card,
     because a card bound weeks ago may have been removed since and the customer
-    is billed directly from the cutover on. (At submission a missing card is no
-    failure: it only means the card-binding step later.)"""
+    is billed directly from the cutover on, and its account information
+    complete (step 6). (At submission a missing card is no failure: it only
+    means the card-binding step later.)"""
     checks = account_checks(customer)
     if not customer.card_bound:
         checks.append(failed(CheckName.CARD))
+    if not customer.info_complete:
+        checks.append(failed(CheckName.ACCOUNT_INFORMATION))
     return checks
 
 
@@ -209,6 +311,43 @@ def submission_checks(
                 f"application id {earlier_record.application_id} was already used "
                 f"(customer {earlier_record.customer_uin}, {earlier_record.status}): "
                 "submit with a new application id",
+            )
+        )
+    return checks
+
+
+def quota_checks(
+    *, initiator_uin: str, earlier: Iterable[Submitted], quotas: Quotas, now: datetime
+) -> list[FailedCheck]:
+    """The quotas a new application would exceed, each with the first moment
+    another one is allowed: when enough of the counted applications have left
+    the window."""
+    earlier = list(earlier)
+    checks = []
+    for check, quota, counted in (
+        (CheckName.CUSTOMER_QUOTA, quotas.per_customer, earlier),
+        (
+            CheckName.PAIR_QUOTA,
+            quotas.per_pair,
+            [e for e in earlier if e.initiator_uin == initiator_uin],
+        ),
+    ):
+        if quota.limit == 0:
+            continue
+        # Each application counts until the same moment ``months`` later.
+        leave = sorted(
+            left for e in counted if now < (left := months_after(e.submitted_at, quota.months))
+        )
+        if len(leave) < quota.limit:
+            continue
+        # Allowed again once len(leave) - quota.limit + 1 of them have left the window.
+        next_allowed = leave[len(leave) - quota.limit]
+        checks.append(
+            FailedCheck(
+                check=check,
+                hint=f"{HINTS[check]} ({len(leave)} of at most {quota}): "
+                f"the next one is allowed from {next_allowed:%Y-%m-%d %H:%M} UTC",
+                next_allowed_at=next_allowed,
             )
         )
     return checks

@@ -8,15 +8,19 @@ application id; business refusals are named, non-retryable errors.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.partner_center import (
     PartnerCenter,
+    Quotas,
     RelationshipConflict,
+    counted_since,
     failed,
     final_checks,
+    quota_checks,
     submission_checks,
 )
 from workflows.model import (
@@ -41,8 +45,9 @@ BUSINESS = ApplicationErrorCategory.BENIGN
 class UnbindingActivities:
     """Binds the activities to one partner center."""
 
-    def __init__(self, partner_center: PartnerCenter) -> None:
+    def __init__(self, partner_center: PartnerCenter, *, quotas: Quotas | None = None) -> None:
         self._pc = partner_center
+        self._quotas = quotas or Quotas()
 
     @activity.defn(name="check_application")
     def check_application(self, request: PrecheckRequest) -> PrecheckResult:
@@ -60,6 +65,18 @@ class UnbindingActivities:
             ),
             # A fresh start runs this before its first record: any record is another's.
             earlier_record=self._pc.record_of(request.application_id),
+        )
+        # The clock of the check itself: a quota counts back from the moment it is applied.
+        now = datetime.now(UTC)
+        failed_checks += quota_checks(
+            initiator_uin=request.initiator_uin,
+            earlier=self._pc.submitted_since(
+                request.customer_uin,
+                counted_since(now, self._quotas),
+                other_than=request.application_id,
+            ),
+            quotas=self._quotas,
+            now=now,
         )
         parties = None
         if customer is not None and customer.partner_uin is not None:

@@ -51,6 +51,16 @@ def _bind_card_and_freeze(pc: SqlPartnerCenter, customer: str) -> None:
     pc.set_account(customer, card_bound=True, frozen=True)
 
 
+def _owe_and_leave_incomplete(pc: SqlPartnerCenter, customer: str) -> None:
+    """What the notice's promises and step 6 check: a bill falls overdue, a
+    discount is still on, and the account information is incomplete."""
+    pc.set_account(customer, overdue_bills=1, active_discounts=1, info_complete=False)
+
+
+def _settle_and_complete(pc: SqlPartnerCenter, customer: str) -> None:
+    pc.set_account(customer, overdue_bills=0, active_discounts=0, info_complete=True)
+
+
 @dataclass(frozen=True)
 class Step:
     """One person's action, taken once the application waits in ``wait_for``."""
@@ -129,6 +139,22 @@ PATHS: tuple[PathPlan, ...] = (
                 before=_bind_card_and_freeze,
             ),
             _recheck_once_fixed(Role.INITIATOR),
+        ),
+        S.COMPLETED,
+        remediation=True,
+    ),
+    PathPlan(
+        "direct, the notice's checks fail at the end, settled",
+        False,
+        True,
+        (
+            _confirm(before=_owe_and_leave_incomplete),
+            Step(
+                S.AWAITING_REMEDIATION,
+                ActionKind.RECHECK,
+                Role.INITIATOR,
+                before=_settle_and_complete,
+            ),
         ),
         S.COMPLETED,
         remediation=True,

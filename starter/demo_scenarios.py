@@ -12,6 +12,8 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from activities.sql import SqlPartnerCenter
+from starter.batch import BatchRow, CustomerOutcome, build_batch, submit_batch
+from starter.batch import Outcome as BatchOutcome
 from starter.client import UnbindingClient
 from starter.errors import UnbindError
 from starter.progress import phase, say
@@ -83,6 +85,13 @@ class _Story:
         return " → ".join(self.steps)
 
 
+def _tally(outcomes: Sequence[CustomerOutcome]) -> str:
+    """``2 accepted, 1 refused (overdue_bills)``."""
+    accepted = sum(o.outcome is BatchOutcome.ACCEPTED for o in outcomes)
+    others = [f"{o.outcome} ({_checks(o.failed_checks)})" for o in outcomes if o.failed_checks]
+    return ", ".join([f"{accepted} accepted", *others])
+
+
 def _checks(failed_checks: Sequence[FailedCheck]) -> str:
     return ", ".join(str(check.check) for check in failed_checks) or "none"
 
@@ -111,6 +120,8 @@ class Scenarios:
             ),
             ("5. Final check fails, recheck", S.COMPLETED, self.final_check_recheck),
             ("6. Final check fails, left open", S.AWAITING_REMEDIATION, self.left_for_remediation),
+            ("7. The notice, checked", S.COMPLETED, self.notice_checked),
+            ("8. Many at once: a batch", S.PENDING_CUSTOMER_CONFIRMATION, self.batch),
         )
         outcomes = []
         with phase("demo scenarios", total=len(plays)) as played:
@@ -183,15 +194,7 @@ class Scenarios:
         reseller = self.partners.reseller
         self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: frozen", card=True)
         self.ledger.set_account(customer, frozen=True)
-        first = await self.client.apply(
-            customer_uin=customer, initiator_uin=reseller, notice_acknowledged=True
-        )
-        if first.accepted:
-            raise UnbindError("the application for a frozen account was accepted")
-        story(f"failed checks: {_checks(first.failed_checks)}")
-        # The refused application has ended; a new one for the customer may start.
-        refused = self.client.temporal.get_workflow_handle(workflow_id_for(customer))
-        await asyncio.wait_for(refused.result(), self.settle_timeout)
+        await self.refused_application(customer, reseller, story)
         self.ledger.set_account(customer, frozen=False)
         story("unfrozen")
         await self.apply(customer, reseller, story, verb="applied again: accepted")
@@ -229,7 +232,55 @@ class Scenarios:
             f"unbind recheck --customer {customer} --as {reseller}"
         )
 
+    async def notice_checked(self, customer: str, story: _Story) -> None:
+        """What the notice makes the reseller promise is checked, not taken on trust."""
+        reseller = self.partners.reseller
+        self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: notice", card=True)
+        self.ledger.set_account(customer, overdue_bills=2, active_discounts=1)
+        await self.refused_application(customer, reseller, story)
+        self.ledger.set_account(customer, overdue_bills=0, active_discounts=0)
+        story("bills settled, discounts deactivated")
+        await self.apply(customer, reseller, story, verb="applied again: accepted")
+        self.ledger.set_account(customer, info_complete=False)
+        await self.client.confirm(customer, actor=customer)
+        waiting = await self.settled(customer, S.AWAITING_REMEDIATION)
+        story(f"confirmed; final check failed: {_checks(waiting.failed_checks)}")
+        self.ledger.set_account(customer, info_complete=True)
+        story("information completed")
+        await self.act(story, "recheck", self.client.recheck(customer, actor=reseller))
+        await self.completed(customer, story)
+
+    async def batch(self, customer: str, story: _Story) -> None:
+        """A reseller leaving the programme submits all its customers at once,
+        is interrupted (here: simply runs again), and nobody is submitted twice."""
+        reseller = self.partners.reseller
+        customers = [customer, next(self.uins), next(self.uins)]
+        for uin in customers:
+            self.ledger.add_customer(uin, partner_uin=reseller, name="Demo: batch", card=True)
+        self.ledger.set_account(customers[-1], overdue_bills=1)
+        rows = [BatchRow(n, uin) for n, uin in enumerate(customers, start=2)]
+        batch_id, applications = build_batch(rows, initiator_uin=reseller, notice_acknowledged=True)
+        first = await submit_batch(self.client, batch_id, applications, concurrency=2)
+        story(f"batch {batch_id} of {len(rows)}: {_tally(first.outcomes)}")
+        again = await submit_batch(self.client, batch_id, applications, concurrency=2)
+        if not all(outcome.resumed for outcome in again.outcomes):
+            raise UnbindError("the batch run again submitted someone a second time")
+        story(f"run again: all {len(again.outcomes)} found, none submitted twice")
+        story.next_command = f"unbind confirm --customer {customer} --as {customer}"
+
     # ---- steps shared by the scenarios ---------------------------------------
+
+    async def refused_application(self, customer: str, reseller: str, story: _Story) -> None:
+        """An application the preconditions refuse, and its run ended, so a
+        new one for the customer may start."""
+        first = await self.client.apply(
+            customer_uin=customer, initiator_uin=reseller, notice_acknowledged=True
+        )
+        if first.accepted:
+            raise UnbindError(f"the application for customer {customer} was accepted")
+        story(f"failed checks: {_checks(first.failed_checks)}")
+        refused = self.client.temporal.get_workflow_handle(workflow_id_for(customer))
+        await asyncio.wait_for(refused.result(), self.settle_timeout)
 
     async def apply(
         self, customer: str, reseller: str, story: _Story, *, verb: str = "applied"

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 from starter.errors import OPTION_NAMES, BadInput, bad_input_from
 from workflows.actions import ACTIONS
 from workflows.fields import NEW_TEXT, Uin
-from workflows.model import Action, ActionKind, ApplicationInput, Deadlines
+from workflows.model import Action, ActionKind, ApplicationInput, Deadlines, DecisionAction
+from workflows.notice import CURRENT, Consent
 
 _M = TypeVar("_M", bound=BaseModel)
 _A = TypeVar("_A", bound=Action)
@@ -64,6 +65,9 @@ class ApplicationFields(TypedDict):
     reason: NotRequired[str | None]
     deadlines: NotRequired[Deadlines | None]
     """Default: the settings' deadlines (see :func:`build_deadlines`)."""
+    notice_version: NotRequired[str | None]
+    """Default: the current version of ``workflows.notice`` (with its hash)."""
+    notice_sha256: NotRequired[str | None]
     application_id: NotRequired[str | None]
     """Default: a fresh one. Only an absent id is generated: an empty one is a
     caller's bug."""
@@ -76,6 +80,9 @@ def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
         "application_id": uuid4().hex,
         "deadlines": Deadlines(),
         "submitter_uin": given.get("initiator_uin"),
+        # The notice this client shows (``unbind notice``), kept as evidence.
+        "notice_version": CURRENT.version,
+        "notice_sha256": CURRENT.sha256(Consent.NOTICE),
     }
     for name, default in defaults.items():
         if given.get(name) is None and default is not None:
@@ -95,7 +102,15 @@ def build_action(kind: type[_A], *, actor: str, action_id: str | None = None, **
     # Only an absent id is generated: an empty one silently replaced would make
     # every retry of the caller a new action.
     action_id = action_id if action_id is not None else uuid4().hex
-    return validated(kind, {"actor": actor, "action_id": action_id, **fields})
+    return validated(kind, {"actor": actor, "action_id": action_id, **shown(kind, fields)})
+
+
+def shown(kind: type[Action], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields``, and for a decision the hash of the text this client shows
+    (the current one, ``unbind notice``) unless the caller named one."""
+    if issubclass(kind, DecisionAction) and fields.get("text_sha256") is None:
+        return {**fields, "text_sha256": CURRENT.sha256(kind.consent)}
+    return dict(fields)
 
 
 def action_of_kind(

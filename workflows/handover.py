@@ -94,6 +94,8 @@ def begin(payload: tuple[Any, ...]) -> tuple[ApplicationInput, WorkflowState]:
         submitted_at=workflow.now(),
         notice_acknowledged_by=application.submitter_uin,
         notice_acknowledged_at=application.acknowledged_at,
+        notice_version=application.notice_version,
+        notice_sha256=application.notice_sha256,
         reason=application.reason,
         deadlines=application.deadlines,
     )

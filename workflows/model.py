@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -23,7 +23,16 @@ from pydantic import (
 )
 
 from workflows.fields import ActionId, Actor, Reason, Uin
+from workflows.notice import VERSIONS, Consent, text_with_hash
 from workflows.settings import SETTINGS
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _unless_none() -> Any:
+    """An optional field left out of the JSON while unset: messages recorded
+    before it existed read, hash and compare as they always did."""
+    return Field(default=None, exclude_if=lambda value: value is None)
 
 
 class _Message(BaseModel):
@@ -95,11 +104,24 @@ class CheckName(StrEnum):
     OPEN_APPLICATION = "open_application"
     CARD = "card"
     """Final check only: at submission a missing card means the card-binding step later."""
+    OVERDUE_BILLS = "overdue_bills"
+    """The notice's "settled ALL overdue payments", checked at submission and at the end."""
+    ACTIVE_DISCOUNTS = "active_discounts"
+    """The notice's "deactivated ALL sub-customer discounts", checked likewise."""
+    ACCOUNT_INFORMATION = "account_information"
+    """Final check only: step 6's "information completed", beside the card."""
+    CUSTOMER_QUOTA = "customer_quota"
+    """Submission only: too many applications for this customer in the window."""
+    PAIR_QUOTA = "pair_quota"
+    """Submission only: too many by this reseller for this customer in the window."""
 
 
 class FailedCheck(_Message):
     check: CheckName
     hint: str
+    next_allowed_at: datetime | None = Field(default=None, exclude_if=lambda v: v is None)
+    """A quota's: the first moment another application is allowed. Left out
+    when unset, so every other check reads and hashes as it always did."""
 
 
 class ActionKind(StrEnum):
@@ -151,6 +173,11 @@ class ApplicationInput(_Message):
     acknowledged_at: datetime
     reason: Reason | None = None
     deadlines: Deadlines = Deadlines()
+    notice_version: str | None = _unless_none()
+    """The version of the notice acknowledged (``workflows.notice``); absent
+    in applications submitted before notices were versioned."""
+    notice_sha256: Sha256 | None = _unless_none()
+    """The SHA-256 of that version's text, as the submitter's client showed it."""
     carried_over: CarriedOver | None = None
     """Set only in runs continued by older workers (a long history); ignored
     on a fresh start. Newer runs hand their state over as a second argument."""
@@ -161,6 +188,19 @@ class ApplicationInput(_Message):
         if not value:
             raise ValueError("the unbinding notice must be read and acknowledged")
         return value
+
+    @model_validator(mode="after")
+    def _notice_is_a_known_version(self) -> ApplicationInput:
+        if self.notice_version is None and self.notice_sha256 is None:
+            return self
+        version = VERSIONS.get(self.notice_version or "")
+        if version is None:
+            raise ValueError(f"notice_version must be one of {', '.join(VERSIONS)}")
+        if self.notice_sha256 != version.sha256(Consent.NOTICE):
+            raise ValueError(
+                f"notice_sha256 must be the SHA-256 of notice version {version.version}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _customer_is_not_initiator(self) -> ApplicationInput:
@@ -181,18 +221,39 @@ class Action(_Message):
     actor: Actor
 
 
-class ReviewAction(Action):
+class DecisionAction(Action):
+    """A decision on a text shown to the party (``workflows.notice``)."""
+
+    consent: ClassVar[Consent]
+    text_sha256: Sha256 | None = _unless_none()
+    """The SHA-256 of the text the party was shown, kept as evidence."""
+
+    @field_validator("text_sha256")
+    @classmethod
+    def _a_text_of_ours(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        known = text_with_hash(value)
+        if known is None or known[1] is not cls.consent:
+            raise ValueError(f"must be the SHA-256 of a {cls.consent} text of workflows.notice")
+        return value
+
+
+class ReviewAction(DecisionAction):
     kind: ClassVar[ActionKind] = ActionKind.REVIEW
+    consent: ClassVar[Consent] = Consent.REVIEW
     approve: StrictBool
     reason: Reason | None = None
 
 
-class ConfirmAction(Action):
+class ConfirmAction(DecisionAction):
     kind: ClassVar[ActionKind] = ActionKind.CONFIRM
+    consent: ClassVar[Consent] = Consent.CONFIRMATION
 
 
-class RejectAction(Action):
+class RejectAction(DecisionAction):
     kind: ClassVar[ActionKind] = ActionKind.REJECT
+    consent: ClassVar[Consent] = Consent.CONFIRMATION
     reason: Reason | None = None
 
 
@@ -228,6 +289,10 @@ class TimelineEntry(_Message):
     principal: str | None = None
     """Who really acted, from the action's verified signature (``workflows.signing``);
     None for an unsigned action (an operator's, a signal, or before signing)."""
+    text_sha256: str | None = _unless_none()
+    """A decision's: the SHA-256 of the text the party was shown."""
+    approve: bool | None = _unless_none()
+    """A review's verdict."""
 
 
 class Transition(_Message):
@@ -252,6 +317,8 @@ class UnbindingState(BaseModel):
     submitted_at: datetime
     notice_acknowledged_by: str
     notice_acknowledged_at: datetime
+    notice_version: str | None = _unless_none()
+    notice_sha256: str | None = _unless_none()
     reason: str | None = None
     deadlines: Deadlines
     deadline: datetime | None = None
@@ -360,6 +427,28 @@ class UnbindingRecord(_Message):
     reason: str | None = None
     effective_at: datetime | None = None
     updated_at: datetime
+    notice_version: str | None = _unless_none()
+    notice_sha256: str | None = _unless_none()
+    decisions: list[DecisionRecord] = Field(default=[], exclude_if=lambda value: not value)
+    """The parties' accepted decisions so far, kept as evidence (not columns
+    of the record: ``activities.sql.evidence``)."""
+
+
+class DecisionRecord(_Message):
+    """One party's decision, as evidence: who, when, through which principal,
+    on which text."""
+
+    at: datetime
+    actor: str
+    action: str
+    action_id: str | None = None
+    principal: str | None = None
+    approve: bool | None = None
+    text_sha256: str | None = None
+    reason: str | None = None
+
+
+UnbindingRecord.model_rebuild()
 
 
 class Notification(_Message):

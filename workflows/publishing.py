@@ -14,7 +14,13 @@ from temporalio.common import SearchAttributeUpdate
 
 from activities.unbinding import UnbindingActivities
 from workflows import search_attributes as sa
-from workflows.model import Notification, UnbindingRecord, UnbindingState
+from workflows.model import (
+    ActionKind,
+    DecisionRecord,
+    Notification,
+    UnbindingRecord,
+    UnbindingState,
+)
 from workflows.settings import SETTINGS, ActivityPolicy
 from workflows.state import WorkflowState
 from workflows.texts import Message, describe
@@ -56,7 +62,23 @@ def record_of(state: UnbindingState, *, revision: int, at: datetime) -> Unbindin
         reason=state.reason,
         effective_at=state.effective_at,
         updated_at=at,
+        notice_version=state.notice_version,
+        notice_sha256=state.notice_sha256,
+        decisions=decisions_of(state),
     )
+
+
+DECISIONS = frozenset({ActionKind.REVIEW, ActionKind.CONFIRM, ActionKind.REJECT})
+
+
+def decisions_of(state: UnbindingState) -> list[DecisionRecord]:
+    """The parties' accepted decisions in the timeline, as evidence."""
+    fields = set(DecisionRecord.model_fields)
+    return [
+        DecisionRecord.model_validate(entry.model_dump(include=fields))
+        for entry in state.timeline
+        if entry.accepted and entry.action in DECISIONS
+    ]
 
 
 def parties(state: WorkflowState, *, without: str | None = None) -> list[str]:

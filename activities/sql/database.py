@@ -23,6 +23,7 @@ from activities.partner_center import UnknownAccount
 from activities.sql.migrations.revisions import UPGRADE_HINT, SchemaNotCurrent, require_current
 from activities.sql.schema import (
     AgreementState,
+    account_standing,
     accounts,
     active,
     agreements,
@@ -207,6 +208,18 @@ def require_account(conn: Connection, uin: str) -> SqlRow:
     if row is None:
         raise UnknownAccount(f"no account {uin}")
     return row
+
+
+STANDING_DEFAULTS: Final = {"overdue_bills": 0, "active_discounts": 0, "info_complete": True}
+"""An account without a standing row: nothing owed, no discount, complete."""
+
+
+def standing_of(conn: Connection, uin: str) -> dict[str, Any]:
+    """The account's standing (``account_standing``), defaults when it has none."""
+    row = conn.execute(select(account_standing).where(account_standing.c.uin == uin)).first()
+    if row is None:
+        return dict(STANDING_DEFAULTS)
+    return {name: getattr(row, name) for name in STANDING_DEFAULTS}
 
 
 def partner_row(conn: Connection, uin: str) -> SqlRow | None:

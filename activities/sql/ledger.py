@@ -18,11 +18,21 @@ from activities.sql.database import (
     SqlRow,
     account_row,
     current_agreement,
+    idempotent_insert,
     if_active,
     partner_row,
     require_account,
+    standing_of,
 )
-from activities.sql.schema import AgreementState, accounts, active, agreements, now, partners
+from activities.sql.schema import (
+    AgreementState,
+    account_standing,
+    accounts,
+    active,
+    agreements,
+    now,
+    partners,
+)
 from workflows.fields import UIN_PATTERN
 from workflows.model import GroupRole, OverduePrivilege, PartnerKind
 
@@ -122,9 +132,13 @@ class LedgerAdministration(SqlDatabase):
         group_role: GroupRole | None = None,
         savings_unit: str | _Unchanged | None = UNCHANGED,
         card_bound: bool | None = None,
+        overdue_bills: int | None = None,
+        active_discounts: int | None = None,
+        info_complete: bool | None = None,
     ) -> None:
         """Change the given fields; ``savings_unit=None`` takes the account out
-        of its unit."""
+        of its unit. The standing (overdue bills, active discounts, complete
+        information) goes to ``account_standing``."""
         changes: dict[str, Any] = {
             name: value
             for name, value in {
@@ -138,8 +152,21 @@ class LedgerAdministration(SqlDatabase):
         }
         if not isinstance(savings_unit, _Unchanged):
             changes["savings_unit"] = savings_unit
+        standing = {
+            name: value
+            for name, value in {
+                "overdue_bills": overdue_bills,
+                "active_discounts": active_discounts,
+                "info_complete": info_complete,
+            }.items()
+            if value is not None
+        }
+        if any(standing.get(name, 0) < 0 for name in ("overdue_bills", "active_discounts")):
+            raise ValueError("overdue_bills and active_discounts are counts: at least 0")
         with self._write() as conn:
             set_account_in(conn, uin, changes)
+            if standing:
+                set_standing_in(conn, uin, standing)
 
     def show(self, uin: str) -> dict[str, Any]:
         """The account as JSON-ready data: its fields, its partner (None once
@@ -148,6 +175,7 @@ class LedgerAdministration(SqlDatabase):
             row = require_account(conn, uin)
             agreement = current_agreement(conn, uin)
             profile = partner_row(conn, uin)
+            standing = standing_of(conn, uin)
         bound = if_active(agreement)
         return {
             "uin": row.uin,
@@ -159,6 +187,7 @@ class LedgerAdministration(SqlDatabase):
             "group_role": row.group_role.value,
             "savings_unit": row.savings_unit,
             "card_bound": row.card_bound,
+            **standing,
             "partner": {
                 "uin": bound.partner_uin,
                 "kind": bound.kind.value,
@@ -296,3 +325,11 @@ def set_account_in(conn: Connection, uin: str, changes: Mapping[str, Any]) -> No
     require_account(conn, uin)
     if changes:
         conn.execute(update(accounts).where(accounts.c.uin == uin).values(**changes))
+
+
+def set_standing_in(conn: Connection, uin: str, changes: Mapping[str, Any]) -> None:
+    """Upsert the account's standing row with ``changes`` (the rest kept)."""
+    current = standing_of(conn, uin)
+    values = {**current, **changes}
+    stmt = idempotent_insert(conn.dialect.name, account_standing).values(uin=uin, **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["uin"], set_=values))

@@ -5,6 +5,7 @@ idempotent transaction, keyed by the application."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import Connection, and_, or_, select, update
 
@@ -13,6 +14,7 @@ from activities.partner_center import (
     ApplicationClosed,
     RelationshipConflict,
     ReusedApplicationId,
+    Submitted,
 )
 from activities.sql.database import (
     SqlDatabase,
@@ -21,7 +23,9 @@ from activities.sql.database import (
     idempotent_insert,
     if_active,
     record_from,
+    standing_of,
 )
+from activities.sql.evidence import EVIDENCE_FIELDS, keep_evidence_in
 from activities.sql.schema import (
     AgreementState,
     accounts,
@@ -38,6 +42,7 @@ from workflows.model import (
     CutoverResult,
     Notification,
     UnbindingRecord,
+    UnbindStatus,
 )
 
 
@@ -50,6 +55,7 @@ class ProcessStore(SqlDatabase):
             if row is None:
                 return None
             agreement = current_agreement(conn, uin)
+            standing = standing_of(conn, uin)
         bound = if_active(agreement)
         return AccountSnapshot(
             uin=row.uin,
@@ -66,6 +72,7 @@ class ProcessStore(SqlDatabase):
             distributor_uin=bound.distributor_uin if bound else None,
             agreement_id=agreement.id if agreement else None,
             agreement_state=agreement.state.value if agreement else None,
+            **standing,
         )
 
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
@@ -81,6 +88,21 @@ class ProcessStore(SqlDatabase):
                 .limit(1)
             ).scalar()
 
+    def submitted_since(
+        self, customer_uin: str, since: datetime, *, other_than: str
+    ) -> list[Submitted]:
+        records = unbinding_records.c
+        with self._read() as conn:
+            rows = conn.execute(
+                select(records.initiator_uin, records.submitted_at).where(
+                    records.customer_uin == customer_uin,
+                    records.submitted_at >= since,
+                    records.application_id != other_than,
+                    records.status != UnbindStatus.PRECHECK_FAILED,
+                )
+            ).all()
+        return [Submitted(row.initiator_uin, row.submitted_at) for row in rows]
+
     def record_of(self, application_id: str) -> UnbindingRecord | None:
         with self._read() as conn:
             row = conn.execute(
@@ -91,7 +113,7 @@ class ProcessStore(SqlDatabase):
         return None if row is None else record_from(row)
 
     def save_record(self, record: UnbindingRecord) -> None:
-        values = record.model_dump(exclude={"failed_checks"})
+        values = record.model_dump(exclude={"failed_checks", *EVIDENCE_FIELDS})
         values["failed_checks"] = json.dumps(
             [check.model_dump(mode="json") for check in record.failed_checks]
         )
@@ -112,6 +134,7 @@ class ProcessStore(SqlDatabase):
         )
         with self._write() as conn:
             conn.execute(stmt)
+            keep_evidence_in(conn, record)
 
     def deliver(self, notification: Notification) -> int:
         with self._write() as conn:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 from workflows.model import GroupRole, OverduePrivilege, PartnerKind, UnbindStatus
@@ -120,6 +121,20 @@ accounts = Table(
     Column("created_at", UtcDateTime, nullable=False, default=now),
 )
 
+account_standing = Table(
+    "account_standing",
+    metadata,
+    Column("uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
+    Column("overdue_bills", Integer, nullable=False, default=0),
+    Column("active_discounts", Integer, nullable=False, default=0),
+    Column("info_complete", Boolean, nullable=False, default=True),
+)
+"""What the unbinding notice makes the reseller promise and step 6 asks of the
+customer: unsettled overdue bills, active sub-customer discounts, whether the
+account information is complete. A table of its own, so a database made by
+older code gains it without altering ``accounts``; no row means nothing owed,
+no discount and complete information."""
+
 partners = Table(
     "partners",
     metadata,
@@ -170,6 +185,30 @@ unbinding_records = Table(
     Column("effective_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+consent_evidence = Table(
+    "consent_evidence",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("application_id", PlainString(64), nullable=False),
+    Column("workflow_id", PlainString(128), nullable=False),
+    Column("customer_uin", _Uin, nullable=False, index=True),
+    # "notice", or the decision's action, actor and action id: one row each.
+    Column("key", PlainString(320), nullable=False),
+    Column("action", PlainString(32), nullable=False),
+    Column("actor", PlainString(128), nullable=False),
+    Column("principal", PlainString(128)),
+    Column("action_id", PlainString(128)),
+    Column("approve", Boolean),
+    Column("at", UtcDateTime, nullable=False),
+    Column("text_version", PlainString(32)),
+    Column("text_sha256", PlainString(64)),
+    Column("reason", PlainText()),
+    UniqueConstraint("application_id", "workflow_id", "key", name="one_row_per_consent"),
+)
+"""Who acknowledged or decided what, when, through which principal, on which
+text (version and SHA-256): written with the record, never changed, read by
+``unbind evidence``. A log keyed by the application, like the records."""
 
 cutovers = Table(
     "cutovers",

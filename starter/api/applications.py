@@ -29,6 +29,7 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
 )
+from workflows.notice import CURRENT, Consent
 from workflows.search_attributes import (
     CUSTOMER_UIN,
     DISTRIBUTOR_UIN,
@@ -98,6 +99,9 @@ def application_input(principal: Principal, body: SubmitBody) -> ApplicationInpu
         "acknowledged_at": datetime.now().astimezone(),
         "reason": body.reason,
         "deadlines": Deadlines(),
+        # The notice the API's clients show (GET /notice), kept as evidence.
+        "notice_version": CURRENT.version,
+        "notice_sha256": CURRENT.sha256(Consent.NOTICE),
     }
     try:
         fields["deadlines"] = Deadlines.model_validate(

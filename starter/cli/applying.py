@@ -55,7 +55,7 @@ def _deadline_options(command: _F) -> _F:
     "--acknowledge-notice",
     is_flag=True,
     required=True,
-    help="Confirm that the unbinding notice was read and acknowledged.",
+    help="Confirm that the unbinding notice (`unbind notice`) was read and acknowledged.",
 )
 @reason_option
 @_deadline_options

@@ -7,9 +7,12 @@ import click
 from starter.cli.app import UnbindGroup, cli, json_option
 from starter.cli.database import partner_center
 from starter.cli.output import account_text, emit
-from starter.cli.types import AMOUNT, NAME, SAVINGS_UNIT, UIN, choice
+from starter.cli.types import AMOUNT, NAME, SAVINGS_UNIT, UIN, Count, choice
 from starter.errors import BadInput
 from workflows.model import GroupRole, OverduePrivilege, PartnerKind
+
+MAX_COUNT = 1_000_000
+"""Beyond any count of bills or discounts one customer has."""
 
 
 @cli.group(cls=UnbindGroup)
@@ -106,6 +109,21 @@ def show(uin: str, as_json: bool) -> None:
 @click.option("--group", type=choice(GroupRole), help="Group role.")
 @click.option("--savings-unit", type=SAVINGS_UNIT, help="Savings plan shared unit, or none.")
 @click.option("--card/--no-card", default=None, help="Whether a card is bound.")
+@click.option(
+    "--overdue-bills",
+    type=Count(0, MAX_COUNT),
+    help="Unsettled overdue bills with the reseller (0 when all are settled).",
+)
+@click.option(
+    "--active-discounts",
+    type=Count(0, MAX_COUNT),
+    help="Sub-customer discounts still active (0 when all are deactivated).",
+)
+@click.option(
+    "--info-complete/--info-incomplete",
+    default=None,
+    help="Whether the customer's account information is complete.",
+)
 @json_option
 def set_account(
     uin: str,
@@ -115,10 +133,14 @@ def set_account(
     group: str | None,
     savings_unit: str | None,
     card: bool | None,
+    overdue_bills: int | None,
+    active_discounts: int | None,
+    info_complete: bool | None,
     as_json: bool,
 ) -> None:
     """Change an account's fields (those the checks look at)."""
-    given = (frozen, credit, privilege, group, savings_unit, card)
+    standing = (overdue_bills, active_discounts, info_complete)
+    given = (frozen, credit, privilege, group, savings_unit, card, *standing)
     if all(value is None for value in given):
         raise BadInput(None, "nothing to change: pass at least one option")
     unit: dict[str, str | None] = {}
@@ -132,6 +154,9 @@ def set_account(
             overdue_privilege=OverduePrivilege(privilege) if privilege else None,
             group_role=GroupRole(group) if group else None,
             card_bound=card,
+            overdue_bills=overdue_bills,
+            active_discounts=active_discounts,
+            info_complete=info_complete,
             **unit,
         )
         account = pc.show(uin)

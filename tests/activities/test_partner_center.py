@@ -55,6 +55,8 @@ def test_the_migrated_schema_has_every_table_and_keeps_rows(database_url: str) -
         "cutovers",
         "inbox",
         "audit_refusals",
+        "account_standing",
+        "consent_evidence",
     }
 
 
@@ -339,6 +341,14 @@ BREAKS_AND_FIXES: dict[CheckName, tuple[Callable[..., None], Callable[..., None]
         lambda seeded: seeded.center.set_account(seeded.customer, savings_unit="sp-unit-1"),
         lambda seeded: seeded.center.set_account(seeded.customer, savings_unit=None),
     ),
+    CheckName.OVERDUE_BILLS: (
+        lambda seeded: seeded.center.set_account(seeded.customer, overdue_bills=1),
+        lambda seeded: seeded.center.set_account(seeded.customer, overdue_bills=0),
+    ),
+    CheckName.ACTIVE_DISCOUNTS: (
+        lambda seeded: seeded.center.set_account(seeded.customer, active_discounts=3),
+        lambda seeded: seeded.center.set_account(seeded.customer, active_discounts=0),
+    ),
     CheckName.OPEN_APPLICATION: (
         lambda seeded: seeded.center.save_record(seeded.record("app-open")),
         lambda seeded: seeded.center.save_record(
@@ -370,7 +380,9 @@ def test_a_missing_card_is_no_failure_at_submission(seeded) -> None:
 
 
 def test_each_submission_check_is_one_the_spec_names() -> None:
-    named = {str(check) for check in BREAKS_AND_FIXES} | {CheckName.ROOT_ACCOUNT}
+    # The quotas count records in the check activity (tests/activities/test_quotas.py).
+    quotas = {CheckName.CUSTOMER_QUOTA, CheckName.PAIR_QUOTA}
+    named = {str(check) for check in BREAKS_AND_FIXES} | {CheckName.ROOT_ACCOUNT} | quotas
     assert named == set(spec_oracle.SUBMISSION_CHECKS)
 
 
@@ -381,6 +393,10 @@ FINAL_BREAKS_AND_FIXES: dict[CheckName, tuple[Callable[..., None], Callable[...,
     CheckName.CARD: (
         lambda seeded: seeded.center.set_account(seeded.customer, card_bound=False),
         lambda seeded: seeded.center.set_account(seeded.customer, card_bound=True),
+    ),
+    CheckName.ACCOUNT_INFORMATION: (
+        lambda seeded: seeded.center.set_account(seeded.customer, info_complete=False),
+        lambda seeded: seeded.center.set_account(seeded.customer, info_complete=True),
     ),
 }
 

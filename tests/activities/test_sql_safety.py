@@ -248,6 +248,9 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
         "cutovers": 0,
         "inbox": count,
         "audit_refusals": count,
+        "account_standing": 0,
+        # Each record's acknowledged notice.
+        "consent_evidence": count,
     }
 
 

@@ -17,6 +17,7 @@ from tests.integration.conftest import (
     Unbind,
     accepted,
     apply,
+    approved_by_the_distributor,
     assert_inbox,
     events,
     handle_for,
@@ -147,16 +148,7 @@ async def test_second_level_customer_approved_then_binds_a_card(
     assert applied.data["accepted"] is True
     assert applied.data["status"] == "PENDING_DISTRIBUTOR_REVIEW"
 
-    await accepted(
-        unbind,
-        "review",
-        "--customer",
-        customer,
-        "--as",
-        parties.distributor,
-        "--approve",
-        status="PENDING_CUSTOMER_CONFIRMATION",
-    )
+    await approved_by_the_distributor(unbind, customer, parties.distributor)
 
     confirmed = await unbind("confirm", "--customer", customer, "--as", customer)
     assert confirmed.code == 0, confirmed

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ from tests.workflows.gates import GatedPartnerCenter
 from tests.workflows.scenarios import SIGNALS, act, action, reach, status, submit
 from tests.workflows.signing_keys import OLD, REQUIRED
 from workflows.contract import workflow_id_for
-from workflows.model import ActionKind, UnbindStatus
+from workflows.model import ActionKind, CheckName, UnbindingRecord, UnbindStatus
+from workflows.notice import CURRENT, Consent
 from workflows.signing import Signer
 from workflows.unbinding import UnbindingWorkflow
 
@@ -230,6 +232,68 @@ async def signed_confirmation(client: Client, tq: str, ledger: Ledger) -> Workfl
     return handle
 
 
+# Recorded with issue 13's notice checks, consent texts and quotas (no new
+# commands: the checks travel in the check activities' answers, the texts'
+# hashes in the actions, the start and the record).
+
+
+async def notice_and_consents_recorded(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """A versioned notice acknowledged, the distributor's and the customer's
+    decisions on their texts, and a final check failed by an overdue bill, a
+    discount and incomplete information, settled and rechecked."""
+    parties = ledger.second_level()
+    customer, distributor = parties.customer, parties.distributor
+    assert distributor is not None
+    handle, submitted = await submit(
+        client,
+        tq,
+        parties,
+        notice_version=CURRENT.version,
+        notice_sha256=CURRENT.sha256(Consent.NOTICE),
+    )
+    assert submitted.accepted, submitted
+    review = CURRENT.sha256(Consent.REVIEW)
+    await act(handle, ActionKind.REVIEW, distributor, approve=True, text_sha256=review)
+    ledger.pc.set_account(customer, overdue_bills=1, active_discounts=1, info_complete=False)
+    confirmation = CURRENT.sha256(Consent.CONFIRMATION)
+    waiting = await act(handle, ActionKind.CONFIRM, customer, text_sha256=confirmation)
+    assert waiting.status is S.AWAITING_REMEDIATION, waiting
+    ledger.pc.set_account(customer, overdue_bills=0, active_discounts=0, info_complete=True)
+    done = await act(handle, ActionKind.RECHECK, parties.reseller)
+    assert done.status is S.COMPLETED, done
+    return handle
+
+
+async def quota_refused(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
+    """A fourth application for the customer within three months."""
+    parties = ledger.direct()
+    for n in range(3):
+        ledger.pc.save_record(
+            UnbindingRecord(
+                application_id=f"earlier-{parties.customer}-{n}",
+                workflow_id=workflow_id_for(parties.customer),
+                revision=1,
+                customer_uin=parties.customer,
+                initiator_uin=parties.reseller,
+                reseller_uin=parties.reseller,
+                distributor_uin=None,
+                status=S.CUSTOMER_REJECTED,
+                submitted_at=datetime.now(UTC) - timedelta(days=10 * (n + 1)),
+                notice_acknowledged_by=parties.reseller,
+                notice_acknowledged_at=datetime.now(UTC),
+                updated_at=datetime.now(UTC),
+            )
+        )
+    handle, submitted = await submit(client, tq, parties)
+    assert [c.check for c in submitted.failed_checks] == [
+        CheckName.CUSTOMER_QUOTA,
+        CheckName.PAIR_QUOTA,
+    ], submitted
+    return handle
+
+
 PATHS: list[Path_] = [
     direct_happy_path,
     second_level_with_card_binding,
@@ -243,6 +307,8 @@ PATHS: list[Path_] = [
     card_read_again_on_confirmation,
     card_removed_before_confirmation,
     card_removed_while_awaiting_remediation,
+    notice_and_consents_recorded,
+    quota_refused,
 ]
 GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update, decided_while_the_wait_was_announced]
 SIGNED_PATHS: list[Path_] = [signed_confirmation]

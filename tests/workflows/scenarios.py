@@ -52,7 +52,9 @@ async def submit(
     *,
     deadlines: Deadlines | None = None,
     submitter: str | None = None,
+    **notice: str,
 ) -> tuple[WorkflowHandle[Any, UnbindingState], SubmissionResult]:
+    """``notice``: the acknowledged ``notice_version`` and ``notice_sha256``, if any."""
     application = ApplicationInput(
         application_id=uuid.uuid4().hex,
         customer_uin=parties.customer,
@@ -61,6 +63,7 @@ async def submit(
         notice_acknowledged=True,
         acknowledged_at=datetime.now(UTC),
         deadlines=deadlines or Deadlines(),
+        **notice,
     )
     handle = await client.start_workflow(
         UnbindingWorkflow.run,

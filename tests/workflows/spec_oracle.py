@@ -98,9 +98,14 @@ SUBMISSION_CHECKS: tuple[str, ...] = (
     "group_membership",
     "savings_plan_unit",
     "open_application",
+    # Issue 13: the notice's promises, checked; and the quotas.
+    "overdue_bills",
+    "active_discounts",
+    "customer_quota",
+    "pair_quota",
 )
-ACCOUNT_CHECKS: tuple[str, ...] = SUBMISSION_CHECKS[2:7]
-FINAL_CHECKS: tuple[str, ...] = (*ACCOUNT_CHECKS, "card")
+ACCOUNT_CHECKS: tuple[str, ...] = (*SUBMISSION_CHECKS[2:7], "overdue_bills", "active_discounts")
+FINAL_CHECKS: tuple[str, ...] = (*ACCOUNT_CHECKS, "card", "account_information")
 SPEC_TERMINAL = frozenset(
     {
         S.PRECHECK_FAILED,
