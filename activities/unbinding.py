@@ -60,6 +60,7 @@ class UnbindingActivities:
             ),
             # A fresh start runs this before its first record: any record is another's.
             earlier_record=self._pc.record_of(request.application_id),
+            requested_by=request.requested_by,
         )
         parties = None
         if customer is not None and customer.partner_uin is not None:
@@ -74,6 +75,7 @@ class UnbindingActivities:
             parties=parties,
             card_bound=customer is not None and customer.card_bound,
             failed_checks=failed_checks,
+            discounts=self._pc.discounts(request.customer_uin) if parties else (),
         )
 
     @activity.defn(name="check_account")

@@ -61,6 +61,9 @@ from workflows.model import (
     ActionKind,
     ActionResult,
     ApplicationInput,
+    Deadlines,
+    Effective,
+    Requester,
     SubmissionResult,
 )
 from workflows.signing import Signer
@@ -124,6 +127,33 @@ class UnbindingClient(ApplicationReader):
         :class:`ApplicationConflict` when one is already open for the customer.
         """
         return await self.submit(build_application(**application))
+
+    async def request(
+        self,
+        customer_uin: str,
+        *,
+        notice_acknowledged: bool,
+        submitter_uin: str | None = None,
+        reason: str | None = None,
+        deadlines: Deadlines | None = None,
+        effective: Effective | str | None = None,
+        application_id: str | None = None,
+    ) -> SubmissionResult:
+        """The customer's own request to leave its reseller (the mirror of
+        :meth:`apply`): the customer is the initiator, its reseller reviews.
+        ``submitter_uin`` defaults to the customer (a sub-user is refused by
+        the ``root_account`` check)."""
+        return await self.apply(
+            customer_uin=customer_uin,
+            initiator_uin=customer_uin,
+            submitter_uin=submitter_uin,
+            notice_acknowledged=notice_acknowledged,
+            reason=reason,
+            deadlines=deadlines,
+            effective=effective,
+            application_id=application_id,
+            requested_by=Requester.CUSTOMER,
+        )
 
     async def submit(self, application: ApplicationInput) -> SubmissionResult:
         """Start the workflow for an already-built application and wait for the

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from activities.partner_center import LedgerConflict, UnknownAccount
 from activities.sql.database import (
@@ -18,11 +18,20 @@ from activities.sql.database import (
     SqlRow,
     account_row,
     current_agreement,
+    idempotent_insert,
     if_active,
     partner_row,
     require_account,
 )
-from activities.sql.schema import AgreementState, accounts, active, agreements, now, partners
+from activities.sql.schema import (
+    AgreementState,
+    accounts,
+    active,
+    agreements,
+    discounts,
+    now,
+    partners,
+)
 from workflows.fields import UIN_PATTERN
 from workflows.model import GroupRole, OverduePrivilege, PartnerKind
 
@@ -141,6 +150,24 @@ class LedgerAdministration(SqlDatabase):
         with self._write() as conn:
             set_account_in(conn, uin, changes)
 
+    def add_discount(self, uin: str, name: str) -> None:
+        """Give the customer an active discount (the cutover ends it); repeating
+        it changes nothing."""
+        with self._write() as conn:
+            require_account(conn, uin)
+            conn.execute(
+                idempotent_insert(conn.dialect.name, discounts)
+                .values(customer_uin=uin, name=name, granted_at=now())
+                .on_conflict_do_nothing()
+            )
+
+    def end_discount(self, uin: str, name: str) -> None:
+        """Deactivate one discount (the reseller's promise in the notice)."""
+        with self._write() as conn:
+            conn.execute(
+                delete(discounts).where(discounts.c.customer_uin == uin, discounts.c.name == name)
+            )
+
     def show(self, uin: str) -> dict[str, Any]:
         """The account as JSON-ready data: its fields, its partner (None once
         unbound), its current or latest agreement, and its own partner profile."""
@@ -148,6 +175,13 @@ class LedgerAdministration(SqlDatabase):
             row = require_account(conn, uin)
             agreement = current_agreement(conn, uin)
             profile = partner_row(conn, uin)
+            active_discounts = list(
+                conn.execute(
+                    select(discounts.c.name)
+                    .where(discounts.c.customer_uin == uin)
+                    .order_by(discounts.c.name)
+                ).scalars()
+            )
         bound = if_active(agreement)
         return {
             "uin": row.uin,
@@ -159,6 +193,7 @@ class LedgerAdministration(SqlDatabase):
             "group_role": row.group_role.value,
             "savings_unit": row.savings_unit,
             "card_bound": row.card_bound,
+            "discounts": active_discounts,
             "partner": {
                 "uin": bound.partner_uin,
                 "kind": bound.kind.value,

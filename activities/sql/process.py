@@ -28,6 +28,7 @@ from activities.sql.schema import (
     active,
     agreements,
     cutovers,
+    discounts,
     inbox,
     now,
     unbinding_records,
@@ -68,6 +69,16 @@ class ProcessStore(SqlDatabase):
             agreement_state=agreement.state.value if agreement else None,
         )
 
+    def discounts(self, customer_uin: str) -> tuple[str, ...]:
+        with self._read() as conn:
+            return tuple(
+                conn.execute(
+                    select(discounts.c.name)
+                    .where(discounts.c.customer_uin == customer_uin)
+                    .order_by(discounts.c.name)
+                ).scalars()
+            )
+
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         with self._read() as conn:
             return conn.execute(
@@ -91,10 +102,13 @@ class ProcessStore(SqlDatabase):
         return None if row is None else record_from(row)
 
     def save_record(self, record: UnbindingRecord) -> None:
-        values = record.model_dump(exclude={"failed_checks"})
+        values = record.model_dump(exclude={"failed_checks", "plan"})
         values["failed_checks"] = json.dumps(
             [check.model_dump(mode="json") for check in record.failed_checks]
         )
+        plan = record.plan
+        values["cutover_plan"] = None if plan is None else plan.model_dump_json()
+        values["effective_on"] = None if plan is None else plan.effective_on
         stmt = self._insert(unbinding_records).values(values)
         stored = unbinding_records.c
         stmt = stmt.on_conflict_do_update(

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import DropConstraint
 
-from workflows.model import GroupRole, OverduePrivilege, PartnerKind, UnbindStatus
+from workflows.model import GroupRole, OverduePrivilege, PartnerKind, Requester, UnbindStatus
 
 
 class AgreementState(StrEnum):
@@ -170,8 +170,24 @@ unbinding_records = Table(
     Column("notice_acknowledged_at", UtcDateTime, nullable=False),
     Column("reason", PlainText()),
     Column("effective_at", UtcDateTime),
+    # Who asked (issue 13 item 4); older rows are the reseller's.
+    Column("requested_by", _enum(Requester, constrained=False), nullable=True),
+    # The cutover plan the parties were shown (JSON, ``CutoverPlan``), and its
+    # date on its own for queries: null for a cutover at once.
+    Column("cutover_plan", PlainText()),
+    Column("effective_on", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+discounts = Table(
+    "discounts",
+    metadata,
+    Column("customer_uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
+    Column("name", PlainString(120), primary_key=True),
+    Column("granted_at", UtcDateTime, nullable=False, default=now),
+)
+"""The reseller's active discounts on a customer's account, by name: they end at
+the cutover, and the cutover plan lists them."""
 
 cutovers = Table(
     "cutovers",

@@ -24,11 +24,15 @@ from activities.sql.ledger import UNCHANGED, amount_from_cents, cents_from_amoun
 from tests.workflows import spec_oracle
 from workflows.model import (
     CheckName,
+    CutoverPlan,
     CutoverRequest,
+    Effective,
     FailedCheck,
     GroupRole,
     OverduePrivilege,
     PartnerKind,
+    Requester,
+    UnbindingRecord,
     UnbindStatus,
 )
 
@@ -48,6 +52,7 @@ def test_schema_is_created_on_first_use(database_url: str) -> None:
         "accounts",
         "partners",
         "agreements",
+        "discounts",
         "unbinding_records",
         "cutovers",
         "inbox",
@@ -602,3 +607,45 @@ def test_concurrent_retries_of_one_cutover_agree(seeded, database_url: str) -> N
     assert len(set(results)) == 1
     assert seeded.center.count("cutovers") == 1
     assert seeded.center.count("agreements", state="invalidated") == 1
+
+
+def test_discounts_are_listed_until_they_end(partner_center: SqlPartnerCenter) -> None:
+    """The cutover plan's "discounts that end" (issue 13, item 5) come from here."""
+    partner_center.add_partner("10000000002", kind=PartnerKind.RESELLER)
+    partner_center.add_customer("20000000001", partner_uin="10000000002")
+    partner_center.add_discount("20000000001", "Compute 20% off")
+    partner_center.add_discount("20000000001", "Compute 20% off")  # a repeat changes nothing
+    partner_center.add_discount("20000000001", "CDN 5% off")
+    assert partner_center.discounts("20000000001") == ("CDN 5% off", "Compute 20% off")
+    assert partner_center.show("20000000001")["discounts"] == ["CDN 5% off", "Compute 20% off"]
+    partner_center.end_discount("20000000001", "CDN 5% off")
+    assert partner_center.discounts("20000000001") == ("Compute 20% off",)
+    with pytest.raises(UnknownAccount):
+        partner_center.add_discount("20000000999", "x")
+
+
+def test_a_record_keeps_who_asked_and_the_plan(partner_center: SqlPartnerCenter) -> None:
+    plan = CutoverPlan(
+        effective=Effective.END_OF_MONTH,
+        effective_on=datetime(2026, 12, 1, tzinfo=UTC),
+        discounts_ending=("Compute 20% off",),
+        delayed_bills="delayed bills stay with the reseller",
+    )
+    record = UnbindingRecord(
+        application_id="app-00000001",
+        workflow_id="unbind-20000000001",
+        revision=1,
+        customer_uin="20000000001",
+        initiator_uin="20000000001",
+        reseller_uin="10000000002",
+        distributor_uin=None,
+        status=UnbindStatus.AWAITING_EFFECTIVE_DATE,
+        submitted_at=datetime(2026, 11, 29, tzinfo=UTC),
+        notice_acknowledged_by="20000000001",
+        notice_acknowledged_at=datetime(2026, 11, 29, tzinfo=UTC),
+        requested_by=Requester.CUSTOMER,
+        plan=plan,
+        updated_at=datetime(2026, 11, 29, tzinfo=UTC),
+    )
+    partner_center.save_record(record)
+    assert partner_center.record_of("app-00000001") == record
