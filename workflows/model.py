@@ -487,6 +487,9 @@ class CutoverRequest(_Message):
     application_id: str
     customer_uin: str
     reseller_uin: str
+    not_before: datetime | None = None
+    """The effective date of a cutover at the end of the billing month: the
+    billing boundary recorded is never earlier (None: the commit's time)."""
 
 
 class CutoverResult(_Message):

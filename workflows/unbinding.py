@@ -415,6 +415,7 @@ class UnbindingWorkflow(Handlers):
                     application_id=self._input.application_id,
                     customer_uin=self._input.customer_uin,
                     reseller_uin=public.reseller_uin,
+                    not_before=public.plan.effective_on if public.plan else None,
                 ),
                 summary="Cut over: end the reselling relationship, invalidate the agreement",
                 policy=SETTINGS.cutover,

@@ -162,7 +162,9 @@ class ProcessStore(SqlDatabase):
                     f"not to {request.reseller_uin}: application "
                     f"{request.application_id} cannot cut it over"
                 )
-            effective_at = now()
+            # A cutover at the end of the month is never billed from before its
+            # date (a clock behind the workflow's; late, it is the commit's).
+            effective_at = max(filter(None, (now(), request.not_before)))
             conn.execute(
                 update(agreements)
                 .where(agreements.c.id == agreement.id)

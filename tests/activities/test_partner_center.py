@@ -649,3 +649,13 @@ def test_a_record_keeps_who_asked_and_the_plan(partner_center: SqlPartnerCenter)
     )
     partner_center.save_record(record)
     assert partner_center.record_of("app-00000001") == record
+
+
+def test_a_cutover_at_the_end_of_the_month_is_billed_from_its_date(seeded) -> None:
+    """Issue 13, item 5: the boundary is never before the effective date; a
+    cutover that comes late (a remediation) is billed from its commit."""
+    center = seeded.center
+    date = datetime.now(UTC) + timedelta(days=2)
+    request = seeded.cutover().model_copy(update={"not_before": date})
+    assert center.cut_over(request).effective_at == date
+    assert center.cutover_for("app-00000001").effective_at == date  # type: ignore[union-attr]

@@ -35,6 +35,7 @@ from workflows.model import (
     ActionKind,
     DeadlineActions,
     Deadlines,
+    Effective,
     OnDeadline,
     Requester,
     UnbindStatus,
@@ -193,6 +194,42 @@ async def customer_request_approved_by_the_deadlines(
     return handle
 
 
+async def _confirmed_for_the_end_of_the_month(
+    client: Client, tq: str, ledger: Ledger
+) -> tuple[WorkflowHandle[Any, Any], Parties]:
+    """Confirmed, with the cutover at the end of the billing month (issue 13, item 5)."""
+    parties = ledger.direct()
+    ledger.pc.add_discount(parties.customer, "Compute 20% off")
+    handle, _ = await submit(client, tq, parties, effective=Effective.END_OF_MONTH)
+    confirmed = await act(handle, ActionKind.CONFIRM, parties.customer)
+    assert confirmed.status is S.AWAITING_EFFECTIVE_DATE, confirmed
+    return handle, parties
+
+
+async def cutover_at_the_end_of_the_month(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The durable timer to the date, then the final check and the cutover."""
+    handle, _ = await _confirmed_for_the_end_of_the_month(client, tq, ledger)
+    return handle
+
+
+async def withdrawn_before_the_effective_date(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    handle, parties = await _confirmed_for_the_end_of_the_month(client, tq, ledger)
+    await act(handle, ActionKind.WITHDRAW, parties.reseller, reason="not yet")
+    return handle
+
+
+async def cancelled_before_the_effective_date(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    handle, _ = await _confirmed_for_the_end_of_the_month(client, tq, ledger)
+    await handle.cancel()
+    return handle
+
+
 async def ending_with_a_pending_update(
     client: Client, tq: str, ledger: Ledger, gated: GatedPartnerCenter
 ) -> WorkflowHandle[Any, Any]:
@@ -309,6 +346,9 @@ PATHS: list[Path_] = [
     customer_request_rejected,
     customer_request_expired,
     customer_request_approved_by_the_deadlines,
+    cutover_at_the_end_of_the_month,
+    withdrawn_before_the_effective_date,
+    cancelled_before_the_effective_date,
 ]
 GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update, decided_while_the_wait_was_announced]
 SIGNED_PATHS: list[Path_] = [signed_confirmation]
