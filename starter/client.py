@@ -143,17 +143,19 @@ class UnbindingClient(ApplicationReader):
         :meth:`apply`): the customer is the initiator, its reseller reviews.
         ``submitter_uin`` defaults to the customer (a sub-user is refused by
         the ``root_account`` check)."""
-        return await self.apply(
+        fields = ApplicationFields(
             customer_uin=customer_uin,
             initiator_uin=customer_uin,
             submitter_uin=submitter_uin,
             notice_acknowledged=notice_acknowledged,
             reason=reason,
             deadlines=deadlines,
-            effective=effective,
             application_id=application_id,
             requested_by=Requester.CUSTOMER,
         )
+        if effective is not None:
+            fields["effective"] = effective
+        return await self.apply(**fields)
 
     async def submit(self, application: ApplicationInput) -> SubmissionResult:
         """Start the workflow for an already-built application and wait for the
@@ -238,6 +240,14 @@ class UnbindingClient(ApplicationReader):
         give the one of an unanswered call to retry it."""
         action = action_of_kind(kind, actor=actor, action_id=action_id, **fields)
         return await self.act(customer_uin, action, principal=principal)
+
+    async def reseller_review(
+        self, customer_uin: str, *, actor: str, approve: bool, **options: Unpack[WithReason]
+    ) -> ActionResult:
+        """The reseller approves or rejects its customer's own request."""
+        return await self.perform(
+            "reseller_review", customer_uin, actor=actor, approve=approve, **options
+        )
 
     async def review(
         self, customer_uin: str, *, actor: str, approve: bool, **options: Unpack[WithReason]

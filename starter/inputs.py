@@ -75,10 +75,10 @@ class ApplicationFields(TypedDict):
     application_id: NotRequired[str | None]
     """Default: a fresh one. Only an absent id is generated: an empty one is a
     caller's bug."""
-    requested_by: NotRequired[Requester | str | None]
+    requested_by: NotRequired[Requester | str]
     """Default: the reseller. ``customer``: the customer applies for itself
     (``initiator_uin`` is then the customer's own UIN)."""
-    effective: NotRequired[Effective | str | None]
+    effective: NotRequired[Effective | str]
     """When the cutover takes effect: ``at_once`` (default) or ``end_of_month``."""
 
 

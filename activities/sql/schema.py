@@ -183,7 +183,7 @@ discounts = Table(
     "discounts",
     metadata,
     Column("customer_uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
-    Column("name", PlainString(120), primary_key=True),
+    Column("name", PlainString(200), primary_key=True),
     Column("granted_at", UtcDateTime, nullable=False, default=now),
 )
 """The reseller's active discounts on a customer's account, by name: they end at
