@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import Stack, World, act, assert_problem, state_of
+from tests.conftest import eventually
 from workflows.model import UnbindStatus
 
 pytestmark = pytest.mark.integration
@@ -43,6 +44,14 @@ async def test_the_customer_requests_and_only_its_reseller_reviews(
     assert state["plan"]["effective"] == "end_of_month"
     assert state["plan"]["effective_on"] is not None
 
+    async def worklist() -> list[dict[str, object]]:
+        answer = await http.get("/me/worklist", headers=world.as_("initiator"))
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, object]] = answer.json()
+        return [i for i in items if i["customer_uin"] == world.customer]
+
+    listed = await eventually(worklist, lambda items: bool(items))
+    assert [item["actions"] for item in listed] == [["reseller_review"]]
     for role in ("customer", "distributor", "other_reseller"):
         refused = await act(http, world, role, "reseller_review", {"approve": True})
         assert refused.status_code in (403, 404), (role, refused.text)
