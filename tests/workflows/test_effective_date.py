@@ -7,16 +7,18 @@ center."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.conftest import Ledger, running_worker
-from tests.workflows.scenarios import act, status, submit
+from tests.conftest import Ledger, eventually, history_length, running_worker
+from tests.workflows.scenarios import act, action, status, submit
 from workflows import rules
 from workflows.model import ActionKind, Effective, Requester, UnbindStatus
+from workflows.unbinding import UnbindingWorkflow
 
 S = UnbindStatus
 K = ActionKind
@@ -173,3 +175,48 @@ async def test_a_customers_request_at_the_end_of_the_month(
     assert outcome.plan.effective_on.isoformat() in request["body"]
     assert reviewed.status is S.AWAITING_EFFECTIVE_DATE
     assert outcome.status is S.COMPLETED
+
+
+@pytest.mark.integration
+async def test_the_waits_of_both_items_resume_after_a_hand_over(
+    dev_env: WorkflowEnvironment,
+    ledger: Ledger,
+    executor: ThreadPoolExecutor,
+    lower_history_bound: Callable[[int], None],
+) -> None:
+    """A long history continues as new in the reseller's review and in the wait
+    for the date: same wait, same deadline, nobody asked again. (On the dev
+    server: the time-skipping server does not answer a query while a run
+    hands over.)"""
+    client = dev_env.client
+    parties = ledger.direct()
+    async with running_worker(client, ledger.pc, executor) as worker:
+        started, _ = await submit(
+            client,
+            worker.task_queue,
+            parties,
+            requested_by=Requester.CUSTOMER,
+            effective=END_OF_MONTH,
+        )
+        latest = client.get_workflow_handle_for(UnbindingWorkflow.run, started.id)
+        for wait, runs in ((S.PENDING_RESELLER_REVIEW, 2), (S.AWAITING_EFFECTIVE_DATE, 3)):
+            before = await status(latest)
+            assert before.status is wait
+            lower_history_bound(await history_length(latest))
+            noise = action(K.CONFIRM, parties.reseller)  # refused: wakes the wait
+            await latest.signal(UnbindingWorkflow.confirm_signal, noise)
+            after = await eventually(lambda: status(latest), lambda s, r=runs: s.runs == r)
+            assert after.runs == runs and after.status is wait
+            assert after.deadline == before.deadline
+            lower_history_bound(10_000)
+            if wait is S.PENDING_RESELLER_REVIEW:
+                reviewed = await act(latest, K.RESELLER_REVIEW, parties.reseller, approve=True)
+                assert reviewed.status is S.AWAITING_EFFECTIVE_DATE
+        # The date is days away in real time: the customer withdraws before it.
+        withdrawn = await act(latest, K.WITHDRAW, parties.customer)
+        outcome = await latest.result()
+
+    assert withdrawn.accepted and outcome.status is S.WITHDRAWN and outcome.runs == 3
+    for uin in (parties.customer, parties.reseller):
+        events = [m["event"] for m in ledger.pc.inbox(uin)]
+        assert len(events) == len(set(events)), events
