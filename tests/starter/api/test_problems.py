@@ -87,4 +87,12 @@ async def test_the_openapi_document_lists_one_route_per_action(http: httpx.Async
     document = (await http.get("/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
     actions = {path.rsplit("/", 1)[-1] for path in document["paths"] if path.count("/") == 3}
-    assert actions == {"review", "confirm", "reject", "card_bound", "withdraw", "recheck"}
+    assert actions == {
+        "reseller_review",
+        "review",
+        "confirm",
+        "reject",
+        "card_bound",
+        "withdraw",
+        "recheck",
+    }
