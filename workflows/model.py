@@ -405,6 +405,8 @@ class SubmissionResult(_Message):
     workflow_id: str
     status: UnbindStatus
     failed_checks: list[FailedCheck] = []
+    plan: CutoverPlan | None = None
+    """When accepted: what the cutover will change and when, as the parties are shown it."""
 
 
 # ---- activity requests and replies ----------------------------------------

@@ -82,10 +82,13 @@ def _with_reason(text: str, reason: str | None) -> str:
     return f"{text} Reason: {markdown_text(reason)}" if reason else text
 
 
-def submitted(customer_uin: str) -> Message:
+def submitted(customer_uin: str, plan: CutoverPlan | None = None) -> Message:
     return Message(
         "Unbinding application submitted",
-        f"Your application to unbind customer {customer_uin} passed the precondition checks.",
+        _with_plan(
+            f"Your application to unbind customer {customer_uin} passed the precondition checks.",
+            plan,
+        ),
     )
 
 

@@ -149,7 +149,7 @@ class UnbindingWorkflow(Handlers):
             self._state,
             "submitted",
             [application.initiator_uin],
-            texts.submitted(application.customer_uin),
+            texts.submitted(application.customer_uin, public.plan),
         )
 
     def _plan_from_now(self) -> None:

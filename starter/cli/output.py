@@ -83,7 +83,11 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 def submission_text(result: SubmissionResult) -> str:
     if result.accepted:
-        return f"accepted: {result.workflow_id} is now {result.status}"
+        lines = [f"accepted: {result.workflow_id} is now {result.status}"]
+        if result.plan is not None:
+            lines.append("what the cutover changes:")
+            lines += [f"  - {one_line(line)}" for line in plan_lines(result.plan)]
+        return "\n".join(lines)
     count = len(result.failed_checks)
     lines = [f"refused: {count} check{'s' if count != 1 else ''} failed ({result.status})"]
     lines += [f"  - {check.check}: {one_line(check.hint)}" for check in result.failed_checks]

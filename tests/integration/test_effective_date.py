@@ -22,6 +22,9 @@ async def test_confirmed_for_the_end_of_the_month_then_withdrawn_before_it(
     assert added.code == 0 and added.data["discounts"] == ["Compute 20% off"], added
     submitted = await apply(unbind, parties, "--effective", "end_of_month")
     assert submitted.code == 0 and submitted.data["status"] == "PENDING_CUSTOMER_CONFIRMATION"
+    # The submitter sees the plan in the answer, before anyone else decides.
+    assert submitted.data["plan"]["effective"] == "end_of_month"
+    assert submitted.data["plan"]["discounts_ending"] == ["Compute 20% off"]
 
     shown = await unbind("status", "--customer", parties.customer, json=False)
     assert "effective    end_of_month (" in shown.stdout
