@@ -22,6 +22,7 @@ from workflows.model import (
     Notification,
     OverduePrivilege,
     PartnerKind,
+    Requester,
     UnbindingRecord,
 )
 
@@ -161,6 +162,10 @@ class PartnerCenter(Protocol):
 
     def account(self, uin: str) -> AccountSnapshot | None: ...
 
+    def discounts(self, customer_uin: str) -> tuple[str, ...]:
+        """The names of the reseller's active discounts on the customer's account."""
+        ...
+
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         """The id of another not-yet-ended application for this customer."""
         ...
@@ -189,7 +194,8 @@ class PartnerCenter(Protocol):
 
     def cut_over(self, request: CutoverRequest) -> CutoverResult:
         """In one transaction: end the relationship, invalidate the agreement and
-        record the effective time (the commit's). Repeating it returns the first
+        record the effective time (the commit's, never before ``request.not_before``,
+        the effective date of a cutover at the end of the month). Repeating it returns the first
         result while the application is open; raises :class:`RelationshipConflict`
         when the customer is bound to someone else and was never cut over by this
         application, :class:`ReusedApplicationId` when the application id is
@@ -227,6 +233,23 @@ HINTS: dict[CheckName, str] = {
 def _counted(check: CheckName, count: int, what: str) -> FailedCheck:
     """A failed check whose hint says how many are left."""
     return failed(check, f"{HINTS[check]}: {count} {what}{'' if count == 1 else 's'} left")
+
+
+CUSTOMER_HINTS: dict[CheckName, str] = {
+    CheckName.RELATIONSHIP: "the customer must exist and be bound to a reseller",
+    CheckName.ROOT_ACCOUNT: "log in with the customer's own root account to apply",
+}
+"""The hints that differ when the customer applies for itself."""
+
+
+def _is_root_of(initiator: AccountSnapshot | None, submitter: AccountSnapshot | None) -> bool:
+    """The submitter is the initiator's root account itself (not a sub-user)."""
+    return (
+        initiator is not None
+        and initiator.owner_uin is None
+        and submitter is not None
+        and submitter.uin == initiator.uin
+    )
 
 
 def failed(check: CheckName, hint: str | None = None) -> FailedCheck:
@@ -277,6 +300,7 @@ def submission_checks(
     initiator_uin: str,
     open_application: str | None,
     earlier_record: UnbindingRecord | None = None,
+    requested_by: Requester = Requester.RESELLER,
 ) -> list[FailedCheck]:
     """Every check of a new application, each reported by name.
 
@@ -284,16 +308,18 @@ def submission_checks(
     id (a raw start, a backend retrying a submission that already finished)
     never runs a second application under the first one's id."""
     checks = []
-    if customer is None or customer.partner_uin != initiator_uin:
-        checks.append(failed(CheckName.RELATIONSHIP))
-    submitter_is_root = (
-        initiator is not None
-        and initiator.owner_uin is None
-        and submitter is not None
-        and submitter.uin == initiator.uin
-    )
-    if not submitter_is_root:
-        checks.append(failed(CheckName.ROOT_ACCOUNT))
+    if requested_by is Requester.CUSTOMER:
+        # The customer applies for itself: it must be bound to a reseller, and
+        # only its own root account may apply (the initiator is the customer).
+        if customer is None or customer.partner_uin is None:
+            checks.append(failed(CheckName.RELATIONSHIP, CUSTOMER_HINTS[CheckName.RELATIONSHIP]))
+        if not _is_root_of(initiator, submitter):
+            checks.append(failed(CheckName.ROOT_ACCOUNT, CUSTOMER_HINTS[CheckName.ROOT_ACCOUNT]))
+    else:
+        if customer is None or customer.partner_uin != initiator_uin:
+            checks.append(failed(CheckName.RELATIONSHIP))
+        if not _is_root_of(initiator, submitter):
+            checks.append(failed(CheckName.ROOT_ACCOUNT))
     if customer is not None:
         checks.extend(account_checks(customer))
     if open_application is not None:

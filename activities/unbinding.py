@@ -65,6 +65,7 @@ class UnbindingActivities:
             ),
             # A fresh start runs this before its first record: any record is another's.
             earlier_record=self._pc.record_of(request.application_id),
+            requested_by=request.requested_by,
         )
         # The clock of the check itself: a quota counts back from the moment it is applied.
         now = datetime.now(UTC)
@@ -91,6 +92,7 @@ class UnbindingActivities:
             parties=parties,
             card_bound=customer is not None and customer.card_bound,
             failed_checks=failed_checks,
+            discounts=self._pc.discounts(request.customer_uin) if parties else (),
         )
 
     @activity.defn(name="check_account")

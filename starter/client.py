@@ -62,6 +62,9 @@ from workflows.model import (
     ActionKind,
     ActionResult,
     ApplicationInput,
+    Deadlines,
+    Effective,
+    Requester,
     SubmissionResult,
     UnbindingState,
     UnbindStatus,
@@ -128,6 +131,35 @@ class UnbindingClient(ApplicationReader):
         :class:`ApplicationConflict` when one is already open for the customer.
         """
         return await self.submit(build_application(**application))
+
+    async def request(
+        self,
+        customer_uin: str,
+        *,
+        notice_acknowledged: bool,
+        submitter_uin: str | None = None,
+        reason: str | None = None,
+        deadlines: Deadlines | None = None,
+        effective: Effective | str | None = None,
+        application_id: str | None = None,
+    ) -> SubmissionResult:
+        """The customer's own request to leave its reseller (the mirror of
+        :meth:`apply`): the customer is the initiator, its reseller reviews.
+        ``submitter_uin`` defaults to the customer (a sub-user is refused by
+        the ``root_account`` check)."""
+        fields = ApplicationFields(
+            customer_uin=customer_uin,
+            initiator_uin=customer_uin,
+            submitter_uin=submitter_uin,
+            notice_acknowledged=notice_acknowledged,
+            reason=reason,
+            deadlines=deadlines,
+            application_id=application_id,
+            requested_by=Requester.CUSTOMER,
+        )
+        if effective is not None:
+            fields["effective"] = effective
+        return await self.apply(**fields)
 
     async def submit(self, application: ApplicationInput) -> SubmissionResult:
         """Start the workflow for an already-built application and wait for the
@@ -246,6 +278,14 @@ class UnbindingClient(ApplicationReader):
         give the one of an unanswered call to retry it."""
         action = action_of_kind(kind, actor=actor, action_id=action_id, **fields)
         return await self.act(customer_uin, action, principal=principal)
+
+    async def reseller_review(
+        self, customer_uin: str, *, actor: str, approve: bool, **options: Unpack[WithReason]
+    ) -> ActionResult:
+        """The reseller approves or rejects its customer's own request."""
+        return await self.perform(
+            "reseller_review", customer_uin, actor=actor, approve=approve, **options
+        )
 
     async def review(
         self, customer_uin: str, *, actor: str, approve: bool, **options: Unpack[WithReason]

@@ -121,7 +121,13 @@ class Scenarios:
             ("5. Final check fails, recheck", S.COMPLETED, self.final_check_recheck),
             ("6. Final check fails, left open", S.AWAITING_REMEDIATION, self.left_for_remediation),
             ("7. The notice, checked", S.COMPLETED, self.notice_checked),
-            ("8. Many at once: a batch", S.PENDING_CUSTOMER_CONFIRMATION, self.batch),
+            ("9. Many at once: a batch", S.PENDING_CUSTOMER_CONFIRMATION, self.batch),
+            ("8. The customer's own request", S.COMPLETED, self.customer_request),
+            (
+                "10. At the end of the billing month",
+                S.AWAITING_EFFECTIVE_DATE,
+                self.end_of_month,
+            ),
         )
         outcomes = []
         with phase("demo scenarios", total=len(plays)) as played:
@@ -267,6 +273,51 @@ class Scenarios:
             raise UnbindError("the batch run again submitted someone a second time")
         story(f"run again: all {len(again.outcomes)} found, none submitted twice")
         story.next_command = f"unbind confirm --customer {customer} --as {customer}"
+
+    async def customer_request(self, customer: str, story: _Story) -> None:
+        """Issue 13, item 4: the customer applies; only its reseller reviews
+        (left unreviewed for 10 days, the request would be approved)."""
+        reseller = self.partners.reseller
+        self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: leaves", card=True)
+        result = await self.client.request(customer, notice_acknowledged=True)
+        if not result.accepted:
+            raise UnbindError(f"request refused: {_checks(result.failed_checks)}")
+        story("customer applied to leave")
+        await self.refused(
+            story,
+            "its own review refused",
+            self.client.reseller_review(customer, actor=customer, approve=True),
+        )
+        await self.act(
+            story,
+            "reseller approved",
+            self.client.reseller_review(customer, actor=reseller, approve=True),
+        )
+        await self.completed(customer, story)
+
+    async def end_of_month(self, customer: str, story: _Story) -> None:
+        """Issue 13, item 5: confirmed after seeing the date and what ends; the
+        cutover waits on a durable timer for the end of the billing month."""
+        reseller = self.partners.reseller
+        self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: month end", card=True)
+        self.ledger.add_discount(customer, "Compute 20% off")
+        result = await self.client.apply(
+            customer_uin=customer,
+            initiator_uin=reseller,
+            notice_acknowledged=True,
+            effective="end_of_month",
+        )
+        if not result.accepted:
+            raise UnbindError(f"application refused: {_checks(result.failed_checks)}")
+        state = await self.client.status(customer)
+        plan = state.plan
+        assert plan is not None and plan.effective_on is not None
+        story(
+            f"applied; shown: cutover {plan.effective_on:%Y-%m-%d}, ending {plan.discounts_ending}"
+        )
+        await self.act(story, "customer confirmed", self.client.confirm(customer, actor=customer))
+        story("waiting for the date (withdraw still possible)")
+        story.next_command = f"unbind withdraw --customer {customer} --as {reseller}"
 
     # ---- steps shared by the scenarios ---------------------------------------
 

@@ -15,7 +15,16 @@ from pydantic import BaseModel, ValidationError
 from starter.errors import OPTION_NAMES, BadInput, bad_input_from
 from workflows.actions import ACTIONS
 from workflows.fields import NEW_TEXT, Uin
-from workflows.model import Action, ActionKind, ApplicationInput, Deadlines, DecisionAction
+from workflows.model import (
+    Action,
+    ActionKind,
+    ApplicationInput,
+    DeadlineActions,
+    Deadlines,
+    DecisionAction,
+    Effective,
+    Requester,
+)
 from workflows.notice import CURRENT, Consent
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -71,6 +80,11 @@ class ApplicationFields(TypedDict):
     application_id: NotRequired[str | None]
     """Default: a fresh one. Only an absent id is generated: an empty one is a
     caller's bug."""
+    requested_by: NotRequired[Requester | str]
+    """Default: the reseller. ``customer``: the customer applies for itself
+    (``initiator_uin`` is then the customer's own UIN)."""
+    effective: NotRequired[Effective | str]
+    """When the cutover takes effect: ``at_once`` (default) or ``end_of_month``."""
 
 
 def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
@@ -90,11 +104,18 @@ def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
     return validated(ApplicationInput, {**given, "acknowledged_at": datetime.now(UTC)})
 
 
-def build_deadlines(**overrides: timedelta | None) -> Deadlines:
+def build_deadlines(
+    on_deadline: Mapping[str, str] | None = None, **overrides: timedelta | None
+) -> Deadlines:
     """Per-application deadlines: defaults, with the given waits overridden
-    (``distributor_review``, ``customer_confirmation``, ``card_binding``,
-    ``remediation``) within the bounds in settings."""
-    return validated(Deadlines, {k: v for k, v in overrides.items() if v is not None})
+    (``reseller_review``, ``distributor_review``, ``customer_confirmation``,
+    ``card_binding``, ``remediation``) within the bounds in settings, and what
+    each wait's deadline does (``on_deadline``: wait -> ``expire``, ``approve``
+    or ``distributor``; see ``workflows.model.DEADLINE_CHOICES``)."""
+    fields: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if on_deadline:
+        fields["on_deadline"] = validated(DeadlineActions, on_deadline)
+    return validated(Deadlines, fields)
 
 
 def build_action(kind: type[_A], *, actor: str, action_id: str | None = None, **fields: Any) -> _A:

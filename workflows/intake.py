@@ -265,6 +265,7 @@ class Intake:
             workflow_id=state.public.workflow_id,
             status=state.status,
             failed_checks=state.public.failed_checks,
+            plan=state.public.plan if state.validated else None,
         )
 
     def _known(self, action: Action) -> bool:

@@ -41,13 +41,18 @@ class _Message(BaseModel):
 
 class UnbindStatus(StrEnum):
     VALIDATING = "VALIDATING"
+    PENDING_RESELLER_REVIEW = "PENDING_RESELLER_REVIEW"
+    """The customer's own request (``Requester.CUSTOMER``): its reseller reviews."""
     PENDING_DISTRIBUTOR_REVIEW = "PENDING_DISTRIBUTOR_REVIEW"
     PENDING_CUSTOMER_CONFIRMATION = "PENDING_CUSTOMER_CONFIRMATION"
     PENDING_CARD_BINDING = "PENDING_CARD_BINDING"
+    AWAITING_EFFECTIVE_DATE = "AWAITING_EFFECTIVE_DATE"
+    """Agreed, cutover at the end of the billing month: a durable timer to the date."""
     FINAL_CHECK = "FINAL_CHECK"
     AWAITING_REMEDIATION = "AWAITING_REMEDIATION"
     CUTTING_OVER = "CUTTING_OVER"
     PRECHECK_FAILED = "PRECHECK_FAILED"
+    RESELLER_REJECTED = "RESELLER_REJECTED"
     DISTRIBUTOR_REJECTED = "DISTRIBUTOR_REJECTED"
     CUSTOMER_REJECTED = "CUSTOMER_REJECTED"
     EXPIRED = "EXPIRED"
@@ -64,6 +69,7 @@ class UnbindStatus(StrEnum):
 TERMINAL_STATUSES = frozenset(
     {
         UnbindStatus.PRECHECK_FAILED,
+        UnbindStatus.RESELLER_REJECTED,
         UnbindStatus.DISTRIBUTOR_REJECTED,
         UnbindStatus.CUSTOMER_REJECTED,
         UnbindStatus.EXPIRED,
@@ -125,12 +131,76 @@ class FailedCheck(_Message):
 
 
 class ActionKind(StrEnum):
+    RESELLER_REVIEW = "reseller_review"
     REVIEW = "review"
     CONFIRM = "confirm"
     REJECT = "reject"
     CARD_BOUND = "card_bound"
     WITHDRAW = "withdraw"
     RECHECK = "recheck"
+
+
+class Requester(StrEnum):
+    """Who asked for the unbinding."""
+
+    RESELLER = "reseller"
+    """The reseller (or its distributor's second-level reseller) initiates: the help page's flow."""
+    CUSTOMER = "customer"
+    """The customer applies to leave its reseller: the mirror flow."""
+
+
+class OnDeadline(StrEnum):
+    """What a human wait's deadline does."""
+
+    EXPIRE = "expire"
+    """The application ends as ``EXPIRED``."""
+    APPROVE = "approve"
+    """The review is approved automatically (a review wait only)."""
+    DISTRIBUTOR = "distributor"
+    """The review is handed to the distributor (the reseller's review only;
+    without a distributor the application expires)."""
+
+
+DEADLINE_CHOICES: dict[str, frozenset[OnDeadline]] = {
+    "reseller_review": frozenset(OnDeadline),
+    "distributor_review": frozenset({OnDeadline.EXPIRE, OnDeadline.APPROVE}),
+    # A deadline may decide a review, never the customer's consent or a fact (a card, a fix).
+    "customer_confirmation": frozenset({OnDeadline.EXPIRE}),
+    "card_binding": frozenset({OnDeadline.EXPIRE}),
+    "remediation": frozenset({OnDeadline.EXPIRE}),
+}
+"""What each wait's deadline may do."""
+
+
+class DeadlineActions(BaseModel):
+    """What each wait's deadline does (``DEADLINE_CHOICES`` says what it may)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reseller_review: OnDeadline = OnDeadline.APPROVE
+    """Tencent's rule: a customer's request the reseller leaves unreviewed is approved."""
+    distributor_review: OnDeadline = OnDeadline.EXPIRE
+    customer_confirmation: OnDeadline = OnDeadline.EXPIRE
+    card_binding: OnDeadline = OnDeadline.EXPIRE
+    remediation: OnDeadline = OnDeadline.EXPIRE
+
+    @model_validator(mode="after")
+    def _allowed(self) -> DeadlineActions:
+        for wait, allowed in DEADLINE_CHOICES.items():
+            chosen = getattr(self, wait)
+            if chosen not in allowed:
+                names = ", ".join(sorted(choice.value for choice in allowed))
+                raise ValueError(f"{wait}: the deadline may only {names}, not {chosen.value}")
+        return self
+
+
+class Effective(StrEnum):
+    """When the cutover takes effect."""
+
+    AT_ONCE = "at_once"
+    """As soon as everyone agreed and the final check passed (today)."""
+    END_OF_MONTH = "end_of_month"
+    """At the end of the current billing month (AWS's rule for billing transfers)."""
 
 
 def _bounded(default: timedelta) -> timedelta:
@@ -140,6 +210,7 @@ def _bounded(default: timedelta) -> timedelta:
 class Deadlines(_Message):
     """How long each human wait may last, resolved at submission."""
 
+    reseller_review: timedelta = _bounded(SETTINGS.reseller_review_deadline)
     distributor_review: timedelta = _bounded(SETTINGS.distributor_review_deadline)
     customer_confirmation: timedelta = _bounded(SETTINGS.customer_confirmation_deadline)
     card_binding: timedelta = _bounded(SETTINGS.card_binding_deadline)
@@ -150,6 +221,7 @@ class Deadlines(_Message):
         ge=SETTINGS.min_auto_recheck_every,
         le=SETTINGS.max_deadline,
     )
+    on_deadline: DeadlineActions = DeadlineActions()
 
     @field_validator("reminders_before")
     @classmethod
@@ -178,6 +250,10 @@ class ApplicationInput(_Message):
     in applications submitted before notices were versioned."""
     notice_sha256: Sha256 | None = _unless_none()
     """The SHA-256 of that version's text, as the submitter's client showed it."""
+    requested_by: Requester = Requester.RESELLER
+    """``CUSTOMER``: the customer applies for itself (initiator, submitter and
+    customer are then the same account) and its reseller reviews."""
+    effective: Effective = Effective.AT_ONCE
     carried_over: CarriedOver | None = None
     """Set only in runs continued by older workers (a long history); ignored
     on a fresh start. Newer runs hand their state over as a second argument."""
@@ -204,6 +280,11 @@ class ApplicationInput(_Message):
 
     @model_validator(mode="after")
     def _customer_is_not_initiator(self) -> ApplicationInput:
+        if self.requested_by is Requester.CUSTOMER:
+            # Only the customer applies for itself.
+            if self.initiator_uin != self.customer_uin:
+                raise ValueError("a customer's request is initiated by the customer itself")
+            return self
         if self.customer_uin == self.initiator_uin:
             raise ValueError("customer_uin and initiator_uin must differ")
         return self
@@ -237,6 +318,12 @@ class DecisionAction(Action):
         if known is None or known[1] is not cls.consent:
             raise ValueError(f"must be the SHA-256 of a {cls.consent} text of workflows.notice")
         return value
+
+
+class ResellerReviewAction(Action):
+    kind: ClassVar[ActionKind] = ActionKind.RESELLER_REVIEW
+    approve: StrictBool
+    reason: Reason | None = None
 
 
 class ReviewAction(DecisionAction):
@@ -300,6 +387,20 @@ class Transition(_Message):
     status: UnbindStatus
 
 
+class CutoverPlan(_Message):
+    """What the cutover will change and when, shown to each party before it
+    decides and kept in the record."""
+
+    effective: Effective
+    effective_on: datetime | None
+    """The billing boundary the cutover waits for; None: at once, when the
+    final check passes."""
+    discounts_ending: tuple[str, ...] = ()
+    """The reseller's discounts on the customer's account, which end at the cutover."""
+    delayed_bills: str
+    """The help page's rule on bills that arrive after the cutover."""
+
+
 class UnbindingState(BaseModel):
     """The full state of one application: the `status` query's answer and,
     once terminal, the workflow's result."""
@@ -327,6 +428,9 @@ class UnbindingState(BaseModel):
     transitions: list[Transition] = []
     effective_at: datetime | None = None
     """The billing boundary: usage before it is billed to the reseller."""
+    requested_by: Requester = Requester.RESELLER
+    plan: CutoverPlan | None = None
+    """What the cutover changes and when (set once the preconditions passed)."""
     outcome_reason: str | None = None
     unlogged_rejections: int = 0
     """Rejected attempts past the timeline's cap, counted but not stored."""
@@ -368,6 +472,8 @@ class SubmissionResult(_Message):
     workflow_id: str
     status: UnbindStatus
     failed_checks: list[FailedCheck] = []
+    plan: CutoverPlan | None = None
+    """When accepted: what the cutover will change and when, as the parties are shown it."""
 
 
 # ---- activity requests and replies ----------------------------------------
@@ -385,12 +491,15 @@ class PrecheckRequest(_Message):
     customer_uin: str
     initiator_uin: str
     submitter_uin: str
+    requested_by: Requester = Requester.RESELLER
 
 
 class PrecheckResult(_Message):
     parties: Parties | None
     card_bound: bool
     failed_checks: list[FailedCheck]
+    discounts: tuple[str, ...] = ()
+    """The customer's active discounts, which end at the cutover (none in older histories)."""
 
 
 class AccountCheckRequest(_Message):
@@ -426,6 +535,8 @@ class UnbindingRecord(_Message):
     notice_acknowledged_at: datetime
     reason: str | None = None
     effective_at: datetime | None = None
+    requested_by: Requester = Requester.RESELLER
+    plan: CutoverPlan | None = None
     updated_at: datetime
     notice_version: str | None = _unless_none()
     notice_sha256: str | None = _unless_none()
@@ -467,6 +578,9 @@ class CutoverRequest(_Message):
     application_id: str
     customer_uin: str
     reseller_uin: str
+    not_before: datetime | None = None
+    """The effective date of a cutover at the end of the billing month: the
+    billing boundary recorded is never earlier (None: the commit's time)."""
 
 
 class CutoverResult(_Message):

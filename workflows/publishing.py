@@ -61,6 +61,8 @@ def record_of(state: UnbindingState, *, revision: int, at: datetime) -> Unbindin
         notice_acknowledged_at=state.notice_acknowledged_at,
         reason=state.reason,
         effective_at=state.effective_at,
+        requested_by=state.requested_by,
+        plan=state.plan,
         updated_at=at,
         notice_version=state.notice_version,
         notice_sha256=state.notice_sha256,
@@ -83,14 +85,14 @@ def decisions_of(state: UnbindingState) -> list[DecisionRecord]:
 
 def parties(state: WorkflowState, *, without: str | None = None) -> list[str]:
     """Who hears about the application: the initiator, and once the
-    preconditions passed, the customer and any distributor."""
+    preconditions passed, the customer, its reseller (the initiator unless the
+    customer asked) and any distributor; each once."""
     public = state.public
-    everyone = [public.initiator_uin]
+    everyone: list[str | None] = [public.initiator_uin]
     if state.validated:
-        everyone.append(public.customer_uin)
-        if public.distributor_uin:
-            everyone.append(public.distributor_uin)
-    return [uin for uin in everyone if uin != without]
+        everyone += [public.customer_uin, public.reseller_uin, public.distributor_uin]
+    heard = list(dict.fromkeys(uin for uin in everyone if uin is not None))
+    return [uin for uin in heard if uin != without]
 
 
 async def call(

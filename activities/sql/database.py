@@ -250,6 +250,11 @@ def if_active(agreement: SqlRow | None) -> SqlRow | None:
 
 
 def record_from(row: SqlRow) -> UnbindingRecord:
+    values = {**row._mapping, "failed_checks": json.loads(row.failed_checks)}
+    plan = values.pop("cutover_plan", None)
+    values.pop("effective_on", None)
+    if values.get("requested_by") is None:
+        values.pop("requested_by", None)
     return UnbindingRecord.model_validate(
-        {**row._mapping, "failed_checks": json.loads(row.failed_checks)}
+        {**values, "plan": json.loads(plan) if plan is not None else None}
     )

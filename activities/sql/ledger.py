@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from activities.partner_center import LedgerConflict, UnknownAccount
 from activities.sql.database import (
@@ -30,6 +30,7 @@ from activities.sql.schema import (
     accounts,
     active,
     agreements,
+    discounts,
     now,
     partners,
 )
@@ -168,6 +169,24 @@ class LedgerAdministration(SqlDatabase):
             if standing:
                 set_standing_in(conn, uin, standing)
 
+    def add_discount(self, uin: str, name: str) -> None:
+        """Give the customer an active discount (the cutover ends it); repeating
+        it changes nothing."""
+        with self._write() as conn:
+            require_account(conn, uin)
+            conn.execute(
+                idempotent_insert(conn.dialect.name, discounts)
+                .values(customer_uin=uin, name=name, granted_at=now())
+                .on_conflict_do_nothing()
+            )
+
+    def end_discount(self, uin: str, name: str) -> None:
+        """Deactivate one discount (the reseller's promise in the notice)."""
+        with self._write() as conn:
+            conn.execute(
+                delete(discounts).where(discounts.c.customer_uin == uin, discounts.c.name == name)
+            )
+
     def show(self, uin: str) -> dict[str, Any]:
         """The account as JSON-ready data: its fields, its partner (None once
         unbound), its current or latest agreement, and its own partner profile."""
@@ -176,6 +195,13 @@ class LedgerAdministration(SqlDatabase):
             agreement = current_agreement(conn, uin)
             profile = partner_row(conn, uin)
             standing = standing_of(conn, uin)
+            active_discounts = list(
+                conn.execute(
+                    select(discounts.c.name)
+                    .where(discounts.c.customer_uin == uin)
+                    .order_by(discounts.c.name)
+                ).scalars()
+            )
         bound = if_active(agreement)
         return {
             "uin": row.uin,
@@ -188,6 +214,7 @@ class LedgerAdministration(SqlDatabase):
             "savings_unit": row.savings_unit,
             "card_bound": row.card_bound,
             **standing,
+            "discounts": active_discounts,
             "partner": {
                 "uin": bound.partner_uin,
                 "kind": bound.kind.value,

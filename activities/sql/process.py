@@ -32,6 +32,7 @@ from activities.sql.schema import (
     active,
     agreements,
     cutovers,
+    discounts,
     inbox,
     now,
     unbinding_records,
@@ -75,6 +76,16 @@ class ProcessStore(SqlDatabase):
             **standing,
         )
 
+    def discounts(self, customer_uin: str) -> tuple[str, ...]:
+        with self._read() as conn:
+            return tuple(
+                conn.execute(
+                    select(discounts.c.name)
+                    .where(discounts.c.customer_uin == customer_uin)
+                    .order_by(discounts.c.name)
+                ).scalars()
+            )
+
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         with self._read() as conn:
             return conn.execute(
@@ -113,10 +124,13 @@ class ProcessStore(SqlDatabase):
         return None if row is None else record_from(row)
 
     def save_record(self, record: UnbindingRecord) -> None:
-        values = record.model_dump(exclude={"failed_checks", *EVIDENCE_FIELDS})
+        values = record.model_dump(exclude={"failed_checks", "plan", *EVIDENCE_FIELDS})
         values["failed_checks"] = json.dumps(
             [check.model_dump(mode="json") for check in record.failed_checks]
         )
+        plan = record.plan
+        values["cutover_plan"] = None if plan is None else plan.model_dump_json()
+        values["effective_on"] = None if plan is None else plan.effective_on
         stmt = self._insert(unbinding_records).values(values)
         stored = unbinding_records.c
         stmt = stmt.on_conflict_do_update(
@@ -171,7 +185,9 @@ class ProcessStore(SqlDatabase):
                     f"not to {request.reseller_uin}: application "
                     f"{request.application_id} cannot cut it over"
                 )
-            effective_at = now()
+            # A cutover at the end of the month is never billed from before its
+            # date (a clock behind the workflow's; late, it is the commit's).
+            effective_at = max(filter(None, (now(), request.not_before)))
             conn.execute(
                 update(agreements)
                 .where(agreements.c.id == agreement.id)

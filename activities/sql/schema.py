@@ -30,7 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from workflows.model import GroupRole, OverduePrivilege, PartnerKind, UnbindStatus
+from workflows.model import GroupRole, OverduePrivilege, PartnerKind, Requester, UnbindStatus
 
 
 class AgreementState(StrEnum):
@@ -183,6 +183,12 @@ unbinding_records = Table(
     Column("notice_acknowledged_at", UtcDateTime, nullable=False),
     Column("reason", PlainText()),
     Column("effective_at", UtcDateTime),
+    # Who asked (issue 13 item 4); older rows are the reseller's.
+    Column("requested_by", _enum(Requester, constrained=False), nullable=True),
+    # The cutover plan the parties were shown (JSON, ``CutoverPlan``), and its
+    # date on its own for queries: null for a cutover at once.
+    Column("cutover_plan", PlainText()),
+    Column("effective_on", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
@@ -209,6 +215,16 @@ consent_evidence = Table(
 """Who acknowledged or decided what, when, through which principal, on which
 text (version and SHA-256): written with the record, never changed, read by
 ``unbind evidence``. A log keyed by the application, like the records."""
+
+discounts = Table(
+    "discounts",
+    metadata,
+    Column("customer_uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
+    Column("name", PlainString(200), primary_key=True),
+    Column("granted_at", UtcDateTime, nullable=False, default=now),
+)
+"""The reseller's active discounts on a customer's account, by name: they end at
+the cutover, and the cutover plan lists them."""
 
 cutovers = Table(
     "cutovers",

@@ -24,7 +24,10 @@ from workflows.contract import WORKFLOW_TYPE
 from workflows.fields import NEW_TEXT, UIN_PATTERN, Reason
 from workflows.model import (
     ApplicationInput,
+    DeadlineActions,
     Deadlines,
+    Effective,
+    Requester,
     SubmissionResult,
     UnbindingState,
     UnbindStatus,
@@ -53,6 +56,7 @@ class DeadlineDays(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    reseller_review: float | None = Field(default=None, gt=0)
     distributor_review: float | None = Field(default=None, gt=0)
     customer_confirmation: float | None = Field(default=None, gt=0)
     card_binding: float | None = Field(default=None, gt=0)
@@ -66,6 +70,14 @@ class SubmitBody(BaseModel):
     acknowledge_notice: StrictBool
     reason: Reason | None = None
     deadlines: DeadlineDays | None = None
+    requested_by: Requester = Requester.RESELLER
+    """``customer``: the caller is the customer applying for itself (its
+    reseller reviews); ``reseller`` (default): the caller's root is the initiator."""
+    effective: Effective = Effective.AT_ONCE
+    """When the cutover takes effect: at once, or at the end of the billing month."""
+    on_deadline: DeadlineActions | None = None
+    """What each wait's deadline does (default: the reseller's review is
+    approved automatically, every other wait expires)."""
 
     _reason_is_one_visible_line = field_validator("reason")(one_visible_line)
 
@@ -102,11 +114,14 @@ def application_input(principal: Principal, body: SubmitBody) -> ApplicationInpu
         # The notice the API's clients show (GET /notice), kept as evidence.
         "notice_version": CURRENT.version,
         "notice_sha256": CURRENT.sha256(Consent.NOTICE),
+        "requested_by": body.requested_by,
+        "effective": body.effective,
     }
     try:
-        fields["deadlines"] = Deadlines.model_validate(
-            {name: timedelta(days=days) for name, days in given_days.items()}
-        )
+        given: dict[str, Any] = {name: timedelta(days=days) for name, days in given_days.items()}
+        if body.on_deadline is not None:
+            given["on_deadline"] = body.on_deadline
+        fields["deadlines"] = Deadlines.model_validate(given)
     except ValidationError as error:
         problem = from_validation(error)
         for item in problem.extra["errors"]:

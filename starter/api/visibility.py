@@ -63,6 +63,7 @@ def roles_of(state: UnbindingState) -> Roles:
         customer_uin=state.customer_uin,
         initiator_uin=state.initiator_uin,
         distributor_uin=state.distributor_uin,
+        reseller_uin=state.reseller_uin,
     )
 
 

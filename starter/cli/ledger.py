@@ -91,6 +91,30 @@ def add_subuser(uin: str, owner: str, as_json: bool) -> None:
     emit(as_json, account, f"account {uin} is a sub-user of {owner}")
 
 
+@ledger.command("add-discount")
+@click.argument("uin", type=UIN)
+@click.option("--name", "discount", required=True, type=NAME, help="The discount's name.")
+@json_option
+def add_discount(uin: str, discount: str, as_json: bool) -> None:
+    """Give a customer an active discount (the cutover plan lists it as ending)."""
+    with partner_center() as pc:
+        pc.add_discount(uin, discount)
+        account = pc.show(uin)
+    emit(as_json, account, f"customer {uin} has discount {discount}")
+
+
+@ledger.command("end-discount")
+@click.argument("uin", type=UIN)
+@click.option("--name", "discount", required=True, type=NAME, help="The discount's name.")
+@json_option
+def end_discount(uin: str, discount: str, as_json: bool) -> None:
+    """Deactivate a customer's discount."""
+    with partner_center() as pc:
+        pc.end_discount(uin, discount)
+        account = pc.show(uin)
+    emit(as_json, account, f"customer {uin} no longer has discount {discount}")
+
+
 @ledger.command("show")
 @click.argument("uin", type=UIN)
 @json_option

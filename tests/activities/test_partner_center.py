@@ -26,11 +26,15 @@ from starter.devstack.process import ROOT
 from tests.workflows import spec_oracle
 from workflows.model import (
     CheckName,
+    CutoverPlan,
     CutoverRequest,
+    Effective,
     FailedCheck,
     GroupRole,
     OverduePrivilege,
     PartnerKind,
+    Requester,
+    UnbindingRecord,
     UnbindStatus,
 )
 
@@ -51,6 +55,7 @@ def test_the_migrated_schema_has_every_table_and_keeps_rows(database_url: str) -
         "accounts",
         "partners",
         "agreements",
+        "discounts",
         "unbinding_records",
         "cutovers",
         "inbox",
@@ -619,3 +624,55 @@ def test_concurrent_retries_of_one_cutover_agree(seeded, database_url: str) -> N
     assert len(set(results)) == 1
     assert seeded.center.count("cutovers") == 1
     assert seeded.center.count("agreements", state="invalidated") == 1
+
+
+def test_discounts_are_listed_until_they_end(partner_center: SqlPartnerCenter) -> None:
+    """The cutover plan's "discounts that end" (issue 13, item 5) come from here."""
+    partner_center.add_partner("10000000002", kind=PartnerKind.RESELLER)
+    partner_center.add_customer("20000000001", partner_uin="10000000002")
+    partner_center.add_discount("20000000001", "Compute 20% off")
+    partner_center.add_discount("20000000001", "Compute 20% off")  # a repeat changes nothing
+    partner_center.add_discount("20000000001", "CDN 5% off")
+    assert partner_center.discounts("20000000001") == ("CDN 5% off", "Compute 20% off")
+    assert partner_center.show("20000000001")["discounts"] == ["CDN 5% off", "Compute 20% off"]
+    partner_center.end_discount("20000000001", "CDN 5% off")
+    assert partner_center.discounts("20000000001") == ("Compute 20% off",)
+    with pytest.raises(UnknownAccount):
+        partner_center.add_discount("20000000999", "x")
+
+
+def test_a_record_keeps_who_asked_and_the_plan(partner_center: SqlPartnerCenter) -> None:
+    plan = CutoverPlan(
+        effective=Effective.END_OF_MONTH,
+        effective_on=datetime(2026, 12, 1, tzinfo=UTC),
+        discounts_ending=("Compute 20% off",),
+        delayed_bills="delayed bills stay with the reseller",
+    )
+    record = UnbindingRecord(
+        application_id="app-00000001",
+        workflow_id="unbind-20000000001",
+        revision=1,
+        customer_uin="20000000001",
+        initiator_uin="20000000001",
+        reseller_uin="10000000002",
+        distributor_uin=None,
+        status=UnbindStatus.AWAITING_EFFECTIVE_DATE,
+        submitted_at=datetime(2026, 11, 29, tzinfo=UTC),
+        notice_acknowledged_by="20000000001",
+        notice_acknowledged_at=datetime(2026, 11, 29, tzinfo=UTC),
+        requested_by=Requester.CUSTOMER,
+        plan=plan,
+        updated_at=datetime(2026, 11, 29, tzinfo=UTC),
+    )
+    partner_center.save_record(record)
+    assert partner_center.record_of("app-00000001") == record
+
+
+def test_a_cutover_at_the_end_of_the_month_is_billed_from_its_date(seeded) -> None:
+    """Issue 13, item 5: the boundary is never before the effective date; a
+    cutover that comes late (a remediation) is billed from its commit."""
+    center = seeded.center
+    date = datetime.now(UTC) + timedelta(days=2)
+    request = seeded.cutover().model_copy(update={"not_before": date})
+    assert center.cut_over(request).effective_at == date
+    assert center.cutover_for("app-00000001").effective_at == date  # type: ignore[union-attr]

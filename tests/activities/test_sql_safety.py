@@ -193,6 +193,7 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
         partner_center.add_partner(reseller, kind=PartnerKind.RESELLER, name=hostile)
         partner_center.add_customer(customer, partner_uin=reseller, name=hostile[::-1])
         partner_center.set_account(customer, savings_unit=hostile[:64])
+        partner_center.add_discount(customer, hostile)
         application_id = f"app-{number:04d}-hostile"
         partner_center.save_record(_record(application_id, customer, reseller, hostile))
         partner_center.deliver(
@@ -222,6 +223,8 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
         shown = partner_center.show(customer)
         assert shown["name"] == hostile[::-1]
         assert shown["savings_unit"] == hostile[:64]
+        assert shown["discounts"] == [hostile]
+        assert partner_center.discounts(customer) == (hostile,)
         assert shown["partner"]["uin"] == reseller
         [record] = partner_center.records(customer)
         assert record.reason == hostile
@@ -246,6 +249,7 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
         "agreements": count,
         "unbinding_records": count,
         "cutovers": 0,
+        "discounts": count,
         "inbox": count,
         "audit_refusals": count,
         "account_standing": 0,

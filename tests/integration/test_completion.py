@@ -25,6 +25,7 @@ from tests.integration.conftest import (
     message,
 )
 from workflows.model import UnbindStatus
+from workflows.rules import DELAYED_BILLS
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus
@@ -47,6 +48,13 @@ async def test_direct_customer_with_card_confirms_and_is_unbound(
         "workflow_id": workflow_id,
         "status": "PENDING_CUSTOMER_CONFIRMATION",
         "failed_checks": [],
+        # What the cutover changes, as the parties are shown it (issue 13, item 5).
+        "plan": {
+            "effective": "at_once",
+            "effective_on": None,
+            "discounts_ending": [],
+            "delayed_bills": DELAYED_BILLS,
+        },
     }
     [record] = partner_center.records(parties.customer)
     assert record.status is S.PENDING_CUSTOMER_CONFIRMATION

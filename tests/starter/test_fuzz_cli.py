@@ -279,6 +279,63 @@ REASON_RULES = _text_rules(SETTINGS.max_reason_length)
 DAYS_RULES = ("is not a number of days", "must be at least 1 minute", "must be at most 90 days")
 CHOICE_RULES = ("is not one of", "is not a valid choice")
 APPLY = ["apply", f"--customer={CUSTOMER}", f"--initiator={RESELLER}", "--acknowledge-notice"]
+REQUEST = ["request", f"--customer={CUSTOMER}", "--acknowledge-notice"]
+DAYS_OPTIONS = (
+    "--reseller-review-days",
+    "--review-days",
+    "--confirmation-days",
+    "--card-days",
+    "--remediation-days",
+)
+# Not WAIT=CHOICE, or a choice that wait's deadline may not make.
+bad_on_deadline = st.one_of(
+    st.text(max_size=30).filter(lambda s: "=" not in s),
+    st.sampled_from(
+        [
+            "customer_confirmation=approve",
+            "card_binding=distributor",
+            "remediation=approve",
+            "distributor_review=distributor",
+            "reseller_review=maybe",
+            "nowait=expire",
+            "=expire",
+        ]
+    ),
+)
+ON_DEADLINE_RULES = ("must be WAIT=CHOICE", "that deadline may only")
+
+
+def _submission_fields(command: str, base: list[str]) -> list[Field]:
+    """The options ``apply`` and ``request`` share."""
+    return [
+        Field(command, "--customer", lambda v: [*base, f"--customer={v}"], bad_uins, UIN_RULES),
+        Field(command, "--operator", lambda v: [*base, f"--operator={v}"], bad_uins, UIN_RULES),
+        Field(
+            command,
+            "--reason",
+            lambda v: [*base, f"--reason={v}"],
+            bad_text(SETTINGS.max_reason_length),
+            REASON_RULES,
+        ),
+        *(
+            Field(command, option, lambda v, o=option: [*base, f"{o}={v}"], bad_days, DAYS_RULES)
+            for option in DAYS_OPTIONS
+        ),
+        Field(
+            command,
+            "--effective",
+            lambda v: [*base, f"--effective={v}"],
+            bad_choice({"at_once", "end_of_month"}),
+            CHOICE_RULES,
+        ),
+        Field(
+            command,
+            "--on-deadline",
+            lambda v: [*base, f"--on-deadline={v}"],
+            bad_on_deadline,
+            ON_DEADLINE_RULES,
+        ),
+    ]
 
 
 ACTION_ID_RULES = ("must be 1-128 letters, digits or ._:@-", UNDECODABLE_TEXT_RULE)
@@ -480,23 +537,13 @@ FIELDS: list[Field] = [
         )
         for option in ("--overdue-bills", "--active-discounts")
     ),
-    Field("apply", "--customer", lambda v: [*APPLY, f"--customer={v}"], bad_uins, UIN_RULES),
+    *_submission_fields("apply", APPLY),
     Field("apply", "--initiator", lambda v: [*APPLY, f"--initiator={v}"], bad_uins, UIN_RULES),
-    Field("apply", "--operator", lambda v: [*APPLY, f"--operator={v}"], bad_uins, UIN_RULES),
-    Field(
-        "apply",
-        "--reason",
-        lambda v: [*APPLY, f"--reason={v}"],
-        bad_text(SETTINGS.max_reason_length),
-        REASON_RULES,
-    ),
-    *(
-        Field("apply", option, lambda v, o=option: [*APPLY, f"{o}={v}"], bad_days, DAYS_RULES)
-        for option in ("--review-days", "--confirmation-days", "--card-days", "--remediation-days")
-    ),
-    *_action_fields("review", reason=True, extra=("--approve",), decision=True),
-    *_action_fields("confirm", reason=False, decision=True),
-    *_action_fields("reject", reason=True, decision=True),
+    *_submission_fields("request", REQUEST),
+    *_action_fields("reseller-review", reason=True, extra=("--approve",)),
+    *_action_fields("review", reason=True, extra=("--approve",)),
+    *_action_fields("confirm", reason=False),
+    *_action_fields("reject", reason=True),
     *_action_fields("card-bound", reason=False),
     *_action_fields("withdraw", reason=True),
     *_action_fields("recheck", reason=False),
@@ -604,6 +651,20 @@ FIELDS: list[Field] = [
         lambda v: ["ledger", "add-subuser", f"--owner={v}", CUSTOMER],
         bad_uins,
         UIN_RULES,
+    ),
+    *(
+        field
+        for command in ("add-discount", "end-discount")
+        for field in (
+            Field(f"ledger {command}", "UIN", _ledger(command, "--name=x"), bad_uins, UIN_RULES),
+            Field(
+                f"ledger {command}",
+                "--name",
+                lambda v, c=command: ["ledger", c, f"--name={v}", CUSTOMER],
+                bad_text(MAX_NAME_LENGTH),
+                _text_rules(MAX_NAME_LENGTH),
+            ),
+        )
     ),
     Field("ledger show", "UIN", _ledger("show"), bad_uins, UIN_RULES),
     Field("ledger set", "UIN", _ledger("set", "--frozen"), bad_uins, UIN_RULES),

@@ -120,6 +120,9 @@ class GatedPartnerCenter:
         with self._gated(uin):
             return self.inner.account(uin)
 
+    def discounts(self, customer_uin: str) -> tuple[str, ...]:
+        return self.inner.discounts(customer_uin)
+
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         with self._gated(customer_uin):
             return self.inner.open_application_for(customer_uin, other_than=other_than)

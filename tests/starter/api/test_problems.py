@@ -92,4 +92,12 @@ async def test_the_openapi_document_lists_one_route_per_action(http: httpx.Async
         for path, operations in document["paths"].items()
         if path.count("/") == 3 and "post" in operations
     }
-    assert actions == {"review", "confirm", "reject", "card_bound", "withdraw", "recheck"}
+    assert actions == {
+        "reseller_review",
+        "review",
+        "confirm",
+        "reject",
+        "card_bound",
+        "withdraw",
+        "recheck",
+    }
