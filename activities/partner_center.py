@@ -87,7 +87,7 @@ class AccountSnapshot:
     "settling ALL overdue payments")."""
     active_discounts: int = 0
     """Sub-customer discounts still active (the notice: "deactivating ALL
-    sub-customer discounts")."""
+    sub-customer discounts"): the active rows of the ``discounts`` table."""
     info_complete: bool = True
     """The customer's account information is complete (step 6, beside the card)."""
 
@@ -126,7 +126,8 @@ class Quotas:
 class Submitted:
     """An earlier application of a customer, as the quotas count it."""
 
-    initiator_uin: str
+    reseller_uin: str
+    """The reseller of the pair, whoever applied (the reseller or the customer)."""
     submitted_at: datetime
 
 
@@ -269,6 +270,16 @@ def account_checks(customer: AccountSnapshot) -> list[FailedCheck]:
         checks.append(failed(CheckName.GROUP_MEMBERSHIP))
     if customer.savings_unit is not None:
         checks.append(failed(CheckName.SAVINGS_PLAN_UNIT))
+    return checks
+
+
+def notice_checks(customer: AccountSnapshot) -> list[FailedCheck]:
+    """What the unbinding notice makes the reseller promise before it applies:
+    overdue bills settled, discounts deactivated. Only the reseller's own
+    application promises them: a customer leaving on its own request cannot
+    settle the reseller's bills or end its discounts (the discounts end at the
+    cutover and the plan lists them; delayed bills stay with the reseller)."""
+    checks = []
     if customer.overdue_bills > 0:
         checks.append(_counted(CheckName.OVERDUE_BILLS, customer.overdue_bills, "overdue bill"))
     if customer.active_discounts > 0:
@@ -278,13 +289,17 @@ def account_checks(customer: AccountSnapshot) -> list[FailedCheck]:
     return checks
 
 
-def final_checks(customer: AccountSnapshot) -> list[FailedCheck]:
+def final_checks(
+    customer: AccountSnapshot, requested_by: Requester = Requester.RESELLER
+) -> list[FailedCheck]:
     """The checks right before cutover: the account checks again, and a card,
     because a card bound weeks ago may have been removed since and the customer
     is billed directly from the cutover on, and its account information
     complete (step 6). (At submission a missing card is no failure: it only
     means the card-binding step later.)"""
     checks = account_checks(customer)
+    if requested_by is Requester.RESELLER:
+        checks.extend(notice_checks(customer))
     if not customer.card_bound:
         checks.append(failed(CheckName.CARD))
     if not customer.info_complete:
@@ -322,6 +337,8 @@ def submission_checks(
             checks.append(failed(CheckName.ROOT_ACCOUNT))
     if customer is not None:
         checks.extend(account_checks(customer))
+        if requested_by is Requester.RESELLER:
+            checks.extend(notice_checks(customer))
     if open_application is not None:
         checks.append(
             failed(
@@ -343,7 +360,7 @@ def submission_checks(
 
 
 def quota_checks(
-    *, initiator_uin: str, earlier: Iterable[Submitted], quotas: Quotas, now: datetime
+    *, reseller_uin: str, earlier: Iterable[Submitted], quotas: Quotas, now: datetime
 ) -> list[FailedCheck]:
     """The quotas a new application would exceed, each with the first moment
     another one is allowed: when enough of the counted applications have left
@@ -355,7 +372,7 @@ def quota_checks(
         (
             CheckName.PAIR_QUOTA,
             quotas.per_pair,
-            [e for e in earlier if e.initiator_uin == initiator_uin],
+            [e for e in earlier if e.reseller_uin == reseller_uin],
         ),
     ):
         if quota.limit == 0:

@@ -34,6 +34,7 @@ from workflows.model import (
     Parties,
     PrecheckRequest,
     PrecheckResult,
+    Requester,
     UnbindingRecord,
 )
 
@@ -70,7 +71,10 @@ class UnbindingActivities:
         # The clock of the check itself: a quota counts back from the moment it is applied.
         now = datetime.now(UTC)
         failed_checks += quota_checks(
-            initiator_uin=request.initiator_uin,
+            # The pair is the customer's reseller's, whoever applies.
+            reseller_uin=customer.partner_uin
+            if customer is not None and customer.partner_uin is not None
+            else request.initiator_uin,
             earlier=self._pc.submitted_since(
                 request.customer_uin,
                 counted_since(now, self._quotas),
@@ -112,8 +116,11 @@ class UnbindingActivities:
                     )
                 ],
             )
+        # The record says who applied: the notice's promises bind only the reseller.
+        record = self._pc.record_of(request.application_id)
+        requested_by = record.requested_by if record is not None else Requester.RESELLER
         return AccountCheckResult(
-            card_bound=customer.card_bound, failed_checks=final_checks(customer)
+            card_bound=customer.card_bound, failed_checks=final_checks(customer, requested_by)
         )
 
     @activity.defn(name="check_card")

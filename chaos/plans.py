@@ -62,14 +62,20 @@ def _bind_card_and_freeze(pc: SqlPartnerCenter, customer: str) -> None:
     pc.set_account(customer, card_bound=True, frozen=True)
 
 
+DISCOUNT = "Chaos 5% off"
+"""The discount the reseller leaves on and then deactivates."""
+
+
 def _owe_and_leave_incomplete(pc: SqlPartnerCenter, customer: str) -> None:
     """What the notice's promises and step 6 check: a bill falls overdue, a
     discount is still on, and the account information is incomplete."""
-    pc.set_account(customer, overdue_bills=1, active_discounts=1, info_complete=False)
+    pc.set_account(customer, overdue_bills=1, info_complete=False)
+    pc.add_discount(customer, DISCOUNT)
 
 
 def _settle_and_complete(pc: SqlPartnerCenter, customer: str) -> None:
-    pc.set_account(customer, overdue_bills=0, active_discounts=0, info_complete=True)
+    pc.set_account(customer, overdue_bills=0, info_complete=True)
+    pc.end_discount(customer, DISCOUNT)
 
 
 @dataclass(frozen=True)

@@ -242,9 +242,11 @@ class Scenarios:
         """What the notice makes the reseller promise is checked, not taken on trust."""
         reseller = self.partners.reseller
         self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: notice", card=True)
-        self.ledger.set_account(customer, overdue_bills=2, active_discounts=1)
+        self.ledger.set_account(customer, overdue_bills=2)
+        self.ledger.add_discount(customer, "Storage 10% off")
         await self.refused_application(customer, reseller, story)
-        self.ledger.set_account(customer, overdue_bills=0, active_discounts=0)
+        self.ledger.set_account(customer, overdue_bills=0)
+        self.ledger.end_discount(customer, "Storage 10% off")
         story("bills settled, discounts deactivated")
         await self.apply(customer, reseller, story, verb="applied again: accepted")
         self.ledger.set_account(customer, info_complete=False)
@@ -301,6 +303,8 @@ class Scenarios:
         reseller = self.partners.reseller
         self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: month end", card=True)
         self.ledger.add_discount(customer, "Compute 20% off")
+        # The notice's promise: deactivated before applying; the plan lists it as ending.
+        self.ledger.end_discount(customer, "Compute 20% off")
         result = await self.client.apply(
             customer_uin=customer,
             initiator_uin=reseller,

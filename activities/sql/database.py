@@ -27,6 +27,7 @@ from activities.sql.schema import (
     accounts,
     active,
     agreements,
+    discounts,
     partners,
 )
 from workflows.model import UnbindingRecord
@@ -210,8 +211,8 @@ def require_account(conn: Connection, uin: str) -> SqlRow:
     return row
 
 
-STANDING_DEFAULTS: Final = {"overdue_bills": 0, "active_discounts": 0, "info_complete": True}
-"""An account without a standing row: nothing owed, no discount, complete."""
+STANDING_DEFAULTS: Final = {"overdue_bills": 0, "info_complete": True}
+"""An account without a standing row: nothing owed, complete."""
 
 
 def standing_of(conn: Connection, uin: str) -> dict[str, Any]:
@@ -220,6 +221,15 @@ def standing_of(conn: Connection, uin: str) -> dict[str, Any]:
     if row is None:
         return dict(STANDING_DEFAULTS)
     return {name: getattr(row, name) for name in STANDING_DEFAULTS}
+
+
+def discount_names(conn: Connection, uin: str, *, active_only: bool) -> list[str]:
+    """The customer's discounts in its current binding (``active_only``: the
+    ones not deactivated), by name."""
+    query = select(discounts.c.name).where(discounts.c.customer_uin == uin)
+    if active_only:
+        query = query.where(discounts.c.ended_at.is_(None))
+    return list(conn.execute(query.order_by(discounts.c.name)).scalars())
 
 
 def partner_row(conn: Connection, uin: str) -> SqlRow | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, select, update
 
 from activities.partner_center import LedgerConflict, UnknownAccount
 from activities.sql.database import (
@@ -18,6 +18,7 @@ from activities.sql.database import (
     SqlRow,
     account_row,
     current_agreement,
+    discount_names,
     idempotent_insert,
     if_active,
     partner_row,
@@ -134,12 +135,11 @@ class LedgerAdministration(SqlDatabase):
         savings_unit: str | _Unchanged | None = UNCHANGED,
         card_bound: bool | None = None,
         overdue_bills: int | None = None,
-        active_discounts: int | None = None,
         info_complete: bool | None = None,
     ) -> None:
         """Change the given fields; ``savings_unit=None`` takes the account out
-        of its unit. The standing (overdue bills, active discounts, complete
-        information) goes to ``account_standing``."""
+        of its unit. The standing (overdue bills, complete information) goes to
+        ``account_standing``; discounts are rows of their own (:meth:`add_discount`)."""
         changes: dict[str, Any] = {
             name: value
             for name, value in {
@@ -157,13 +157,12 @@ class LedgerAdministration(SqlDatabase):
             name: value
             for name, value in {
                 "overdue_bills": overdue_bills,
-                "active_discounts": active_discounts,
                 "info_complete": info_complete,
             }.items()
             if value is not None
         }
-        if any(standing.get(name, 0) < 0 for name in ("overdue_bills", "active_discounts")):
-            raise ValueError("overdue_bills and active_discounts are counts: at least 0")
+        if standing.get("overdue_bills", 0) < 0:
+            raise ValueError("overdue_bills is a count: at least 0")
         with self._write() as conn:
             set_account_in(conn, uin, changes)
             if standing:
@@ -171,7 +170,7 @@ class LedgerAdministration(SqlDatabase):
 
     def add_discount(self, uin: str, name: str) -> None:
         """Give the customer an active discount (the cutover ends it); repeating
-        it changes nothing."""
+        it changes nothing, and a deactivated one becomes active again."""
         with self._write() as conn:
             require_account(conn, uin)
             conn.execute(
@@ -179,12 +178,24 @@ class LedgerAdministration(SqlDatabase):
                 .values(customer_uin=uin, name=name, granted_at=now())
                 .on_conflict_do_nothing()
             )
+            conn.execute(
+                update(discounts)
+                .where(discounts.c.customer_uin == uin, discounts.c.name == name)
+                .values(ended_at=None)
+            )
 
     def end_discount(self, uin: str, name: str) -> None:
-        """Deactivate one discount (the reseller's promise in the notice)."""
+        """Deactivate one discount (the reseller's promise in the notice); it
+        stays listed, as ended, in the cutover plan. Repeating it changes nothing."""
         with self._write() as conn:
             conn.execute(
-                delete(discounts).where(discounts.c.customer_uin == uin, discounts.c.name == name)
+                update(discounts)
+                .where(
+                    discounts.c.customer_uin == uin,
+                    discounts.c.name == name,
+                    discounts.c.ended_at.is_(None),
+                )
+                .values(ended_at=now())
             )
 
     def show(self, uin: str) -> dict[str, Any]:
@@ -195,13 +206,8 @@ class LedgerAdministration(SqlDatabase):
             agreement = current_agreement(conn, uin)
             profile = partner_row(conn, uin)
             standing = standing_of(conn, uin)
-            active_discounts = list(
-                conn.execute(
-                    select(discounts.c.name)
-                    .where(discounts.c.customer_uin == uin)
-                    .order_by(discounts.c.name)
-                ).scalars()
-            )
+            active_discounts = discount_names(conn, uin, active_only=True)
+            every_discount = discount_names(conn, uin, active_only=False)
         bound = if_active(agreement)
         return {
             "uin": row.uin,
@@ -215,6 +221,8 @@ class LedgerAdministration(SqlDatabase):
             "card_bound": row.card_bound,
             **standing,
             "discounts": active_discounts,
+            "active_discounts": len(active_discounts),
+            "ended_discounts": [name for name in every_discount if name not in active_discounts],
             "partner": {
                 "uin": bound.partner_uin,
                 "kind": bound.kind.value,

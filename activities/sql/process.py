@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from activities.partner_center import (
     AccountSnapshot,
@@ -20,6 +20,7 @@ from activities.sql.database import (
     SqlDatabase,
     SqlRow,
     current_agreement,
+    discount_names,
     idempotent_insert,
     if_active,
     record_from,
@@ -57,6 +58,7 @@ class ProcessStore(SqlDatabase):
                 return None
             agreement = current_agreement(conn, uin)
             standing = standing_of(conn, uin)
+            active_discounts = len(discount_names(conn, uin, active_only=True))
         bound = if_active(agreement)
         return AccountSnapshot(
             uin=row.uin,
@@ -74,17 +76,14 @@ class ProcessStore(SqlDatabase):
             agreement_id=agreement.id if agreement else None,
             agreement_state=agreement.state.value if agreement else None,
             **standing,
+            active_discounts=active_discounts,
         )
 
     def discounts(self, customer_uin: str) -> tuple[str, ...]:
+        # Active ones and the ones the reseller deactivated before applying:
+        # all end with the relationship (see docs/SAFEGUARDS.md).
         with self._read() as conn:
-            return tuple(
-                conn.execute(
-                    select(discounts.c.name)
-                    .where(discounts.c.customer_uin == customer_uin)
-                    .order_by(discounts.c.name)
-                ).scalars()
-            )
+            return tuple(discount_names(conn, customer_uin, active_only=False))
 
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         with self._read() as conn:
@@ -105,14 +104,18 @@ class ProcessStore(SqlDatabase):
         records = unbinding_records.c
         with self._read() as conn:
             rows = conn.execute(
-                select(records.initiator_uin, records.submitted_at).where(
+                # The pair's reseller: the initiator of a reseller's application.
+                select(
+                    func.coalesce(records.reseller_uin, records.initiator_uin).label("reseller"),
+                    records.submitted_at,
+                ).where(
                     records.customer_uin == customer_uin,
                     records.submitted_at >= since,
                     records.application_id != other_than,
                     records.status != UnbindStatus.PRECHECK_FAILED,
                 )
             ).all()
-        return [Submitted(row.initiator_uin, row.submitted_at) for row in rows]
+        return [Submitted(row.reseller, row.submitted_at) for row in rows]
 
     def record_of(self, application_id: str) -> UnbindingRecord | None:
         with self._read() as conn:
@@ -206,6 +209,8 @@ class ProcessStore(SqlDatabase):
                     effective_at=effective_at,
                 )
             )
+            # The reseller's discounts end with the relationship (the plan listed them).
+            conn.execute(delete(discounts).where(discounts.c.customer_uin == request.customer_uin))
         return CutoverResult(effective_at=effective_at, agreement_id=agreement.id)
 
 

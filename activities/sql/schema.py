@@ -126,14 +126,12 @@ account_standing = Table(
     metadata,
     Column("uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
     Column("overdue_bills", Integer, nullable=False, default=0),
-    Column("active_discounts", Integer, nullable=False, default=0),
     Column("info_complete", Boolean, nullable=False, default=True),
 )
 """What the unbinding notice makes the reseller promise and step 6 asks of the
-customer: unsettled overdue bills, active sub-customer discounts, whether the
-account information is complete. A table of its own, so a database made by
-older code gains it without altering ``accounts``; no row means nothing owed,
-no discount and complete information."""
+customer: unsettled overdue bills, whether the account information is complete.
+A table of its own, so ``accounts`` stays as it was; no row means nothing owed
+and complete information. (Discounts have their own table: ``discounts``.)"""
 
 partners = Table(
     "partners",
@@ -222,9 +220,13 @@ discounts = Table(
     Column("customer_uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
     Column("name", PlainString(200), primary_key=True),
     Column("granted_at", UtcDateTime, nullable=False, default=now),
+    # Set when the reseller deactivates it (the notice's promise); null: active.
+    Column("ended_at", UtcDateTime),
 )
-"""The reseller's active discounts on a customer's account, by name: they end at
-the cutover, and the cutover plan lists them."""
+"""The reseller's discounts on a customer's account in its current binding, by
+name: the one source of the ``active_discounts`` check (its rows with no
+``ended_at``) and of the cutover plan's list of discounts that end. The cutover
+removes the customer's rows: they belong to the relationship it ends."""
 
 cutovers = Table(
     "cutovers",

@@ -139,11 +139,6 @@ def show(uin: str, as_json: bool) -> None:
     help="Unsettled overdue bills with the reseller (0 when all are settled).",
 )
 @click.option(
-    "--active-discounts",
-    type=Count(0, MAX_COUNT),
-    help="Sub-customer discounts still active (0 when all are deactivated).",
-)
-@click.option(
     "--info-complete/--info-incomplete",
     default=None,
     help="Whether the customer's account information is complete.",
@@ -158,12 +153,11 @@ def set_account(
     savings_unit: str | None,
     card: bool | None,
     overdue_bills: int | None,
-    active_discounts: int | None,
     info_complete: bool | None,
     as_json: bool,
 ) -> None:
     """Change an account's fields (those the checks look at)."""
-    standing = (overdue_bills, active_discounts, info_complete)
+    standing = (overdue_bills, info_complete)
     given = (frozen, credit, privilege, group, savings_unit, card, *standing)
     if all(value is None for value in given):
         raise BadInput(None, "nothing to change: pass at least one option")
@@ -179,7 +173,6 @@ def set_account(
             group_role=GroupRole(group) if group else None,
             card_bound=card,
             overdue_bills=overdue_bills,
-            active_discounts=active_discounts,
             info_complete=info_complete,
             **unit,
         )

@@ -11,7 +11,7 @@ from activities.partner_center import HINTS, final_checks, submission_checks
 from activities.sql import SqlPartnerCenter
 from activities.sql.schema import account_standing
 from tests.activities.conftest import SeededLedger
-from workflows.model import CheckName, FailedCheck
+from workflows.model import CheckName, FailedCheck, Requester
 
 
 def _submission(pc: SqlPartnerCenter, seeded: SeededLedger) -> list[CheckName]:
@@ -48,7 +48,8 @@ def test_an_account_without_standing_owes_nothing_and_is_complete(
 def test_overdue_bills_and_discounts_fail_the_submission_with_counted_hints(
     partner_center: SqlPartnerCenter, seeded: SeededLedger
 ) -> None:
-    partner_center.set_account(seeded.customer, overdue_bills=2, active_discounts=1)
+    partner_center.set_account(seeded.customer, overdue_bills=2)
+    partner_center.add_discount(seeded.customer, "Storage 10% off")
     account = partner_center.account(seeded.customer)
     assert account is not None
     checks = submission_checks(
@@ -70,6 +71,17 @@ def test_overdue_bills_and_discounts_fail_the_submission_with_counted_hints(
         CheckName.OVERDUE_BILLS,
         CheckName.ACTIVE_DISCOUNTS,
     ]
+    # The reseller's promises: the customer's own request is not held to them.
+    customers_own = submission_checks(
+        customer=account,
+        initiator=account,
+        submitter=account,
+        initiator_uin=seeded.customer,
+        open_application=None,
+        requested_by=Requester.CUSTOMER,
+    )
+    assert customers_own == []
+    assert final_checks(account, Requester.CUSTOMER) == []
 
 
 def test_incomplete_information_fails_only_the_final_check(
@@ -89,24 +101,22 @@ def test_standing_changes_keep_the_other_fields_and_repeat_harmlessly(
 ) -> None:
     pc = partner_center
     pc.set_account(seeded.customer, overdue_bills=3)
-    pc.set_account(seeded.customer, active_discounts=4)
-    pc.set_account(seeded.customer, active_discounts=4)
+    pc.set_account(seeded.customer, info_complete=False)
     pc.set_account(seeded.customer, info_complete=False)
     with pc._read() as conn:
         rows = conn.execute(select(account_standing)).all()
-    assert [(r.uin, r.overdue_bills, r.active_discounts, r.info_complete) for r in rows] == [
-        (seeded.customer, 3, 4, False)
+    assert [(r.uin, r.overdue_bills, r.info_complete) for r in rows] == [
+        (seeded.customer, 3, False)
     ]
-    pc.set_account(seeded.customer, overdue_bills=0, active_discounts=0, info_complete=True)
+    pc.set_account(seeded.customer, overdue_bills=0, info_complete=True)
     account = pc.account(seeded.customer)
     assert account is not None
     assert final_checks(account) == []
 
 
-@pytest.mark.parametrize("field", ["overdue_bills", "active_discounts"])
 def test_a_negative_count_is_refused_and_nothing_changes(
-    partner_center: SqlPartnerCenter, seeded: SeededLedger, field: str
+    partner_center: SqlPartnerCenter, seeded: SeededLedger
 ) -> None:
-    with pytest.raises(ValueError, match="counts: at least 0"):
-        partner_center.set_account(seeded.customer, **{field: -1})
-    assert partner_center.show(seeded.customer)[field] == 0
+    with pytest.raises(ValueError, match="a count: at least 0"):
+        partner_center.set_account(seeded.customer, overdue_bills=-1)
+    assert partner_center.show(seeded.customer)["overdue_bills"] == 0

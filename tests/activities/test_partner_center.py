@@ -351,8 +351,8 @@ BREAKS_AND_FIXES: dict[CheckName, tuple[Callable[..., None], Callable[..., None]
         lambda seeded: seeded.center.set_account(seeded.customer, overdue_bills=0),
     ),
     CheckName.ACTIVE_DISCOUNTS: (
-        lambda seeded: seeded.center.set_account(seeded.customer, active_discounts=3),
-        lambda seeded: seeded.center.set_account(seeded.customer, active_discounts=0),
+        lambda seeded: seeded.center.add_discount(seeded.customer, "Storage 10% off"),
+        lambda seeded: seeded.center.end_discount(seeded.customer, "Storage 10% off"),
     ),
     CheckName.OPEN_APPLICATION: (
         lambda seeded: seeded.center.save_record(seeded.record("app-open")),
@@ -626,8 +626,9 @@ def test_concurrent_retries_of_one_cutover_agree(seeded, database_url: str) -> N
     assert seeded.center.count("agreements", state="invalidated") == 1
 
 
-def test_discounts_are_listed_until_they_end(partner_center: SqlPartnerCenter) -> None:
-    """The cutover plan's "discounts that end" (issue 13, item 5) come from here."""
+def test_discounts_are_listed_until_the_cutover(partner_center: SqlPartnerCenter) -> None:
+    """The cutover plan's "discounts that end" (issue 13, item 5) and the
+    ``active_discounts`` check (item 1) come from the one ``discounts`` table."""
     partner_center.add_partner("10000000002", kind=PartnerKind.RESELLER)
     partner_center.add_customer("20000000001", partner_uin="10000000002")
     partner_center.add_discount("20000000001", "Compute 20% off")
@@ -635,8 +636,16 @@ def test_discounts_are_listed_until_they_end(partner_center: SqlPartnerCenter) -
     partner_center.add_discount("20000000001", "CDN 5% off")
     assert partner_center.discounts("20000000001") == ("CDN 5% off", "Compute 20% off")
     assert partner_center.show("20000000001")["discounts"] == ["CDN 5% off", "Compute 20% off"]
+    assert partner_center.account("20000000001").active_discounts == 2  # type: ignore[union-attr]
     partner_center.end_discount("20000000001", "CDN 5% off")
-    assert partner_center.discounts("20000000001") == ("Compute 20% off",)
+    partner_center.end_discount("20000000001", "CDN 5% off")  # a repeat changes nothing
+    # Deactivated, it no longer fails the check, and the plan still lists it as ending.
+    assert partner_center.account("20000000001").active_discounts == 1  # type: ignore[union-attr]
+    assert partner_center.discounts("20000000001") == ("CDN 5% off", "Compute 20% off")
+    shown = partner_center.show("20000000001")
+    assert (shown["discounts"], shown["ended_discounts"]) == (["Compute 20% off"], ["CDN 5% off"])
+    partner_center.add_discount("20000000001", "CDN 5% off")  # granted again: active
+    assert partner_center.account("20000000001").active_discounts == 2  # type: ignore[union-attr]
     with pytest.raises(UnknownAccount):
         partner_center.add_discount("20000000999", "x")
 

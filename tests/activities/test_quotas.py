@@ -41,13 +41,13 @@ def _at(*days_ago: int, by: str = RESELLER) -> list[Submitted]:
 
 def test_under_the_limit_passes_and_outside_the_window_does_not_count() -> None:
     earlier = _at(10, 20) + _at(100, 200)  # the last two are more than 3 months ago
-    assert quota_checks(initiator_uin=RESELLER, earlier=earlier, quotas=Quotas(), now=NOW) == []
+    assert quota_checks(reseller_uin=RESELLER, earlier=earlier, quotas=Quotas(), now=NOW) == []
 
 
 def test_the_customer_quota_names_when_the_next_one_is_allowed() -> None:
     # Three by other resellers: the customer's quota, not this pair's.
     earlier = _at(80, 30, 5, by=OTHER)
-    [check] = quota_checks(initiator_uin=RESELLER, earlier=earlier, quotas=Quotas(), now=NOW)
+    [check] = quota_checks(reseller_uin=RESELLER, earlier=earlier, quotas=Quotas(), now=NOW)
     oldest = NOW - timedelta(days=80)
     assert check.check is CheckName.CUSTOMER_QUOTA
     assert check.next_allowed_at == months_after(oldest, 3)
@@ -57,9 +57,9 @@ def test_the_customer_quota_names_when_the_next_one_is_allowed() -> None:
     )
     # Once the oldest has left the window, another is allowed.
     later = check.next_allowed_at
-    assert quota_checks(initiator_uin=RESELLER, earlier=earlier, quotas=Quotas(), now=later) == []
+    assert quota_checks(reseller_uin=RESELLER, earlier=earlier, quotas=Quotas(), now=later) == []
     assert quota_checks(
-        initiator_uin=RESELLER,
+        reseller_uin=RESELLER,
         earlier=earlier,
         quotas=Quotas(),
         now=later - timedelta(seconds=1),
@@ -69,7 +69,7 @@ def test_the_customer_quota_names_when_the_next_one_is_allowed() -> None:
 def test_over_the_limit_the_date_waits_for_enough_to_leave() -> None:
     # Five in the window with a limit of 3: three must leave, the third oldest last.
     earlier = _at(85, 70, 60, 10, 1)
-    checks = quota_checks(initiator_uin=RESELLER, earlier=earlier, quotas=Quotas(), now=NOW)
+    checks = quota_checks(reseller_uin=RESELLER, earlier=earlier, quotas=Quotas(), now=NOW)
     assert [c.check for c in checks] == [CheckName.CUSTOMER_QUOTA, CheckName.PAIR_QUOTA]
     assert {c.next_allowed_at for c in checks} == {months_after(NOW - timedelta(days=60), 3)}
 
@@ -77,10 +77,10 @@ def test_over_the_limit_the_date_waits_for_enough_to_leave() -> None:
 def test_the_pair_quota_alone_and_a_quota_switched_off() -> None:
     quotas = Quotas(per_customer=Quota(limit=0), per_pair=Quota(limit=2, months=1))
     earlier = _at(20, 3) + _at(1, by=OTHER)
-    [check] = quota_checks(initiator_uin=RESELLER, earlier=earlier, quotas=quotas, now=NOW)
+    [check] = quota_checks(reseller_uin=RESELLER, earlier=earlier, quotas=quotas, now=NOW)
     assert check.check is CheckName.PAIR_QUOTA
     assert check.next_allowed_at == months_after(NOW - timedelta(days=20), 1)
-    assert quota_checks(initiator_uin=OTHER, earlier=earlier, quotas=quotas, now=NOW) == []
+    assert quota_checks(reseller_uin=OTHER, earlier=earlier, quotas=quotas, now=NOW) == []
 
 
 def test_a_quota_that_makes_no_sense_is_refused() -> None:
@@ -122,7 +122,7 @@ def test_the_records_count_what_passed_its_checks_in_the_window(seeded: SeededLe
         now - timedelta(days=40),
         now - timedelta(days=20),
     ]
-    assert {s.initiator_uin for s in counted} == {seeded.reseller}
+    assert {s.reseller_uin for s in counted} == {seeded.reseller}
     # The application being checked never counts against itself.
     assert (
         len(

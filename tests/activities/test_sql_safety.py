@@ -54,6 +54,8 @@ ALLOWED_RAW_SQL = {
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
     "BEGIN IMMEDIATE",
+    # The readiness ping (SqlPartnerCenter.ping).
+    "SELECT 1",
     "BEGIN",
 }
 

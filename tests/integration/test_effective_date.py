@@ -20,6 +20,10 @@ async def test_confirmed_for_the_end_of_the_month_then_withdrawn_before_it(
     parties = ledger.direct(card=True)
     added = await unbind("ledger", "add-discount", parties.customer, "--name", "Compute 20% off")
     assert added.code == 0 and added.data["discounts"] == ["Compute 20% off"], added
+    # The notice's promise: the reseller deactivates it before applying.
+    ended = await unbind("ledger", "end-discount", parties.customer, "--name", "Compute 20% off")
+    assert ended.code == 0 and ended.data["discounts"] == [], ended
+    assert ended.data["ended_discounts"] == ["Compute 20% off"], ended
     submitted = await apply(unbind, parties, "--effective", "end_of_month")
     assert submitted.code == 0 and submitted.data["status"] == "PENDING_CUSTOMER_CONFIRMATION"
     # The submitter sees the plan in the answer, before anyone else decides.

@@ -28,7 +28,9 @@ async def test_the_notice_is_checked_at_submission_and_at_the_final_check(
 ) -> None:
     parties = ledger.direct()
     customer = parties.customer
-    await _set(unbind, customer, "--overdue-bills", "2", "--active-discounts", "1")
+    await _set(unbind, customer, "--overdue-bills", "2")
+    discount = ("--name", "Storage 10% off")
+    assert (await unbind("ledger", "add-discount", customer, *discount)).code == 0
 
     refused = await apply(unbind, parties)
     assert refused.code == 1, refused
@@ -44,7 +46,8 @@ async def test_the_notice_is_checked_at_submission_and_at_the_final_check(
         },
     ]
 
-    await _set(unbind, customer, "--overdue-bills", "0", "--active-discounts", "0")
+    await _set(unbind, customer, "--overdue-bills", "0")
+    assert (await unbind("ledger", "end-discount", customer, *discount)).code == 0
     assert (await apply(unbind, parties)).code == 0
     # After the acceptance a bill falls overdue and the information is found incomplete.
     await _set(unbind, customer, "--overdue-bills", "1", "--info-incomplete")

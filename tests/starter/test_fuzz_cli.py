@@ -535,7 +535,7 @@ FIELDS: list[Field] = [
             bad_counts(MAX_COUNT, minimum=0),
             COUNT_RULES,
         )
-        for option in ("--overdue-bills", "--active-discounts")
+        for option in ("--overdue-bills",)
     ),
     *_submission_fields("apply", APPLY),
     Field("apply", "--initiator", lambda v: [*APPLY, f"--initiator={v}"], bad_uins, UIN_RULES),

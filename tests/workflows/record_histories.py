@@ -205,6 +205,7 @@ async def _confirmed_for_the_end_of_the_month(
     """Confirmed, with the cutover at the end of the billing month (issue 13, item 5)."""
     parties = ledger.direct()
     ledger.pc.add_discount(parties.customer, "Compute 20% off")
+    ledger.pc.end_discount(parties.customer, "Compute 20% off")  # the notice's promise
     handle, _ = await submit(client, tq, parties, effective=Effective.END_OF_MONTH)
     confirmed = await act(handle, ActionKind.CONFIRM, parties.customer)
     assert confirmed.status is S.AWAITING_EFFECTIVE_DATE, confirmed
@@ -358,11 +359,13 @@ async def notice_and_consents_recorded(
     assert submitted.accepted, submitted
     review = CURRENT.sha256(Consent.REVIEW)
     await act(handle, ActionKind.REVIEW, distributor, approve=True, text_sha256=review)
-    ledger.pc.set_account(customer, overdue_bills=1, active_discounts=1, info_complete=False)
+    ledger.pc.set_account(customer, overdue_bills=1, info_complete=False)
+    ledger.pc.add_discount(customer, "Storage 10% off")
     confirmation = CURRENT.sha256(Consent.CONFIRMATION)
     waiting = await act(handle, ActionKind.CONFIRM, customer, text_sha256=confirmation)
     assert waiting.status is S.AWAITING_REMEDIATION, waiting
-    ledger.pc.set_account(customer, overdue_bills=0, active_discounts=0, info_complete=True)
+    ledger.pc.set_account(customer, overdue_bills=0, info_complete=True)
+    ledger.pc.end_discount(customer, "Storage 10% off")
     done = await act(handle, ActionKind.RECHECK, parties.reseller)
     assert done.status is S.COMPLETED, done
     return handle

@@ -63,6 +63,7 @@ async def test_the_cutover_waits_for_the_end_of_the_month(
 ) -> None:
     parties = ledger.direct()
     ledger.pc.add_discount(parties.customer, "Compute 20% off")
+    ledger.pc.end_discount(parties.customer, "Compute 20% off")  # the notice's promise
     async with running_worker(time_skipping_env.client, ledger.pc, executor) as worker:
         handle, submitted = await submit(
             time_skipping_env.client, worker.task_queue, parties, effective=END_OF_MONTH

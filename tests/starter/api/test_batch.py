@@ -22,7 +22,8 @@ async def test_a_batch_through_the_api(
     reseller, healthy = parties.reseller, parties.customer
     discounted = fresh_uin()
     pc.add_customer(discounted, partner_uin=reseller, card=True)
-    pc.set_account(discounted, active_discounts=2)
+    pc.add_discount(discounted, "Storage 10% off")
+    pc.add_discount(discounted, "CDN 5% off")
     body = {
         "customers": [{"customer_uin": healthy, "reason": "leaving"}, {"customer_uin": discounted}],
         "acknowledge_notice": True,
