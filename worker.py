@@ -29,9 +29,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.partner_center import PartnerCenter, Quotas
 from activities.unbinding import UnbindingActivities
-from starter.configuration import database_url, quotas_from_env, require_migrated
+from starter.configuration import database_url, quotas_from_env
 from starter.connection import connect_client, connect_config, task_queue_from_env
-from starter.database import open_partner_center, shown
+from starter.database import open_partner_center, require_migrated, shown
 from starter.errors import BadConfiguration, UnbindError
 from starter.health import (
     HEALTH_ADDRESS_VARIABLE,

@@ -14,14 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 from temporalio.envconfig import ClientConfig
 
 from activities.partner_center import Quota, Quotas
 from activities.sql import DEFAULT_DATABASE_URL
-from activities.sql.database import open_current_engine
-from activities.sql.migrations.revisions import SchemaNotCurrent
-from starter.errors import BadConfiguration, Unreachable
+from starter.errors import BadConfiguration
 
 DATABASE_URL_VARIABLE = "UNBIND_DATABASE_URL"
 
@@ -151,23 +149,6 @@ def _bad_temporal_config(error: Exception, config_file: Path, given: bool) -> Ba
             f"cannot use {config_file}: {reason}; fix the file or point the variable elsewhere",
         )
     return BadConfiguration(None, f"the Temporal client configuration: {reason}")
-
-
-# ---- the partner center's schema ---------------------------------------------------
-
-
-def require_migrated(url: str) -> None:
-    """Refuse to serve on a database that is not at the migrations' head: a
-    :class:`BadConfiguration` (exit 2) saying to run ``unbind db upgrade``;
-    :class:`Unreachable` (exit 3) when the database does not answer."""
-    try:
-        open_current_engine(url, pool_size=1).dispose()
-    except SchemaNotCurrent as error:
-        raise BadConfiguration(None, str(error)) from None
-    except SQLAlchemyError as error:
-        shown = make_url(url).render_as_string(hide_password=True)
-        reason = (str(getattr(error, "orig", None) or error).splitlines() or ["no answer"])[0]
-        raise Unreachable(f"cannot open the database {shown}: {reason}") from None
 
 
 QUOTA_VARIABLES = {

@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from activities.sql import SqlPartnerCenter
+from activities.sql.database import open_current_engine
 from activities.sql.migrations.revisions import SchemaNotCurrent
 from starter.configuration import DATABASE_URL_VARIABLE
 from starter.errors import BadConfiguration, Unreachable
@@ -42,6 +43,18 @@ def open_partner_center(url: str, **options: int) -> SqlPartnerCenter:
     ``unbind db upgrade``."""
     try:
         return SqlPartnerCenter(url, **options)
+    except SchemaNotCurrent as error:
+        raise BadConfiguration(None, str(error)) from None
+    except OPEN_FAILURES as error:
+        raise cannot_open(url, error) from error
+
+
+def require_migrated(url: str) -> None:
+    """Refuse to serve on a database that is not at the migrations' head: a
+    :class:`BadConfiguration` (exit 2) saying to run ``unbind db upgrade``;
+    :class:`Unreachable` (exit 3) when the database does not answer."""
+    try:
+        open_current_engine(url, pool_size=1).dispose()
     except SchemaNotCurrent as error:
         raise BadConfiguration(None, str(error)) from None
     except OPEN_FAILURES as error:

@@ -12,7 +12,8 @@ import uvicorn
 
 from starter.api.app import create_app
 from starter.api.settings import ApiSettings
-from starter.configuration import database_url, require_migrated
+from starter.configuration import database_url
+from starter.database import require_migrated
 from starter.errors import UnbindError
 from starter.logs import configure_logging, log_format_from_env
 from starter.telemetry import telemetry_from_env
@@ -23,9 +24,10 @@ def main() -> None:
         log_format = log_format_from_env()
         configure_logging(log_format)
         settings = ApiSettings.from_env()
-        require_migrated(database_url())
         telemetry = telemetry_from_env("unbind-api", forward_core_logs=log_format == "json")
         app = create_app(settings, telemetry=telemetry)
+        # Configuration mistakes first (exit 2 naming the variable), then the database.
+        require_migrated(database_url())
     except UnbindError as error:
         print(f"unbind-api: {error.message}", file=sys.stderr)
         _leave(error.exit_code)

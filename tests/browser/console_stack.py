@@ -22,6 +22,7 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Locator, Page, expect
 
 from activities.sql import SqlPartnerCenter
+from starter.devstack.database import migrated
 from starter.devstack.environment import isolated_environment
 from tests.api.conftest import signed_actions_worker, signing_keys, start_api
 from tests.browser.conftest import UI_TIMEOUT_MS, VIEWPORT, WebUi
@@ -55,7 +56,7 @@ async def console_stack(
     web_ui: WebUi, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ConsoleStack]:
     run_dir = tmp_path_factory.mktemp("console-stack")
-    database_url = f"sqlite:///{run_dir / 'partner-center.db'}"
+    database_url = migrated(f"sqlite:///{run_dir / 'partner-center.db'}")
     partner_center = SqlPartnerCenter(database_url)
     partner_center.seed_demo()  # the sign-in page offers the demo's accounts
     address = web_ui.env.client.service_client.config.target_host

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from activities.sql.database import default_database_path
 from starter.client import UnbindingClient
+from starter.devstack.database import migrated
 from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import free_port
 from starter.devstack.process import ROOT
@@ -60,7 +61,7 @@ async def test_temporal_unreachable_names_the_address_and_how_to_start_a_server(
     tmp_path: Path,
 ) -> None:
     nowhere = f"127.0.0.1:{free_port()}"
-    env = environment(nowhere, f"sqlite:///{tmp_path / 'unbind.db'}")
+    env = environment(nowhere, migrated(f"sqlite:///{tmp_path / 'unbind.db'}"))
 
     status = await run_unbind(env, "status", "--customer", fresh_uin(), json=False)
     assert status.code == 3
@@ -200,7 +201,7 @@ async def test_a_health_port_in_use_stops_the_worker_with_the_fix(
     async with taken:
         env = environment(
             dev_env.client.service_client.config.target_host,
-            f"sqlite:///{tmp_path / 'unbind.db'}",
+            migrated(f"sqlite:///{tmp_path / 'unbind.db'}"),
             f"tq-{uuid.uuid4().hex}",
         )
         env["UNBIND_HEALTH_ADDRESS"] = f"127.0.0.1:{port}"

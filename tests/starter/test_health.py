@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
+from starter.devstack.database import migrated
 from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import free_port
 from starter.devstack.postgres import postgres_cluster
@@ -152,7 +153,7 @@ async def test_a_worker_whose_database_goes_down_is_not_ready(
     dev_env: WorkflowEnvironment, executor: ThreadPoolExecutor
 ) -> None:
     with postgres_cluster() as cluster:
-        url = cluster.url(cluster.create_database())
+        url = migrated(cluster.url(cluster.create_database()))
         pc = SqlPartnerCenter(url)
         try:
             async with running_worker(dev_env.client, pc, executor) as worker:
