@@ -100,6 +100,37 @@ async def test_the_reseller_approves_and_the_customer_is_cut_over(
     assert "reseller_review_requested" in [m["event"] for m in review_requests]
 
 
+async def test_the_notices_promises_do_not_hold_up_the_customers_own_request(
+    time_skipping_env: WorkflowEnvironment, ledger: Ledger, executor: ThreadPoolExecutor
+) -> None:
+    """Overdue bills and active discounts are the reseller's promises (its
+    notice), not checks of a request the customer makes: the request passes its
+    submission and final checks with both, the plan lists the discount as
+    ending, and the cutover ends it (docs/SAFEGUARDS.md)."""
+    parties = ledger.direct(card=True)
+    ledger.pc.set_account(parties.customer, overdue_bills=2)
+    ledger.pc.add_discount(parties.customer, "Storage 10% off")
+    async with worker_for(time_skipping_env, ledger, executor) as worker:
+        handle = await requested(time_skipping_env, worker, parties)
+        waiting = await status(handle)
+        assert waiting.plan is not None
+        assert waiting.plan.discounts_ending == ("Storage 10% off",)
+        await act(handle, K.RESELLER_REVIEW, parties.reseller, approve=True)
+        outcome = await handle.result()
+
+    assert outcome.status is S.COMPLETED, outcome.failed_checks
+    shown = ledger.pc.show(parties.customer)
+    assert shown["partner"] is None
+    assert (shown["discounts"], shown["ended_discounts"]) == ([], [])
+    # The same account fails the reseller's own application on both promises.
+    other = ledger.direct(card=True)
+    ledger.pc.set_account(other.customer, overdue_bills=2)
+    ledger.pc.add_discount(other.customer, "Storage 10% off")
+    async with worker_for(time_skipping_env, ledger, executor) as worker:
+        _, refused = await submit(time_skipping_env.client, worker.task_queue, other)
+    assert [c.check for c in refused.failed_checks] == ["overdue_bills", "active_discounts"]
+
+
 async def test_the_reseller_rejects(
     time_skipping_env: WorkflowEnvironment, ledger: Ledger, executor: ThreadPoolExecutor
 ) -> None:
