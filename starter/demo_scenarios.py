@@ -121,8 +121,8 @@ class Scenarios:
             ("5. Final check fails, recheck", S.COMPLETED, self.final_check_recheck),
             ("6. Final check fails, left open", S.AWAITING_REMEDIATION, self.left_for_remediation),
             ("7. The notice, checked", S.COMPLETED, self.notice_checked),
-            ("9. Many at once: a batch", S.PENDING_CUSTOMER_CONFIRMATION, self.batch),
-            ("8. The customer's own request", S.COMPLETED, self.customer_request),
+            ("8. Many at once: a batch", S.PENDING_CUSTOMER_CONFIRMATION, self.batch),
+            ("9. The customer's own request", S.COMPLETED, self.customer_request),
             (
                 "10. At the end of the billing month",
                 S.AWAITING_EFFECTIVE_DATE,
