@@ -50,12 +50,17 @@ def _role(actor: str, record: UnbindingRecord) -> str:
         return "distributor"
     if actor == record.initiator_uin:
         return "initiator"
+    if actor == record.reseller_uin:
+        return "reseller"
     return "submitter (sub-user of the initiator)"
 
 
 def _what(row: dict[str, Any]) -> str:
     if row["action"] == "review":
         return "approved the application" if row["approve"] else "rejected the application"
+    if row["action"] == "reseller_review":
+        verdict = "approved" if row["approve"] else "rejected"
+        return f"{verdict} the customer's request"
     return WHAT.get(row["action"], row["action"])
 
 

@@ -96,12 +96,18 @@ def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
         "submitter_uin": given.get("initiator_uin"),
         # The notice this client shows (``unbind notice``), kept as evidence.
         "notice_version": CURRENT.version,
-        "notice_sha256": CURRENT.sha256(Consent.NOTICE),
+        "notice_sha256": CURRENT.sha256(acknowledged_text(given.get("requested_by"))),
     }
     for name, default in defaults.items():
         if given.get(name) is None and default is not None:
             given[name] = default
     return validated(ApplicationInput, {**given, "acknowledged_at": datetime.now(UTC)})
+
+
+def acknowledged_text(requested_by: Requester | str | None) -> Consent:
+    """The text a submitter acknowledges: the reseller's notice, or the
+    customer's own request text."""
+    return Consent.REQUEST if requested_by == Requester.CUSTOMER else Consent.NOTICE
 
 
 def build_deadlines(

@@ -272,9 +272,12 @@ class ApplicationInput(_Message):
         version = VERSIONS.get(self.notice_version or "")
         if version is None:
             raise ValueError(f"notice_version must be one of {', '.join(VERSIONS)}")
-        if self.notice_sha256 != version.sha256(Consent.NOTICE):
+        # A customer applying for itself acknowledges its own text, not the reseller's notice.
+        consent = Consent.REQUEST if self.requested_by is Requester.CUSTOMER else Consent.NOTICE
+        if self.notice_sha256 != version.sha256(consent):
             raise ValueError(
-                f"notice_sha256 must be the SHA-256 of notice version {version.version}"
+                f"notice_sha256 must be the SHA-256 of the {consent} text of notice version "
+                f"{version.version}"
             )
         return self
 
@@ -320,8 +323,9 @@ class DecisionAction(Action):
         return value
 
 
-class ResellerReviewAction(Action):
+class ResellerReviewAction(DecisionAction):
     kind: ClassVar[ActionKind] = ActionKind.RESELLER_REVIEW
+    consent: ClassVar[Consent] = Consent.RESELLER_REVIEW
     approve: StrictBool
     reason: Reason | None = None
 

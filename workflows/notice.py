@@ -25,6 +25,11 @@ class Consent(StrEnum):
     """What the distributor approves or rejects."""
     CONFIRMATION = "confirmation"
     """What the customer confirms or rejects."""
+    REQUEST = "request"
+    """What a customer acknowledges when it applies to leave its reseller
+    (the notice's promises are the reseller's: docs/SAFEGUARDS.md)."""
+    RESELLER_REVIEW = "reseller_review"
+    """What the reseller approves or rejects on the customer's own request."""
 
 
 def sha256_of(text: str) -> str:
@@ -96,6 +101,34 @@ your resource consumption is billed as before, to the reseller; delayed bills of
 may still be charged under the pre-termination identity. If you reject, the application ends.
 """
 
+# The customer's own request (issue 13, item 4): the project's words, built
+# from the notice's items that concern the customer and the mirror flow.
+_REQUEST_2025_11_19 = """\
+Apply to leave your reseller
+
+You are applying to end the reselling relationship between your account and your reseller. Your \
+reseller reviews the application; if it does not answer in time, what the deadline does is shown \
+with the application. Once approved, you bind a credit card and complete your account information \
+if you have not yet, and once the conditions pass you become a Tencent Cloud official website \
+customer and the signed reseller customer agreement is invalidated. The removal is uncancelable \
+and irreversible. The reseller's discounts on your account end with the relationship. Until it is \
+completed, your resource consumption is billed as before, to the reseller; delayed bills of the \
+time before may still be charged under the pre-termination identity.
+
+I have read and understood the above, and confirm acceptance of the impact and possible risks \
+caused by leaving the reseller.
+"""
+
+_RESELLER_REVIEW_2025_11_19 = """\
+Review of a sub-customer's request to leave
+
+One of your sub-customers has applied to end its reselling relationship with you. If you approve, \
+the application continues to the card binding, the final check and the cutover; if you reject, \
+the application ends. Your discounts on its account end with the relationship, and delayed bills \
+of the time before the cutover stay with you. After the unbinding is executed it is uncancelable \
+and irreversible.
+"""
+
 VERSIONS: dict[str, NoticeVersion] = {
     "2025-11-19": NoticeVersion(
         "2025-11-19",
@@ -103,6 +136,9 @@ VERSIONS: dict[str, NoticeVersion] = {
             Consent.NOTICE: _NOTICE_2025_11_19,
             Consent.REVIEW: _REVIEW_2025_11_19,
             Consent.CONFIRMATION: _CONFIRMATION_2025_11_19,
+            # Added before this version was released (issue 13's merge).
+            Consent.REQUEST: _REQUEST_2025_11_19,
+            Consent.RESELLER_REVIEW: _RESELLER_REVIEW_2025_11_19,
         },
     ),
 }

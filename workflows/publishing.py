@@ -70,7 +70,9 @@ def record_of(state: UnbindingState, *, revision: int, at: datetime) -> Unbindin
     )
 
 
-DECISIONS = frozenset({ActionKind.REVIEW, ActionKind.CONFIRM, ActionKind.REJECT})
+DECISIONS = frozenset(
+    {ActionKind.RESELLER_REVIEW, ActionKind.REVIEW, ActionKind.CONFIRM, ActionKind.REJECT}
+)
 
 
 def decisions_of(state: UnbindingState) -> list[DecisionRecord]:

@@ -19,6 +19,7 @@ from starter.api.deps import Caller, ServicesDep, client_errors, visibility_erro
 from starter.api.problems import ApiProblem, from_validation, one_visible_line
 from starter.api.visibility import list_clause, may_see
 from starter.errors import Refused
+from starter.inputs import acknowledged_text
 from starter.reading import ApplicationSummary, summary_of
 from workflows.contract import WORKFLOW_TYPE
 from workflows.fields import NEW_TEXT, UIN_PATTERN, Reason
@@ -32,7 +33,7 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
 )
-from workflows.notice import CURRENT, Consent
+from workflows.notice import CURRENT
 from workflows.search_attributes import (
     CUSTOMER_UIN,
     DISTRIBUTOR_UIN,
@@ -113,7 +114,7 @@ def application_input(principal: Principal, body: SubmitBody) -> ApplicationInpu
         "deadlines": Deadlines(),
         # The notice the API's clients show (GET /notice), kept as evidence.
         "notice_version": CURRENT.version,
-        "notice_sha256": CURRENT.sha256(Consent.NOTICE),
+        "notice_sha256": CURRENT.sha256(acknowledged_text(body.requested_by)),
         "requested_by": body.requested_by,
         "effective": body.effective,
     }

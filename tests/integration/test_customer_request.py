@@ -43,6 +43,14 @@ async def test_the_customer_requests_the_reseller_approves_and_it_is_cut_over(
     assert "reseller_review_requested" in events(partner_center.inbox(parties.reseller))
     assert "completed" in events(partner_center.inbox(parties.customer))
 
+    # The evidence: the customer acknowledged its own request text, not the
+    # reseller's notice, and the reseller decided on its review text.
+    kept = (await unbind("evidence", "--customer", parties.customer)).data
+    texts = {text["consent"] for text in kept["texts"].values()}
+    assert texts == {"request", "reseller_review"}, kept
+    did = [(event["role"], event["did"]) for event in kept["events"]]
+    assert ("reseller", "approved the customer's request") in did, did
+
 
 async def test_the_cli_refuses_a_choice_a_deadline_may_not_make(
     unbind: Unbind, ledger: Ledger, partner_center: SqlPartnerCenter

@@ -43,7 +43,7 @@ from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
 from workflows.fields import OPERATOR_PATTERN, UIN_PATTERN, new_text_problem
 from workflows.model import UnbindStatus
-from workflows.notice import VERSIONS
+from workflows.notice import VERSIONS, Consent
 from workflows.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -506,7 +506,7 @@ FIELDS: list[Field] = [
         ("must be 8-64 letters, digits or -", UNDECODABLE_TEXT_RULE),
     ),
     _choice_field(["evidence", f"--customer={CUSTOMER}"], "--format", {"json", "markdown", "html"}),
-    _choice_field(["notice"], "--consent", {"notice", "review", "confirmation"}),
+    _choice_field(["notice"], "--consent", {consent.value for consent in Consent}),
     _choice_field(["notice"], "--version", set(VERSIONS)),
     Field("apply-batch", "--file", lambda v: [*BATCH, f"--file={v}"], bad_files, FILE_RULES),
     Field(
@@ -540,7 +540,7 @@ FIELDS: list[Field] = [
     *_submission_fields("apply", APPLY),
     Field("apply", "--initiator", lambda v: [*APPLY, f"--initiator={v}"], bad_uins, UIN_RULES),
     *_submission_fields("request", REQUEST),
-    *_action_fields("reseller-review", reason=True, extra=("--approve",)),
+    *_action_fields("reseller-review", reason=True, extra=("--approve",), decision=True),
     *_action_fields("review", reason=True, extra=("--approve",), decision=True),
     *_action_fields("confirm", reason=False, decision=True),
     *_action_fields("reject", reason=True, decision=True),

@@ -19,6 +19,8 @@ PINNED = {
         Consent.NOTICE: "33b9587b0a836714cd9243d40788ef1738d96b0eb9479c8dce9220d8226a8ac3",
         Consent.REVIEW: "3a1ac56fc4c67e753cae6aa41a734923d0d3f58916e5f0816e4336795a0c1fb8",
         Consent.CONFIRMATION: "04e40f063646fc506fe1519b9eb58af70ecd8584734b6600bdaf2e4c266ebea5",
+        Consent.REQUEST: "f0660b18ed1ebe73540494f589447a0ea1eaff56358315430be1612f43298143",
+        Consent.RESELLER_REVIEW: "adaf6578c7c4207d78f6c496d9c55da71454f623729f68b28eeac8bfa9e432b6",
     }
 }
 HELP_PAGE = Path("/work/shared/seed/unbind-a-reseller-sub-customer.txt")
