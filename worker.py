@@ -19,7 +19,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
@@ -27,9 +27,9 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.partner_center import PartnerCenter
+from activities.partner_center import PartnerCenter, Quotas
 from activities.unbinding import UnbindingActivities
-from starter.configuration import database_url
+from starter.configuration import database_url, quotas_from_env
 from starter.connection import connect_client, connect_config, task_queue_from_env
 from starter.database import open_partner_center, require_migrated, shown
 from starter.errors import BadConfiguration, UnbindError
@@ -77,11 +77,13 @@ def build_worker(
     executor: ThreadPoolExecutor,
     signing: SigningPolicy | None = None,
     workflows: Sequence[type] = (UnbindingWorkflow,),
+    quotas: Quotas | None = None,
     **options: object,
 ) -> Worker:
     """The worker; ``signing`` is what it requires of actions and verifies
     them with (default: signatures not required, and none can verify).
     ``workflows``: another build of the workflow (the deploy tests);
+    ``quotas`` the submission quotas (default: 3 in 3 months each);
     ``options["interceptors"]`` come after ours (the bench times activities)."""
     extra_interceptors = cast(Sequence[Interceptor], options.pop("interceptors", ()))
     return Worker(
@@ -89,7 +91,7 @@ def build_worker(
         with_business_failures(client),
         task_queue=task_queue,
         workflows=list(workflows),
-        activities=UnbindingActivities(partner_center).all(),
+        activities=UnbindingActivities(partner_center, quotas=quotas).all(),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -113,6 +115,7 @@ class WorkerConfiguration:
     telemetry: Telemetry
     log_format: str
     health_address: tuple[str, int] | None = None
+    quotas: Quotas = field(default_factory=Quotas)
 
 
 def configuration_from_env() -> WorkerConfiguration:
@@ -127,6 +130,7 @@ def configuration_from_env() -> WorkerConfiguration:
         telemetry=telemetry_from_env("unbind-worker", forward_core_logs=log_format == "json"),
         log_format=log_format,
         health_address=health_address_from_env(),
+        quotas=quotas_from_env(),
     )
 
 
@@ -147,6 +151,7 @@ async def serve(
             task_queue=configuration.task_queue,
             executor=executor,
             signing=configuration.signing,
+            quotas=configuration.quotas,
             **options,
         )
         stop = asyncio.Event()

@@ -7,7 +7,10 @@ Activities see only :class:`PartnerCenter`. The SQL implementation lives in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from workflows.model import (
@@ -19,6 +22,7 @@ from workflows.model import (
     Notification,
     OverduePrivilege,
     PartnerKind,
+    Requester,
     UnbindingRecord,
 )
 
@@ -78,6 +82,76 @@ class AccountSnapshot:
     """The distributor of ``partner_uin`` when that is a second-level reseller."""
     agreement_id: int | None
     agreement_state: str | None
+    overdue_bills: int = 0
+    """The reseller's unsettled overdue bills with this customer (the notice:
+    "settling ALL overdue payments")."""
+    active_discounts: int = 0
+    """Sub-customer discounts still active (the notice: "deactivating ALL
+    sub-customer discounts"): the active rows of the ``discounts`` table."""
+    info_complete: bool = True
+    """The customer's account information is complete (step 6, beside the card)."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most ``limit`` applications in any ``months`` calendar months;
+    ``limit`` 0 switches the quota off."""
+
+    limit: int = 3
+    months: int = 3
+
+    def __post_init__(self) -> None:
+        if self.limit < 0 or not 1 <= self.months <= 120:
+            raise ValueError(f"a quota is a limit of 0 or more in 1-120 months, not {self}")
+
+    def __str__(self) -> str:
+        return f"{self.limit} in {self.months} month{'' if self.months == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """How many applications a customer, and one reseller for one customer,
+    may submit over a window (Huawei's rule: 3 in 3 months). Counted from the
+    records: every application that passed its submission checks."""
+
+    per_customer: Quota = field(default_factory=Quota)
+    per_pair: Quota = field(default_factory=Quota)
+
+    @property
+    def window_months(self) -> int:
+        return max(self.per_customer.months, self.per_pair.months)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """An earlier application of a customer, as the quotas count it."""
+
+    reseller_uin: str
+    """The reseller of the pair, whoever applied (the reseller or the customer)."""
+    submitted_at: datetime
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` calendar months earlier (the month's
+    last day when it is shorter)."""
+    return _shifted(moment, -months)
+
+
+def counted_since(now: datetime, quotas: Quotas) -> datetime:
+    """How far back the records must be read for the quotas at ``now``: the
+    window, and the few days a month's clamped last day can add."""
+    return months_before(now, quotas.window_months) - timedelta(days=4)
+
+
+def months_after(moment: datetime, months: int) -> datetime:
+    return _shifted(moment, months)
+
+
+def _shifted(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
 
 
 class PartnerCenter(Protocol):
@@ -89,8 +163,19 @@ class PartnerCenter(Protocol):
 
     def account(self, uin: str) -> AccountSnapshot | None: ...
 
+    def discounts(self, customer_uin: str) -> tuple[str, ...]:
+        """The names of the reseller's active discounts on the customer's account."""
+        ...
+
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         """The id of another not-yet-ended application for this customer."""
+        ...
+
+    def submitted_since(
+        self, customer_uin: str, since: datetime, *, other_than: str
+    ) -> list[Submitted]:
+        """The customer's other applications submitted at or after ``since``
+        that passed their submission checks (the ones a quota counts)."""
         ...
 
     def record_of(self, application_id: str) -> UnbindingRecord | None:
@@ -110,7 +195,8 @@ class PartnerCenter(Protocol):
 
     def cut_over(self, request: CutoverRequest) -> CutoverResult:
         """In one transaction: end the relationship, invalidate the agreement and
-        record the effective time (the commit's). Repeating it returns the first
+        record the effective time (the commit's, never before ``request.not_before``,
+        the effective date of a cutover at the end of the month). Repeating it returns the first
         result while the application is open; raises :class:`RelationshipConflict`
         when the customer is bound to someone else and was never cut over by this
         application, :class:`ReusedApplicationId` when the application id is
@@ -133,7 +219,38 @@ HINTS: dict[CheckName, str] = {
     CheckName.SAVINGS_PLAN_UNIT: "remove the customer from its savings plan shared unit",
     CheckName.OPEN_APPLICATION: "wait for the open application to end, or withdraw it",
     CheckName.CARD: "have the customer bind a credit card in Expense Center > Account Information",
+    CheckName.OVERDUE_BILLS: "settle ALL overdue payments with this sub-customer",
+    CheckName.ACTIVE_DISCOUNTS: "deactivate ALL sub-customer discounts for this sub-customer",
+    CheckName.CUSTOMER_QUOTA: "this customer has had too many unbinding applications lately",
+    CheckName.PAIR_QUOTA: (
+        "this reseller has submitted too many unbinding applications for this customer lately"
+    ),
+    CheckName.ACCOUNT_INFORMATION: (
+        "have the customer complete its account information in Expense Center > Account Information"
+    ),
 }
+
+
+def _counted(check: CheckName, count: int, what: str) -> FailedCheck:
+    """A failed check whose hint says how many are left."""
+    return failed(check, f"{HINTS[check]}: {count} {what}{'' if count == 1 else 's'} left")
+
+
+CUSTOMER_HINTS: dict[CheckName, str] = {
+    CheckName.RELATIONSHIP: "the customer must exist and be bound to a reseller",
+    CheckName.ROOT_ACCOUNT: "log in with the customer's own root account to apply",
+}
+"""The hints that differ when the customer applies for itself."""
+
+
+def _is_root_of(initiator: AccountSnapshot | None, submitter: AccountSnapshot | None) -> bool:
+    """The submitter is the initiator's root account itself (not a sub-user)."""
+    return (
+        initiator is not None
+        and initiator.owner_uin is None
+        and submitter is not None
+        and submitter.uin == initiator.uin
+    )
 
 
 def failed(check: CheckName, hint: str | None = None) -> FailedCheck:
@@ -156,14 +273,37 @@ def account_checks(customer: AccountSnapshot) -> list[FailedCheck]:
     return checks
 
 
-def final_checks(customer: AccountSnapshot) -> list[FailedCheck]:
+def notice_checks(customer: AccountSnapshot) -> list[FailedCheck]:
+    """What the unbinding notice makes the reseller promise before it applies:
+    overdue bills settled, discounts deactivated. Only the reseller's own
+    application promises them: a customer leaving on its own request cannot
+    settle the reseller's bills or end its discounts (the discounts end at the
+    cutover and the plan lists them; delayed bills stay with the reseller)."""
+    checks = []
+    if customer.overdue_bills > 0:
+        checks.append(_counted(CheckName.OVERDUE_BILLS, customer.overdue_bills, "overdue bill"))
+    if customer.active_discounts > 0:
+        checks.append(
+            _counted(CheckName.ACTIVE_DISCOUNTS, customer.active_discounts, "active discount")
+        )
+    return checks
+
+
+def final_checks(
+    customer: AccountSnapshot, requested_by: Requester = Requester.RESELLER
+) -> list[FailedCheck]:
     """The checks right before cutover: the account checks again, and a card,
     because a card bound weeks ago may have been removed since and the customer
-    is billed directly from the cutover on. (At submission a missing card is no
-    failure: it only means the card-binding step later.)"""
+    is billed directly from the cutover on, and its account information
+    complete (step 6). (At submission a missing card is no failure: it only
+    means the card-binding step later.)"""
     checks = account_checks(customer)
+    if requested_by is Requester.RESELLER:
+        checks.extend(notice_checks(customer))
     if not customer.card_bound:
         checks.append(failed(CheckName.CARD))
+    if not customer.info_complete:
+        checks.append(failed(CheckName.ACCOUNT_INFORMATION))
     return checks
 
 
@@ -175,6 +315,7 @@ def submission_checks(
     initiator_uin: str,
     open_application: str | None,
     earlier_record: UnbindingRecord | None = None,
+    requested_by: Requester = Requester.RESELLER,
 ) -> list[FailedCheck]:
     """Every check of a new application, each reported by name.
 
@@ -182,18 +323,22 @@ def submission_checks(
     id (a raw start, a backend retrying a submission that already finished)
     never runs a second application under the first one's id."""
     checks = []
-    if customer is None or customer.partner_uin != initiator_uin:
-        checks.append(failed(CheckName.RELATIONSHIP))
-    submitter_is_root = (
-        initiator is not None
-        and initiator.owner_uin is None
-        and submitter is not None
-        and submitter.uin == initiator.uin
-    )
-    if not submitter_is_root:
-        checks.append(failed(CheckName.ROOT_ACCOUNT))
+    if requested_by is Requester.CUSTOMER:
+        # The customer applies for itself: it must be bound to a reseller, and
+        # only its own root account may apply (the initiator is the customer).
+        if customer is None or customer.partner_uin is None:
+            checks.append(failed(CheckName.RELATIONSHIP, CUSTOMER_HINTS[CheckName.RELATIONSHIP]))
+        if not _is_root_of(initiator, submitter):
+            checks.append(failed(CheckName.ROOT_ACCOUNT, CUSTOMER_HINTS[CheckName.ROOT_ACCOUNT]))
+    else:
+        if customer is None or customer.partner_uin != initiator_uin:
+            checks.append(failed(CheckName.RELATIONSHIP))
+        if not _is_root_of(initiator, submitter):
+            checks.append(failed(CheckName.ROOT_ACCOUNT))
     if customer is not None:
         checks.extend(account_checks(customer))
+        if requested_by is Requester.RESELLER:
+            checks.extend(notice_checks(customer))
     if open_application is not None:
         checks.append(
             failed(
@@ -209,6 +354,43 @@ def submission_checks(
                 f"application id {earlier_record.application_id} was already used "
                 f"(customer {earlier_record.customer_uin}, {earlier_record.status}): "
                 "submit with a new application id",
+            )
+        )
+    return checks
+
+
+def quota_checks(
+    *, reseller_uin: str, earlier: Iterable[Submitted], quotas: Quotas, now: datetime
+) -> list[FailedCheck]:
+    """The quotas a new application would exceed, each with the first moment
+    another one is allowed: when enough of the counted applications have left
+    the window."""
+    earlier = list(earlier)
+    checks = []
+    for check, quota, counted in (
+        (CheckName.CUSTOMER_QUOTA, quotas.per_customer, earlier),
+        (
+            CheckName.PAIR_QUOTA,
+            quotas.per_pair,
+            [e for e in earlier if e.reseller_uin == reseller_uin],
+        ),
+    ):
+        if quota.limit == 0:
+            continue
+        # Each application counts until the same moment ``months`` later.
+        leave = sorted(
+            left for e in counted if now < (left := months_after(e.submitted_at, quota.months))
+        )
+        if len(leave) < quota.limit:
+            continue
+        # Allowed again once len(leave) - quota.limit + 1 of them have left the window.
+        next_allowed = leave[len(leave) - quota.limit]
+        checks.append(
+            FailedCheck(
+                check=check,
+                hint=f"{HINTS[check]} ({len(leave)} of at most {quota}): "
+                f"the next one is allowed from {next_allowed:%Y-%m-%d %H:%M} UTC",
+                next_allowed_at=next_allowed,
             )
         )
     return checks

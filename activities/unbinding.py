@@ -8,15 +8,19 @@ application id; business refusals are named, non-retryable errors.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.partner_center import (
     PartnerCenter,
+    Quotas,
     RelationshipConflict,
+    counted_since,
     failed,
     final_checks,
+    quota_checks,
     submission_checks,
 )
 from workflows.model import (
@@ -30,6 +34,7 @@ from workflows.model import (
     Parties,
     PrecheckRequest,
     PrecheckResult,
+    Requester,
     UnbindingRecord,
 )
 
@@ -41,8 +46,9 @@ BUSINESS = ApplicationErrorCategory.BENIGN
 class UnbindingActivities:
     """Binds the activities to one partner center."""
 
-    def __init__(self, partner_center: PartnerCenter) -> None:
+    def __init__(self, partner_center: PartnerCenter, *, quotas: Quotas | None = None) -> None:
         self._pc = partner_center
+        self._quotas = quotas or Quotas()
 
     @activity.defn(name="check_application")
     def check_application(self, request: PrecheckRequest) -> PrecheckResult:
@@ -60,6 +66,22 @@ class UnbindingActivities:
             ),
             # A fresh start runs this before its first record: any record is another's.
             earlier_record=self._pc.record_of(request.application_id),
+            requested_by=request.requested_by,
+        )
+        # The clock of the check itself: a quota counts back from the moment it is applied.
+        now = datetime.now(UTC)
+        failed_checks += quota_checks(
+            # The pair is the customer's reseller's, whoever applies.
+            reseller_uin=customer.partner_uin
+            if customer is not None and customer.partner_uin is not None
+            else request.initiator_uin,
+            earlier=self._pc.submitted_since(
+                request.customer_uin,
+                counted_since(now, self._quotas),
+                other_than=request.application_id,
+            ),
+            quotas=self._quotas,
+            now=now,
         )
         parties = None
         if customer is not None and customer.partner_uin is not None:
@@ -74,6 +96,7 @@ class UnbindingActivities:
             parties=parties,
             card_bound=customer is not None and customer.card_bound,
             failed_checks=failed_checks,
+            discounts=self._pc.discounts(request.customer_uin) if parties else (),
         )
 
     @activity.defn(name="check_account")
@@ -93,8 +116,11 @@ class UnbindingActivities:
                     )
                 ],
             )
+        # The record says who applied: the notice's promises bind only the reseller.
+        record = self._pc.record_of(request.application_id)
+        requested_by = record.requested_by if record is not None else Requester.RESELLER
         return AccountCheckResult(
-            card_bound=customer.card_bound, failed_checks=final_checks(customer)
+            card_bound=customer.card_bound, failed_checks=final_checks(customer, requested_by)
         )
 
     @activity.defn(name="check_card")

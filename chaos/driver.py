@@ -16,7 +16,7 @@ from typing import Any
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from activities.sql import SqlPartnerCenter
-from chaos.plans import Application, Step
+from chaos.plans import Application, Role, Step
 from chaos.settings import ChaosSettings
 from starter.client import (
     ApplicationConflict,
@@ -157,11 +157,13 @@ class Driver:
     async def _submit(self, application: Application) -> None:
         submission = build_application(
             customer_uin=application.customer,
-            initiator_uin=application.initiator,
+            initiator_uin=application.actor(Role.INITIATOR),
             notice_acknowledged=True,
             reason="chaos",
             deadlines=application.deadlines(self.settings),
             application_id=application.application_id,
+            requested_by=application.requested_by,
+            effective=application.effective,
         )
         while True:
             try:
@@ -180,7 +182,7 @@ class Driver:
 
     def action_for(self, application: Application, step: Step, index: int) -> Action:
         fields: dict[str, Any] = {}
-        if step.kind is ActionKind.REVIEW:
+        if step.kind in (ActionKind.REVIEW, ActionKind.RESELLER_REVIEW):
             fields["approve"] = step.approve
         if step.reason is not None:
             fields["reason"] = step.reason

@@ -13,7 +13,16 @@ from uuid import uuid4
 
 from activities.sql import SqlPartnerCenter
 from chaos.settings import ChaosSettings
-from workflows.model import ActionKind, Deadlines, PartnerKind, UnbindStatus
+from workflows.model import (
+    ActionKind,
+    DeadlineActions,
+    Deadlines,
+    Effective,
+    OnDeadline,
+    PartnerKind,
+    Requester,
+    UnbindStatus,
+)
 from workflows.rules import humanize
 
 S = UnbindStatus
@@ -23,6 +32,8 @@ OPERATOR = "operator:chaos"
 class Role(StrEnum):
     CUSTOMER = "customer"
     INITIATOR = "initiator"
+    RESELLER = "reseller"
+    """The customer's partner (the initiator, unless the customer asked)."""
     DISTRIBUTOR = "distributor"
     OPERATOR = "operator"
 
@@ -51,6 +62,22 @@ def _bind_card_and_freeze(pc: SqlPartnerCenter, customer: str) -> None:
     pc.set_account(customer, card_bound=True, frozen=True)
 
 
+DISCOUNT = "Chaos 5% off"
+"""The discount the reseller leaves on and then deactivates."""
+
+
+def _owe_and_leave_incomplete(pc: SqlPartnerCenter, customer: str) -> None:
+    """What the notice's promises and step 6 check: a bill falls overdue, a
+    discount is still on, and the account information is incomplete."""
+    pc.set_account(customer, overdue_bills=1, info_complete=False)
+    pc.add_discount(customer, DISCOUNT)
+
+
+def _settle_and_complete(pc: SqlPartnerCenter, customer: str) -> None:
+    pc.set_account(customer, overdue_bills=0, info_complete=True)
+    pc.end_discount(customer, DISCOUNT)
+
+
 @dataclass(frozen=True)
 class Step:
     """One person's action, taken once the application waits in ``wait_for``."""
@@ -77,6 +104,12 @@ class PathPlan:
     card_removed: bool = False
     """The card on file at submission is removed before the customer confirms:
     the customer is asked to bind one (the card is read again on confirmation)."""
+    by_customer: bool = False
+    """The customer's own request (issue 13, item 4): its reseller reviews."""
+    review_deadline_approves: bool = False
+    """No one reviews the customer's request: its short deadline approves it, after reminders."""
+    end_of_month: bool = False
+    """The cutover waits for the end of the billing month (issue 13, item 5)."""
 
 
 def _confirm(before: LedgerChange | None = None) -> Step:
@@ -88,6 +121,9 @@ def _recheck_once_fixed(by: Role) -> Step:
     return Step(S.AWAITING_REMEDIATION, ActionKind.RECHECK, by, before=_unfreeze)
 
 
+_RESELLER_APPROVES = Step(
+    S.PENDING_RESELLER_REVIEW, ActionKind.RESELLER_REVIEW, Role.RESELLER, approve=True
+)
 _APPROVE = Step(S.PENDING_DISTRIBUTOR_REVIEW, ActionKind.REVIEW, Role.DISTRIBUTOR, approve=True)
 _CARD = Step(S.PENDING_CARD_BINDING, ActionKind.CARD_BOUND, Role.CUSTOMER, before=_bind_card)
 
@@ -95,6 +131,26 @@ PATHS: tuple[PathPlan, ...] = (
     PathPlan("direct, card bound", False, True, (_confirm(),), S.COMPLETED),
     PathPlan("direct, card binding", False, False, (_confirm(), _CARD), S.COMPLETED),
     PathPlan("second-level, card bound", True, True, (_APPROVE, _confirm()), S.COMPLETED),
+    # Issue 13: early in the mix, so that the smallest runs take them too.
+    PathPlan(
+        "direct, the customer's request, reseller approves",
+        False,
+        True,
+        (_RESELLER_APPROVES,),
+        S.COMPLETED,
+        by_customer=True,
+    ),
+    PathPlan(
+        "direct, end of month, withdrawn before the date",
+        False,
+        True,
+        (
+            _confirm(),
+            Step(S.AWAITING_EFFECTIVE_DATE, ActionKind.WITHDRAW, Role.INITIATOR, reason="not yet"),
+        ),
+        S.WITHDRAWN,
+        end_of_month=True,
+    ),
     PathPlan("second-level, card binding", True, False, (_APPROVE, _confirm(), _CARD), S.COMPLETED),
     PathPlan(
         "direct, card removed before confirmation",
@@ -129,6 +185,22 @@ PATHS: tuple[PathPlan, ...] = (
                 before=_bind_card_and_freeze,
             ),
             _recheck_once_fixed(Role.INITIATOR),
+        ),
+        S.COMPLETED,
+        remediation=True,
+    ),
+    PathPlan(
+        "direct, the notice's checks fail at the end, settled",
+        False,
+        True,
+        (
+            _confirm(before=_owe_and_leave_incomplete),
+            Step(
+                S.AWAITING_REMEDIATION,
+                ActionKind.RECHECK,
+                Role.INITIATOR,
+                before=_settle_and_complete,
+            ),
         ),
         S.COMPLETED,
         remediation=True,
@@ -178,6 +250,15 @@ PATHS: tuple[PathPlan, ...] = (
     PathPlan(
         "second-level, expires after reminders", True, True, (_APPROVE,), S.EXPIRED, expires=True
     ),
+    PathPlan(
+        "direct, the customer's request approved by the deadline",
+        False,
+        True,
+        (),
+        S.COMPLETED,
+        by_customer=True,
+        review_deadline_approves=True,
+    ),
 )
 
 
@@ -204,6 +285,8 @@ class Application:
             case Role.CUSTOMER:
                 return self.customer
             case Role.INITIATOR:
+                return self.customer if self.plan.by_customer else self.initiator
+            case Role.RESELLER:
                 return self.initiator
             case Role.DISTRIBUTOR:
                 assert self.distributor is not None
@@ -211,7 +294,21 @@ class Application:
             case Role.OPERATOR:
                 return OPERATOR
 
+    @property
+    def requested_by(self) -> Requester:
+        return Requester.CUSTOMER if self.plan.by_customer else Requester.RESELLER
+
+    @property
+    def effective(self) -> Effective:
+        return Effective.END_OF_MONTH if self.plan.end_of_month else Effective.AT_ONCE
+
     def deadlines(self, settings: ChaosSettings) -> Deadlines:
+        if self.plan.review_deadline_approves:
+            return Deadlines(
+                reseller_review=settings.expiry_deadline,
+                reminders_before=settings.expiry_reminders_before,
+                on_deadline=DeadlineActions(reseller_review=OnDeadline.APPROVE),
+            )
         if not self.plan.expires:
             return Deadlines()
         return Deadlines(
@@ -244,6 +341,8 @@ class Application:
 
         if plan.outcome is S.PRECHECK_FAILED:
             return Counter()
+        if plan.by_customer:
+            return self._customer_request_inbox(settings)
         send("submitted", r)
         if plan.second_level:
             send("review_requested", d)
@@ -265,12 +364,32 @@ class Application:
             return Counter(messages)
         if not plan.card or plan.card_removed:
             send("card_binding_requested", c)
+        if plan.end_of_month:
+            send("cutover_scheduled", *everyone)
         if plan.outcome is S.WITHDRAWN:
             send("withdrawn", *everyone)
             return Counter(messages)
         if plan.remediation:
             send("final_check_failed", r)
         send("completed", *everyone)
+        return Counter(messages)
+
+    def _customer_request_inbox(self, settings: ChaosSettings) -> Counter[tuple[str, str]]:
+        """The customer's own request (a direct reseller's customer, card on
+        file): the customer initiates, the reseller reviews or its deadline
+        approves, and both hear of the end."""
+        r, c = self.initiator, self.customer
+        review = S.PENDING_RESELLER_REVIEW
+        messages = [("submitted", c), ("reseller_review_requested", r)]
+        if self.plan.review_deadline_approves:
+            messages += [
+                (f"reminder:{review}:{humanize(before)}", r)
+                for before in settings.expiry_reminders_before
+            ]
+            messages += [(f"deadline:{review}:approve", c), (f"deadline:{review}:approve", r)]
+        else:
+            messages.append(("reseller_review_decision:approved", c))
+        messages += [("completed", c), ("completed", r)]
         return Counter(messages)
 
 

@@ -62,7 +62,12 @@ from workflows.model import (
     ActionKind,
     ActionResult,
     ApplicationInput,
+    Deadlines,
+    Effective,
+    Requester,
     SubmissionResult,
+    UnbindingState,
+    UnbindStatus,
 )
 from workflows.signing import Signer
 from workflows.unbinding import UnbindingWorkflow
@@ -127,6 +132,35 @@ class UnbindingClient(ApplicationReader):
         """
         return await self.submit(build_application(**application))
 
+    async def request(
+        self,
+        customer_uin: str,
+        *,
+        notice_acknowledged: bool,
+        submitter_uin: str | None = None,
+        reason: str | None = None,
+        deadlines: Deadlines | None = None,
+        effective: Effective | str | None = None,
+        application_id: str | None = None,
+    ) -> SubmissionResult:
+        """The customer's own request to leave its reseller (the mirror of
+        :meth:`apply`): the customer is the initiator, its reseller reviews.
+        ``submitter_uin`` defaults to the customer (a sub-user is refused by
+        the ``root_account`` check)."""
+        fields = ApplicationFields(
+            customer_uin=customer_uin,
+            initiator_uin=customer_uin,
+            submitter_uin=submitter_uin,
+            notice_acknowledged=notice_acknowledged,
+            reason=reason,
+            deadlines=deadlines,
+            application_id=application_id,
+            requested_by=Requester.CUSTOMER,
+        )
+        if effective is not None:
+            fields["effective"] = effective
+        return await self.apply(**fields)
+
     async def submit(self, application: ApplicationInput) -> SubmissionResult:
         """Start the workflow for an already-built application and wait for the
         precondition checks (update-with-start: one round trip, no race)."""
@@ -165,6 +199,40 @@ class UnbindingClient(ApplicationReader):
                 ) from None
             except WorkflowUpdateFailedError as error:
                 raise Refused(_failure_message(error.cause)) from None
+
+    async def submit_once(self, application: ApplicationInput) -> tuple[SubmissionResult, bool]:
+        """Submit ``application`` unless this very application (its id) was
+        submitted before, by an earlier, interrupted run of a batch: then its
+        answer, read back, and True. Never starts a second run for it."""
+        application = revalidated(application, ApplicationInput)
+        earlier = await self._submitted_before(application)
+        if earlier is not None:
+            return earlier, True
+        return await self.submit(application), False
+
+    async def _submitted_before(self, application: ApplicationInput) -> SubmissionResult | None:
+        """The submission answer of an application already started, or None.
+        The customer's latest run is read by its workflow id (no lag); an
+        older run of it (a later application followed) from the list view."""
+        customer, application_id = application.customer_uin, application.application_id
+        try:
+            report = await self.report(customer)
+        except Refused as error:
+            if error.message.startswith("no application"):
+                return None
+            raise
+        state = report.state
+        if state.application_id != application_id:
+            run = await self.run_of_application(customer, application_id)
+            if run is None:
+                return None
+            state = await self.state_of_run(run.workflow_id, run.run_id)
+        if state.status is UnbindStatus.VALIDATING:
+            # Started, not answered yet: the same update id gets the first answer.
+            answer = await self._ask_for_the_submission_again(application)
+            if answer is not None:
+                return answer
+        return submission_of(state)
 
     async def _ask_for_the_submission_again(
         self, application: ApplicationInput
@@ -210,6 +278,14 @@ class UnbindingClient(ApplicationReader):
         give the one of an unanswered call to retry it."""
         action = action_of_kind(kind, actor=actor, action_id=action_id, **fields)
         return await self.act(customer_uin, action, principal=principal)
+
+    async def reseller_review(
+        self, customer_uin: str, *, actor: str, approve: bool, **options: Unpack[WithReason]
+    ) -> ActionResult:
+        """The reseller approves or rejects its customer's own request."""
+        return await self.perform(
+            "reseller_review", customer_uin, actor=actor, approve=approve, **options
+        )
 
     async def review(
         self, customer_uin: str, *, actor: str, approve: bool, **options: Unpack[WithReason]
@@ -330,6 +406,21 @@ class UnbindingClient(ApplicationReader):
                 if error.status == RPCStatusCode.NOT_FOUND:
                     raise Refused(f"no open application for customer {customer_uin}") from None
                 raise
+
+
+def submission_of(state: UnbindingState) -> SubmissionResult:
+    """The submission answer an application's state implies: accepted once it
+    went past its submission checks into any wait or step."""
+    passed = any(
+        not t.status.is_terminal and t.status is not UnbindStatus.VALIDATING
+        for t in state.transitions
+    ) or not (state.status.is_terminal or state.status is UnbindStatus.VALIDATING)
+    return SubmissionResult(
+        accepted=passed,
+        workflow_id=state.workflow_id,
+        status=state.status,
+        failed_checks=[] if passed else state.failed_checks,
+    )
 
 
 def _answer_once_ended(report: StatusReport, action: Action) -> ActionResult:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from temporalio.envconfig import ClientConfig
 
+from activities.partner_center import Quota, Quotas
 from activities.sql import DEFAULT_DATABASE_URL
 from starter.errors import BadConfiguration
 
@@ -148,3 +149,38 @@ def _bad_temporal_config(error: Exception, config_file: Path, given: bool) -> Ba
             f"cannot use {config_file}: {reason}; fix the file or point the variable elsewhere",
         )
     return BadConfiguration(None, f"the Temporal client configuration: {reason}")
+
+
+QUOTA_VARIABLES = {
+    "per_customer": "UNBIND_QUOTA_PER_CUSTOMER",
+    "per_pair": "UNBIND_QUOTA_PER_PAIR",
+}
+"""Each ``LIMIT/MONTHS`` (default ``3/3``: 3 applications in 3 months); ``0/1`` is off."""
+
+
+def quotas_from_env() -> Quotas:
+    """The submission quotas (``UNBIND_QUOTA_PER_CUSTOMER``,
+    ``UNBIND_QUOTA_PER_PAIR``), each checked: a :class:`BadConfiguration`
+    naming the variable otherwise."""
+    return Quotas(
+        **{
+            name: _quota(variable, os.environ.get(variable))
+            for name, variable in QUOTA_VARIABLES.items()
+        }
+    )
+
+
+def _quota(variable: str, given: str | None) -> Quota:
+    if not given:
+        return Quota()
+    limit, slash, months = given.strip().partition("/")
+    try:
+        if not (slash and limit.isascii() and months.isascii()):
+            raise ValueError
+        return Quota(limit=int(limit), months=int(months))
+    except ValueError:
+        raise BadConfiguration(
+            variable,
+            f"{given!r} is not LIMIT/MONTHS (e.g. 3/3: at most 3 applications in any "
+            "3 months; a limit of 0 switches the quota off; months 1-120)",
+        ) from None

@@ -12,6 +12,8 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from activities.sql import SqlPartnerCenter
+from starter.batch import BatchRow, CustomerOutcome, build_batch, submit_batch
+from starter.batch import Outcome as BatchOutcome
 from starter.client import UnbindingClient
 from starter.errors import UnbindError
 from starter.progress import phase, say
@@ -83,6 +85,13 @@ class _Story:
         return " → ".join(self.steps)
 
 
+def _tally(outcomes: Sequence[CustomerOutcome]) -> str:
+    """``2 accepted, 1 refused (overdue_bills)``."""
+    accepted = sum(o.outcome is BatchOutcome.ACCEPTED for o in outcomes)
+    others = [f"{o.outcome} ({_checks(o.failed_checks)})" for o in outcomes if o.failed_checks]
+    return ", ".join([f"{accepted} accepted", *others])
+
+
 def _checks(failed_checks: Sequence[FailedCheck]) -> str:
     return ", ".join(str(check.check) for check in failed_checks) or "none"
 
@@ -111,6 +120,14 @@ class Scenarios:
             ),
             ("5. Final check fails, recheck", S.COMPLETED, self.final_check_recheck),
             ("6. Final check fails, left open", S.AWAITING_REMEDIATION, self.left_for_remediation),
+            ("7. The notice, checked", S.COMPLETED, self.notice_checked),
+            ("8. Many at once: a batch", S.PENDING_CUSTOMER_CONFIRMATION, self.batch),
+            ("9. The customer's own request", S.COMPLETED, self.customer_request),
+            (
+                "10. At the end of the billing month",
+                S.AWAITING_EFFECTIVE_DATE,
+                self.end_of_month,
+            ),
         )
         outcomes = []
         with phase("demo scenarios", total=len(plays)) as played:
@@ -183,15 +200,7 @@ class Scenarios:
         reseller = self.partners.reseller
         self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: frozen", card=True)
         self.ledger.set_account(customer, frozen=True)
-        first = await self.client.apply(
-            customer_uin=customer, initiator_uin=reseller, notice_acknowledged=True
-        )
-        if first.accepted:
-            raise UnbindError("the application for a frozen account was accepted")
-        story(f"failed checks: {_checks(first.failed_checks)}")
-        # The refused application has ended; a new one for the customer may start.
-        refused = self.client.temporal.get_workflow_handle(workflow_id_for(customer))
-        await asyncio.wait_for(refused.result(), self.settle_timeout)
+        await self.refused_application(customer, reseller, story)
         self.ledger.set_account(customer, frozen=False)
         story("unfrozen")
         await self.apply(customer, reseller, story, verb="applied again: accepted")
@@ -229,7 +238,104 @@ class Scenarios:
             f"unbind recheck --customer {customer} --as {reseller}"
         )
 
+    async def notice_checked(self, customer: str, story: _Story) -> None:
+        """What the notice makes the reseller promise is checked, not taken on trust."""
+        reseller = self.partners.reseller
+        self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: notice", card=True)
+        self.ledger.set_account(customer, overdue_bills=2)
+        self.ledger.add_discount(customer, "Storage 10% off")
+        await self.refused_application(customer, reseller, story)
+        self.ledger.set_account(customer, overdue_bills=0)
+        self.ledger.end_discount(customer, "Storage 10% off")
+        story("bills settled, discounts deactivated")
+        await self.apply(customer, reseller, story, verb="applied again: accepted")
+        self.ledger.set_account(customer, info_complete=False)
+        await self.client.confirm(customer, actor=customer)
+        waiting = await self.settled(customer, S.AWAITING_REMEDIATION)
+        story(f"confirmed; final check failed: {_checks(waiting.failed_checks)}")
+        self.ledger.set_account(customer, info_complete=True)
+        story("information completed")
+        await self.act(story, "recheck", self.client.recheck(customer, actor=reseller))
+        await self.completed(customer, story)
+
+    async def batch(self, customer: str, story: _Story) -> None:
+        """A reseller leaving the programme submits all its customers at once,
+        is interrupted (here: simply runs again), and nobody is submitted twice."""
+        reseller = self.partners.reseller
+        customers = [customer, next(self.uins), next(self.uins)]
+        for uin in customers:
+            self.ledger.add_customer(uin, partner_uin=reseller, name="Demo: batch", card=True)
+        self.ledger.set_account(customers[-1], overdue_bills=1)
+        rows = [BatchRow(n, uin) for n, uin in enumerate(customers, start=2)]
+        batch_id, applications = build_batch(rows, initiator_uin=reseller, notice_acknowledged=True)
+        first = await submit_batch(self.client, batch_id, applications, concurrency=2)
+        story(f"batch {batch_id} of {len(rows)}: {_tally(first.outcomes)}")
+        again = await submit_batch(self.client, batch_id, applications, concurrency=2)
+        if not all(outcome.resumed for outcome in again.outcomes):
+            raise UnbindError("the batch run again submitted someone a second time")
+        story(f"run again: all {len(again.outcomes)} found, none submitted twice")
+        story.next_command = f"unbind confirm --customer {customer} --as {customer}"
+
+    async def customer_request(self, customer: str, story: _Story) -> None:
+        """Issue 13, item 4: the customer applies; only its reseller reviews
+        (left unreviewed for 10 days, the request would be approved)."""
+        reseller = self.partners.reseller
+        self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: leaves", card=True)
+        result = await self.client.request(customer, notice_acknowledged=True)
+        if not result.accepted:
+            raise UnbindError(f"request refused: {_checks(result.failed_checks)}")
+        story("customer applied to leave")
+        await self.refused(
+            story,
+            "its own review refused",
+            self.client.reseller_review(customer, actor=customer, approve=True),
+        )
+        await self.act(
+            story,
+            "reseller approved",
+            self.client.reseller_review(customer, actor=reseller, approve=True),
+        )
+        await self.completed(customer, story)
+
+    async def end_of_month(self, customer: str, story: _Story) -> None:
+        """Issue 13, item 5: confirmed after seeing the date and what ends; the
+        cutover waits on a durable timer for the end of the billing month."""
+        reseller = self.partners.reseller
+        self.ledger.add_customer(customer, partner_uin=reseller, name="Demo: month end", card=True)
+        self.ledger.add_discount(customer, "Compute 20% off")
+        # The notice's promise: deactivated before applying; the plan lists it as ending.
+        self.ledger.end_discount(customer, "Compute 20% off")
+        result = await self.client.apply(
+            customer_uin=customer,
+            initiator_uin=reseller,
+            notice_acknowledged=True,
+            effective="end_of_month",
+        )
+        if not result.accepted:
+            raise UnbindError(f"application refused: {_checks(result.failed_checks)}")
+        state = await self.client.status(customer)
+        plan = state.plan
+        assert plan is not None and plan.effective_on is not None
+        story(
+            f"applied; shown: cutover {plan.effective_on:%Y-%m-%d}, ending {plan.discounts_ending}"
+        )
+        await self.act(story, "customer confirmed", self.client.confirm(customer, actor=customer))
+        story("waiting for the date (withdraw still possible)")
+        story.next_command = f"unbind withdraw --customer {customer} --as {reseller}"
+
     # ---- steps shared by the scenarios ---------------------------------------
+
+    async def refused_application(self, customer: str, reseller: str, story: _Story) -> None:
+        """An application the preconditions refuse, and its run ended, so a
+        new one for the customer may start."""
+        first = await self.client.apply(
+            customer_uin=customer, initiator_uin=reseller, notice_acknowledged=True
+        )
+        if first.accepted:
+            raise UnbindError(f"the application for customer {customer} was accepted")
+        story(f"failed checks: {_checks(first.failed_checks)}")
+        refused = self.client.temporal.get_workflow_handle(workflow_id_for(customer))
+        await asyncio.wait_for(refused.result(), self.settle_timeout)
 
     async def apply(
         self, customer: str, reseller: str, story: _Story, *, verb: str = "applied"

@@ -108,6 +108,13 @@ OPTION_NAMES: Mapping[str, str] = {
     "action_id": "--action-id",
     "reason": "--reason",
     "approve": "--approve",
+    "text_sha256": "--text-sha256",
+    "deadlines.reseller_review": "--reseller-review-days",
+    "deadlines.on_deadline": "--on-deadline",
+    "on_deadline": "--on-deadline",
+    "requested_by": "--requested-by",
+    "effective": "--effective",
+    "reseller_review": "--reseller-review-days",
     "deadlines.distributor_review": "--review-days",
     "deadlines.customer_confirmation": "--confirmation-days",
     "deadlines.card_binding": "--card-days",
@@ -126,6 +133,7 @@ _PATTERN_RULES: Mapping[str, str] = {
     ),
     r"^[A-Za-z0-9._:@-]{1,128}$": "must be 1-128 letters, digits or ._:@-",
     r"^[A-Za-z0-9-]{8,64}$": "must be 8-64 letters, digits or -",
+    r"^[0-9a-f]{64}$": "must be a SHA-256: 64 lowercase hex digits",
 }
 
 _MAX_ECHOED_VALUE = 40

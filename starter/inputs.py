@@ -15,7 +15,17 @@ from pydantic import BaseModel, ValidationError
 from starter.errors import OPTION_NAMES, BadInput, bad_input_from
 from workflows.actions import ACTIONS
 from workflows.fields import NEW_TEXT, Uin
-from workflows.model import Action, ActionKind, ApplicationInput, Deadlines
+from workflows.model import (
+    Action,
+    ActionKind,
+    ApplicationInput,
+    DeadlineActions,
+    Deadlines,
+    DecisionAction,
+    Effective,
+    Requester,
+)
+from workflows.notice import CURRENT, Consent
 
 _M = TypeVar("_M", bound=BaseModel)
 _A = TypeVar("_A", bound=Action)
@@ -64,9 +74,17 @@ class ApplicationFields(TypedDict):
     reason: NotRequired[str | None]
     deadlines: NotRequired[Deadlines | None]
     """Default: the settings' deadlines (see :func:`build_deadlines`)."""
+    notice_version: NotRequired[str | None]
+    """Default: the current version of ``workflows.notice`` (with its hash)."""
+    notice_sha256: NotRequired[str | None]
     application_id: NotRequired[str | None]
     """Default: a fresh one. Only an absent id is generated: an empty one is a
     caller's bug."""
+    requested_by: NotRequired[Requester | str]
+    """Default: the reseller. ``customer``: the customer applies for itself
+    (``initiator_uin`` is then the customer's own UIN)."""
+    effective: NotRequired[Effective | str]
+    """When the cutover takes effect: ``at_once`` (default) or ``end_of_month``."""
 
 
 def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
@@ -76,6 +94,9 @@ def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
         "application_id": uuid4().hex,
         "deadlines": Deadlines(),
         "submitter_uin": given.get("initiator_uin"),
+        # The notice this client shows (``unbind notice``), kept as evidence.
+        "notice_version": CURRENT.version,
+        "notice_sha256": CURRENT.sha256(acknowledged_text(given.get("requested_by"))),
     }
     for name, default in defaults.items():
         if given.get(name) is None and default is not None:
@@ -83,11 +104,24 @@ def build_application(**fields: Unpack[ApplicationFields]) -> ApplicationInput:
     return validated(ApplicationInput, {**given, "acknowledged_at": datetime.now(UTC)})
 
 
-def build_deadlines(**overrides: timedelta | None) -> Deadlines:
+def acknowledged_text(requested_by: Requester | str | None) -> Consent:
+    """The text a submitter acknowledges: the reseller's notice, or the
+    customer's own request text."""
+    return Consent.REQUEST if requested_by == Requester.CUSTOMER else Consent.NOTICE
+
+
+def build_deadlines(
+    on_deadline: Mapping[str, str] | None = None, **overrides: timedelta | None
+) -> Deadlines:
     """Per-application deadlines: defaults, with the given waits overridden
-    (``distributor_review``, ``customer_confirmation``, ``card_binding``,
-    ``remediation``) within the bounds in settings."""
-    return validated(Deadlines, {k: v for k, v in overrides.items() if v is not None})
+    (``reseller_review``, ``distributor_review``, ``customer_confirmation``,
+    ``card_binding``, ``remediation``) within the bounds in settings, and what
+    each wait's deadline does (``on_deadline``: wait -> ``expire``, ``approve``
+    or ``distributor``; see ``workflows.model.DEADLINE_CHOICES``)."""
+    fields: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if on_deadline:
+        fields["on_deadline"] = validated(DeadlineActions, on_deadline)
+    return validated(Deadlines, fields)
 
 
 def build_action(kind: type[_A], *, actor: str, action_id: str | None = None, **fields: Any) -> _A:
@@ -95,7 +129,15 @@ def build_action(kind: type[_A], *, actor: str, action_id: str | None = None, **
     # Only an absent id is generated: an empty one silently replaced would make
     # every retry of the caller a new action.
     action_id = action_id if action_id is not None else uuid4().hex
-    return validated(kind, {"actor": actor, "action_id": action_id, **fields})
+    return validated(kind, {"actor": actor, "action_id": action_id, **shown(kind, fields)})
+
+
+def shown(kind: type[Action], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields``, and for a decision the hash of the text this client shows
+    (the current one, ``unbind notice``) unless the caller named one."""
+    if issubclass(kind, DecisionAction) and fields.get("text_sha256") is None:
+        return {**fields, "text_sha256": CURRENT.sha256(kind.consent)}
+    return dict(fields)
 
 
 def action_of_kind(

@@ -139,22 +139,35 @@ class ApplicationReader(TemporalCalls):
                     raise Refused(f"no application for customer {customer}") from None
                 raise
             run = description.status.name if description.status else "UNKNOWN"
-            handle: WorkflowHandle[Any, UnbindingState] = self._client.get_workflow_handle_for(
-                UnbindingWorkflow.run, workflow_id, run_id=description.run_id
-            )
-            if description.status == WorkflowExecutionStatus.COMPLETED:
-                state = await handle.result(follow_runs=False)
-                return StatusReport(state=state, execution_status=run, run_id=description.run_id)
-            try:
-                state = await self._answer(
-                    handle.query(UnbindingWorkflow.status),
-                    waiting_for=f"the status of {workflow_id}",
-                )
-            except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as error:
-                raise Refused(
-                    f"application {workflow_id} ({run}) cannot report its state: {error}"
-                ) from None
+            state = await self._state_of(workflow_id, description.run_id, description.status)
             return StatusReport(state=state, execution_status=run, run_id=description.run_id)
+
+    async def state_of_run(self, workflow_id: str, run_id: str) -> UnbindingState:
+        """The state of one run (of an application, or an earlier one of its customer)."""
+        with self._temporal_errors():
+            handle = self._client.get_workflow_handle(workflow_id, run_id=run_id)
+            description = await handle.describe()
+            return await self._state_of(workflow_id, run_id, description.status)
+
+    async def _state_of(
+        self, workflow_id: str, run_id: str, status: WorkflowExecutionStatus | None
+    ) -> UnbindingState:
+        """A completed run's result, else what its ``status`` query answers."""
+        handle: WorkflowHandle[Any, UnbindingState] = self._client.get_workflow_handle_for(
+            UnbindingWorkflow.run, workflow_id, run_id=run_id
+        )
+        if status == WorkflowExecutionStatus.COMPLETED:
+            return await handle.result(follow_runs=False)
+        try:
+            return await self._answer(
+                handle.query(UnbindingWorkflow.status),
+                waiting_for=f"the status of {workflow_id}",
+            )
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as error:
+            run = status.name if status else "UNKNOWN"
+            raise Refused(
+                f"application {workflow_id} ({run}) cannot report its state: {error}"
+            ) from None
 
     async def list(
         self,

@@ -30,10 +30,9 @@ class Result:
     stderr: str
 
 
-async def run_unbind(env: Mapping[str, str], *args: str, json: bool = True) -> Result:
-    """``unbind <args> [--json]`` in ``env``, to its end (at most ``CLI_TIMEOUT``)."""
-    argv = [*args, "--json"] if json else list(args)
-    process = await asyncio.create_subprocess_exec(
+async def start_unbind(env: Mapping[str, str], *argv: str) -> asyncio.subprocess.Process:
+    """``unbind <argv>`` started in ``env``, its output piped, not awaited."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "starter.cli",
@@ -44,6 +43,12 @@ async def run_unbind(env: Mapping[str, str], *args: str, json: bool = True) -> R
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def run_unbind(env: Mapping[str, str], *args: str, json: bool = True) -> Result:
+    """``unbind <args> [--json]`` in ``env``, to its end (at most ``CLI_TIMEOUT``)."""
+    argv = [*args, "--json"] if json else list(args)
+    process = await start_unbind(env, *argv)
     try:
         out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT)
     except TimeoutError:

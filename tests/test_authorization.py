@@ -51,6 +51,7 @@ S = UnbindStatus
 K = ActionKind
 
 WHO_MAY: dict[ActionKind, str] = {
+    K.RESELLER_REVIEW: "only the customer's reseller",
     K.REVIEW: "only the customer's distributor",
     K.CONFIRM: "only the customer",
     K.REJECT: "only the customer",
@@ -64,7 +65,10 @@ WAITING_STATES: dict[UnbindStatus, tuple[ActionKind, ...]] = {
     for status in S
     if status in HUMAN_WAITS
 }
-FIELDS: dict[ActionKind, dict[str, Any]] = {K.REVIEW: {"approve": True}}
+FIELDS: dict[ActionKind, dict[str, Any]] = {
+    K.REVIEW: {"approve": True},
+    K.RESELLER_REVIEW: {"approve": True},
+}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from workflows.model import (
     ConfirmAction,
     RecheckAction,
     RejectAction,
+    ResellerReviewAction,
     ReviewAction,
     UnbindStatus,
     WithdrawAction,
@@ -37,12 +38,15 @@ class Roles:
     customer_uin: str
     initiator_uin: str
     distributor_uin: str | None = None
+    reseller_uin: str | None = None
+    """Known once the preconditions passed: the partner the customer is bound to."""
 
 
 class Decision(StrEnum):
     """The decisions the story waits for; an accepted action fills one, and
     one wait takes one decision (the first accepted wins)."""
 
+    RESELLER_REVIEW = "reseller_review"
     REVIEW = "review"
     CUSTOMER_DECISION = "customer_decision"
     CARD_CLAIM = "card_claim"
@@ -73,9 +77,11 @@ class ActionSpec:
 _BEFORE_CUTOVER = frozenset(
     {
         S.VALIDATING,
+        S.PENDING_RESELLER_REVIEW,
         S.PENDING_DISTRIBUTOR_REVIEW,
         S.PENDING_CUSTOMER_CONFIRMATION,
         S.PENDING_CARD_BINDING,
+        S.AWAITING_EFFECTIVE_DATE,
         S.FINAL_CHECK,
         S.AWAITING_REMEDIATION,
     }
@@ -84,6 +90,10 @@ _BEFORE_CUTOVER = frozenset(
 
 def _distributor(actor: str, roles: Roles) -> bool:
     return roles.distributor_uin is not None and actor == roles.distributor_uin
+
+
+def _reseller(actor: str, roles: Roles) -> bool:
+    return roles.reseller_uin is not None and actor == roles.reseller_uin
 
 
 def _customer(actor: str, roles: Roles) -> bool:
@@ -107,6 +117,17 @@ RECHECK_DESCRIPTION = (
 ACTIONS: dict[ActionKind, ActionSpec] = {
     spec.kind: spec
     for spec in (
+        ActionSpec(
+            kind=ActionKind.RESELLER_REVIEW,
+            model=ResellerReviewAction,
+            accepted_in=frozenset({S.PENDING_RESELLER_REVIEW}),
+            actor_rule="only the customer's reseller may review the customer's request",
+            may_act=_reseller,
+            description="Reseller approves or rejects the customer's request.",
+            help="The reseller approves or rejects its customer's request to leave.",
+            decision=Decision.RESELLER_REVIEW,
+            command="reseller-review",
+        ),
         ActionSpec(
             kind=ActionKind.REVIEW,
             model=ReviewAction,

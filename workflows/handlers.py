@@ -37,6 +37,22 @@ class Handlers:
         the signing policy and the verified principals."""
         return self._intake
 
+    @workflow.signal(
+        name=K.RESELLER_REVIEW.value, description=ACTIONS[K.RESELLER_REVIEW].description
+    )
+    def reseller_review_signal(self, *payload: Any) -> None:
+        self._intake.on_signal(K.RESELLER_REVIEW, payload)
+
+    @workflow.update(
+        name=K.RESELLER_REVIEW.value, description=ACTIONS[K.RESELLER_REVIEW].description
+    )
+    async def reseller_review_update(self, *payload: Any) -> ActionResult:
+        return await self._intake.on_update(K.RESELLER_REVIEW, payload)
+
+    @reseller_review_update.validator
+    def _validate_reseller_review(self, *payload: Any) -> None:
+        self._intake.validate(K.RESELLER_REVIEW, payload)
+
     @workflow.signal(name=K.REVIEW.value, description=ACTIONS[K.REVIEW].description)
     def review_signal(self, *payload: Any) -> None:
         self._intake.on_signal(K.REVIEW, payload)

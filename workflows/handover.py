@@ -25,9 +25,11 @@ from workflows.state import WorkflowState
 S = UnbindStatus
 
 RESUMABLE_WAITS = (
+    S.PENDING_RESELLER_REVIEW,
     S.PENDING_DISTRIBUTOR_REVIEW,
     S.PENDING_CUSTOMER_CONFIRMATION,
     S.PENDING_CARD_BINDING,
+    S.AWAITING_EFFECTIVE_DATE,
     S.AWAITING_REMEDIATION,
 )
 """The human waits in story order: a continued run resumes in one of them and
@@ -94,8 +96,11 @@ def begin(payload: tuple[Any, ...]) -> tuple[ApplicationInput, WorkflowState]:
         submitted_at=workflow.now(),
         notice_acknowledged_by=application.submitter_uin,
         notice_acknowledged_at=application.acknowledged_at,
+        notice_version=application.notice_version,
+        notice_sha256=application.notice_sha256,
         reason=application.reason,
         deadlines=application.deadlines,
+        requested_by=application.requested_by,
     )
     return application, WorkflowState(public=fresh)
 

@@ -98,8 +98,10 @@ def log(
     reason: str | None = None,
     action_id: str | None = None,
     principal: str | None = None,
+    decided: Action | None = None,
 ) -> None:
-    """An entry in the timeline the ``status`` query shows."""
+    """An entry in the timeline the ``status`` query shows; for a party's
+    ``decided`` action, the verdict and the hash of the text it was shown."""
     metrics.action_answered(str(action), accepted=accepted)
     public = state.public
     # A hostile client could flood rejected actions; keep history bounded.
@@ -115,6 +117,8 @@ def log(
             reason=reason,
             action_id=action_id,
             principal=principal,
+            text_sha256=getattr(decided, "text_sha256", None),
+            approve=getattr(decided, "approve", None),
         )
     )
 
@@ -125,7 +129,7 @@ def answer(state: WorkflowState, action: Action, accepted: bool, reason: str | N
     key = action_key(action)
     state.answers[key] = Answer(accepted=accepted, reason=reason)
     principal = state.principals.pop(key, None)
-    log(state, action.actor, action.kind, accepted, reason, action.action_id, principal)
+    log(state, action.actor, action.kind, accepted, reason, action.action_id, principal, action)
 
 
 def reused(action: Action) -> str:
@@ -261,6 +265,7 @@ class Intake:
             workflow_id=state.public.workflow_id,
             status=state.status,
             failed_checks=state.public.failed_checks,
+            plan=state.public.plan if state.validated else None,
         )
 
     def _known(self, action: Action) -> bool:
@@ -331,4 +336,4 @@ class Intake:
         # Accepted: the answer carries no reason; the timeline keeps the actor's.
         state.answers[action_key(action)] = Answer(accepted=True)
         reason = getattr(action, "reason", None)
-        log(state, action.actor, action.kind, True, reason, action.action_id, principal)
+        log(state, action.actor, action.kind, True, reason, action.action_id, principal, action)

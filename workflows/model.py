@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
@@ -23,7 +23,16 @@ from pydantic import (
 )
 
 from workflows.fields import ActionId, Actor, Reason, Uin
+from workflows.notice import VERSIONS, Consent, text_with_hash
 from workflows.settings import SETTINGS
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _unless_none() -> Any:
+    """An optional field left out of the JSON while unset: messages recorded
+    before it existed read, hash and compare as they always did."""
+    return Field(default=None, exclude_if=lambda value: value is None)
 
 
 class _Message(BaseModel):
@@ -32,13 +41,18 @@ class _Message(BaseModel):
 
 class UnbindStatus(StrEnum):
     VALIDATING = "VALIDATING"
+    PENDING_RESELLER_REVIEW = "PENDING_RESELLER_REVIEW"
+    """The customer's own request (``Requester.CUSTOMER``): its reseller reviews."""
     PENDING_DISTRIBUTOR_REVIEW = "PENDING_DISTRIBUTOR_REVIEW"
     PENDING_CUSTOMER_CONFIRMATION = "PENDING_CUSTOMER_CONFIRMATION"
     PENDING_CARD_BINDING = "PENDING_CARD_BINDING"
+    AWAITING_EFFECTIVE_DATE = "AWAITING_EFFECTIVE_DATE"
+    """Agreed, cutover at the end of the billing month: a durable timer to the date."""
     FINAL_CHECK = "FINAL_CHECK"
     AWAITING_REMEDIATION = "AWAITING_REMEDIATION"
     CUTTING_OVER = "CUTTING_OVER"
     PRECHECK_FAILED = "PRECHECK_FAILED"
+    RESELLER_REJECTED = "RESELLER_REJECTED"
     DISTRIBUTOR_REJECTED = "DISTRIBUTOR_REJECTED"
     CUSTOMER_REJECTED = "CUSTOMER_REJECTED"
     EXPIRED = "EXPIRED"
@@ -55,6 +69,7 @@ class UnbindStatus(StrEnum):
 TERMINAL_STATUSES = frozenset(
     {
         UnbindStatus.PRECHECK_FAILED,
+        UnbindStatus.RESELLER_REJECTED,
         UnbindStatus.DISTRIBUTOR_REJECTED,
         UnbindStatus.CUSTOMER_REJECTED,
         UnbindStatus.EXPIRED,
@@ -95,20 +110,97 @@ class CheckName(StrEnum):
     OPEN_APPLICATION = "open_application"
     CARD = "card"
     """Final check only: at submission a missing card means the card-binding step later."""
+    OVERDUE_BILLS = "overdue_bills"
+    """The notice's "settled ALL overdue payments", checked at submission and at the end."""
+    ACTIVE_DISCOUNTS = "active_discounts"
+    """The notice's "deactivated ALL sub-customer discounts", checked likewise."""
+    ACCOUNT_INFORMATION = "account_information"
+    """Final check only: step 6's "information completed", beside the card."""
+    CUSTOMER_QUOTA = "customer_quota"
+    """Submission only: too many applications for this customer in the window."""
+    PAIR_QUOTA = "pair_quota"
+    """Submission only: too many by this reseller for this customer in the window."""
 
 
 class FailedCheck(_Message):
     check: CheckName
     hint: str
+    next_allowed_at: datetime | None = Field(default=None, exclude_if=lambda v: v is None)
+    """A quota's: the first moment another application is allowed. Left out
+    when unset, so every other check reads and hashes as it always did."""
 
 
 class ActionKind(StrEnum):
+    RESELLER_REVIEW = "reseller_review"
     REVIEW = "review"
     CONFIRM = "confirm"
     REJECT = "reject"
     CARD_BOUND = "card_bound"
     WITHDRAW = "withdraw"
     RECHECK = "recheck"
+
+
+class Requester(StrEnum):
+    """Who asked for the unbinding."""
+
+    RESELLER = "reseller"
+    """The reseller (or its distributor's second-level reseller) initiates: the help page's flow."""
+    CUSTOMER = "customer"
+    """The customer applies to leave its reseller: the mirror flow."""
+
+
+class OnDeadline(StrEnum):
+    """What a human wait's deadline does."""
+
+    EXPIRE = "expire"
+    """The application ends as ``EXPIRED``."""
+    APPROVE = "approve"
+    """The review is approved automatically (a review wait only)."""
+    DISTRIBUTOR = "distributor"
+    """The review is handed to the distributor (the reseller's review only;
+    without a distributor the application expires)."""
+
+
+DEADLINE_CHOICES: dict[str, frozenset[OnDeadline]] = {
+    "reseller_review": frozenset(OnDeadline),
+    "distributor_review": frozenset({OnDeadline.EXPIRE, OnDeadline.APPROVE}),
+    # A deadline may decide a review, never the customer's consent or a fact (a card, a fix).
+    "customer_confirmation": frozenset({OnDeadline.EXPIRE}),
+    "card_binding": frozenset({OnDeadline.EXPIRE}),
+    "remediation": frozenset({OnDeadline.EXPIRE}),
+}
+"""What each wait's deadline may do."""
+
+
+class DeadlineActions(BaseModel):
+    """What each wait's deadline does (``DEADLINE_CHOICES`` says what it may)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reseller_review: OnDeadline = OnDeadline.APPROVE
+    """Tencent's rule: a customer's request the reseller leaves unreviewed is approved."""
+    distributor_review: OnDeadline = OnDeadline.EXPIRE
+    customer_confirmation: OnDeadline = OnDeadline.EXPIRE
+    card_binding: OnDeadline = OnDeadline.EXPIRE
+    remediation: OnDeadline = OnDeadline.EXPIRE
+
+    @model_validator(mode="after")
+    def _allowed(self) -> DeadlineActions:
+        for wait, allowed in DEADLINE_CHOICES.items():
+            chosen = getattr(self, wait)
+            if chosen not in allowed:
+                names = ", ".join(sorted(choice.value for choice in allowed))
+                raise ValueError(f"{wait}: the deadline may only {names}, not {chosen.value}")
+        return self
+
+
+class Effective(StrEnum):
+    """When the cutover takes effect."""
+
+    AT_ONCE = "at_once"
+    """As soon as everyone agreed and the final check passed (today)."""
+    END_OF_MONTH = "end_of_month"
+    """At the end of the current billing month (AWS's rule for billing transfers)."""
 
 
 def _bounded(default: timedelta) -> timedelta:
@@ -118,6 +210,7 @@ def _bounded(default: timedelta) -> timedelta:
 class Deadlines(_Message):
     """How long each human wait may last, resolved at submission."""
 
+    reseller_review: timedelta = _bounded(SETTINGS.reseller_review_deadline)
     distributor_review: timedelta = _bounded(SETTINGS.distributor_review_deadline)
     customer_confirmation: timedelta = _bounded(SETTINGS.customer_confirmation_deadline)
     card_binding: timedelta = _bounded(SETTINGS.card_binding_deadline)
@@ -128,6 +221,7 @@ class Deadlines(_Message):
         ge=SETTINGS.min_auto_recheck_every,
         le=SETTINGS.max_deadline,
     )
+    on_deadline: DeadlineActions = DeadlineActions()
 
     @field_validator("reminders_before")
     @classmethod
@@ -151,6 +245,15 @@ class ApplicationInput(_Message):
     acknowledged_at: datetime
     reason: Reason | None = None
     deadlines: Deadlines = Deadlines()
+    notice_version: str | None = _unless_none()
+    """The version of the notice acknowledged (``workflows.notice``); absent
+    in applications submitted before notices were versioned."""
+    notice_sha256: Sha256 | None = _unless_none()
+    """The SHA-256 of that version's text, as the submitter's client showed it."""
+    requested_by: Requester = Requester.RESELLER
+    """``CUSTOMER``: the customer applies for itself (initiator, submitter and
+    customer are then the same account) and its reseller reviews."""
+    effective: Effective = Effective.AT_ONCE
     carried_over: CarriedOver | None = None
     """Set only in runs continued by older workers (a long history); ignored
     on a fresh start. Newer runs hand their state over as a second argument."""
@@ -163,7 +266,28 @@ class ApplicationInput(_Message):
         return value
 
     @model_validator(mode="after")
+    def _notice_is_a_known_version(self) -> ApplicationInput:
+        if self.notice_version is None and self.notice_sha256 is None:
+            return self
+        version = VERSIONS.get(self.notice_version or "")
+        if version is None:
+            raise ValueError(f"notice_version must be one of {', '.join(VERSIONS)}")
+        # A customer applying for itself acknowledges its own text, not the reseller's notice.
+        consent = Consent.REQUEST if self.requested_by is Requester.CUSTOMER else Consent.NOTICE
+        if self.notice_sha256 != version.sha256(consent):
+            raise ValueError(
+                f"notice_sha256 must be the SHA-256 of the {consent} text of notice version "
+                f"{version.version}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _customer_is_not_initiator(self) -> ApplicationInput:
+        if self.requested_by is Requester.CUSTOMER:
+            # Only the customer applies for itself.
+            if self.initiator_uin != self.customer_uin:
+                raise ValueError("a customer's request is initiated by the customer itself")
+            return self
         if self.customer_uin == self.initiator_uin:
             raise ValueError("customer_uin and initiator_uin must differ")
         return self
@@ -181,18 +305,46 @@ class Action(_Message):
     actor: Actor
 
 
-class ReviewAction(Action):
-    kind: ClassVar[ActionKind] = ActionKind.REVIEW
+class DecisionAction(Action):
+    """A decision on a text shown to the party (``workflows.notice``)."""
+
+    consent: ClassVar[Consent]
+    text_sha256: Sha256 | None = _unless_none()
+    """The SHA-256 of the text the party was shown, kept as evidence."""
+
+    @field_validator("text_sha256")
+    @classmethod
+    def _a_text_of_ours(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        known = text_with_hash(value)
+        if known is None or known[1] is not cls.consent:
+            raise ValueError(f"must be the SHA-256 of a {cls.consent} text of workflows.notice")
+        return value
+
+
+class ResellerReviewAction(DecisionAction):
+    kind: ClassVar[ActionKind] = ActionKind.RESELLER_REVIEW
+    consent: ClassVar[Consent] = Consent.RESELLER_REVIEW
     approve: StrictBool
     reason: Reason | None = None
 
 
-class ConfirmAction(Action):
+class ReviewAction(DecisionAction):
+    kind: ClassVar[ActionKind] = ActionKind.REVIEW
+    consent: ClassVar[Consent] = Consent.REVIEW
+    approve: StrictBool
+    reason: Reason | None = None
+
+
+class ConfirmAction(DecisionAction):
     kind: ClassVar[ActionKind] = ActionKind.CONFIRM
+    consent: ClassVar[Consent] = Consent.CONFIRMATION
 
 
-class RejectAction(Action):
+class RejectAction(DecisionAction):
     kind: ClassVar[ActionKind] = ActionKind.REJECT
+    consent: ClassVar[Consent] = Consent.CONFIRMATION
     reason: Reason | None = None
 
 
@@ -228,11 +380,29 @@ class TimelineEntry(_Message):
     principal: str | None = None
     """Who really acted, from the action's verified signature (``workflows.signing``);
     None for an unsigned action (an operator's, a signal, or before signing)."""
+    text_sha256: str | None = _unless_none()
+    """A decision's: the SHA-256 of the text the party was shown."""
+    approve: bool | None = _unless_none()
+    """A review's verdict."""
 
 
 class Transition(_Message):
     at: datetime
     status: UnbindStatus
+
+
+class CutoverPlan(_Message):
+    """What the cutover will change and when, shown to each party before it
+    decides and kept in the record."""
+
+    effective: Effective
+    effective_on: datetime | None
+    """The billing boundary the cutover waits for; None: at once, when the
+    final check passes."""
+    discounts_ending: tuple[str, ...] = ()
+    """The reseller's discounts on the customer's account, which end at the cutover."""
+    delayed_bills: str
+    """The help page's rule on bills that arrive after the cutover."""
 
 
 class UnbindingState(BaseModel):
@@ -252,6 +422,8 @@ class UnbindingState(BaseModel):
     submitted_at: datetime
     notice_acknowledged_by: str
     notice_acknowledged_at: datetime
+    notice_version: str | None = _unless_none()
+    notice_sha256: str | None = _unless_none()
     reason: str | None = None
     deadlines: Deadlines
     deadline: datetime | None = None
@@ -260,6 +432,9 @@ class UnbindingState(BaseModel):
     transitions: list[Transition] = []
     effective_at: datetime | None = None
     """The billing boundary: usage before it is billed to the reseller."""
+    requested_by: Requester = Requester.RESELLER
+    plan: CutoverPlan | None = None
+    """What the cutover changes and when (set once the preconditions passed)."""
     outcome_reason: str | None = None
     unlogged_rejections: int = 0
     """Rejected attempts past the timeline's cap, counted but not stored."""
@@ -301,6 +476,8 @@ class SubmissionResult(_Message):
     workflow_id: str
     status: UnbindStatus
     failed_checks: list[FailedCheck] = []
+    plan: CutoverPlan | None = None
+    """When accepted: what the cutover will change and when, as the parties are shown it."""
 
 
 # ---- activity requests and replies ----------------------------------------
@@ -318,12 +495,15 @@ class PrecheckRequest(_Message):
     customer_uin: str
     initiator_uin: str
     submitter_uin: str
+    requested_by: Requester = Requester.RESELLER
 
 
 class PrecheckResult(_Message):
     parties: Parties | None
     card_bound: bool
     failed_checks: list[FailedCheck]
+    discounts: tuple[str, ...] = ()
+    """The customer's active discounts, which end at the cutover (none in older histories)."""
 
 
 class AccountCheckRequest(_Message):
@@ -359,7 +539,31 @@ class UnbindingRecord(_Message):
     notice_acknowledged_at: datetime
     reason: str | None = None
     effective_at: datetime | None = None
+    requested_by: Requester = Requester.RESELLER
+    plan: CutoverPlan | None = None
     updated_at: datetime
+    notice_version: str | None = _unless_none()
+    notice_sha256: str | None = _unless_none()
+    decisions: list[DecisionRecord] = Field(default=[], exclude_if=lambda value: not value)
+    """The parties' accepted decisions so far, kept as evidence (not columns
+    of the record: ``activities.sql.evidence``)."""
+
+
+class DecisionRecord(_Message):
+    """One party's decision, as evidence: who, when, through which principal,
+    on which text."""
+
+    at: datetime
+    actor: str
+    action: str
+    action_id: str | None = None
+    principal: str | None = None
+    approve: bool | None = None
+    text_sha256: str | None = None
+    reason: str | None = None
+
+
+UnbindingRecord.model_rebuild()
 
 
 class Notification(_Message):
@@ -378,6 +582,9 @@ class CutoverRequest(_Message):
     application_id: str
     customer_uin: str
     reseller_uin: str
+    not_before: datetime | None = None
+    """The effective date of a cutover at the end of the billing month: the
+    billing boundary recorded is never earlier (None: the commit's time)."""
 
 
 class CutoverResult(_Message):

@@ -14,7 +14,13 @@ from temporalio.common import SearchAttributeUpdate
 
 from activities.unbinding import UnbindingActivities
 from workflows import search_attributes as sa
-from workflows.model import Notification, UnbindingRecord, UnbindingState
+from workflows.model import (
+    ActionKind,
+    DecisionRecord,
+    Notification,
+    UnbindingRecord,
+    UnbindingState,
+)
 from workflows.settings import SETTINGS, ActivityPolicy
 from workflows.state import WorkflowState
 from workflows.texts import Message, describe
@@ -55,20 +61,40 @@ def record_of(state: UnbindingState, *, revision: int, at: datetime) -> Unbindin
         notice_acknowledged_at=state.notice_acknowledged_at,
         reason=state.reason,
         effective_at=state.effective_at,
+        requested_by=state.requested_by,
+        plan=state.plan,
         updated_at=at,
+        notice_version=state.notice_version,
+        notice_sha256=state.notice_sha256,
+        decisions=decisions_of(state),
     )
+
+
+DECISIONS = frozenset(
+    {ActionKind.RESELLER_REVIEW, ActionKind.REVIEW, ActionKind.CONFIRM, ActionKind.REJECT}
+)
+
+
+def decisions_of(state: UnbindingState) -> list[DecisionRecord]:
+    """The parties' accepted decisions in the timeline, as evidence."""
+    fields = set(DecisionRecord.model_fields)
+    return [
+        DecisionRecord.model_validate(entry.model_dump(include=fields))
+        for entry in state.timeline
+        if entry.accepted and entry.action in DECISIONS
+    ]
 
 
 def parties(state: WorkflowState, *, without: str | None = None) -> list[str]:
     """Who hears about the application: the initiator, and once the
-    preconditions passed, the customer and any distributor."""
+    preconditions passed, the customer, its reseller (the initiator unless the
+    customer asked) and any distributor; each once."""
     public = state.public
-    everyone = [public.initiator_uin]
+    everyone: list[str | None] = [public.initiator_uin]
     if state.validated:
-        everyone.append(public.customer_uin)
-        if public.distributor_uin:
-            everyone.append(public.distributor_uin)
-    return [uin for uin in everyone if uin != without]
+        everyone += [public.customer_uin, public.reseller_uin, public.distributor_uin]
+    heard = list(dict.fromkeys(uin for uin in everyone if uin is not None))
+    return [uin for uin in heard if uin != without]
 
 
 async def call(

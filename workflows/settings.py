@@ -33,6 +33,7 @@ def backing_off(*, up_to: timedelta) -> RetryPolicy:
 @dataclass(frozen=True)
 class Settings:
     # Human waits (SPEC section 3, "Deadlines").
+    reseller_review_deadline: timedelta = timedelta(days=10)
     distributor_review_deadline: timedelta = timedelta(days=10)
     customer_confirmation_deadline: timedelta = timedelta(days=10)
     card_binding_deadline: timedelta = timedelta(days=10)

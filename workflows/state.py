@@ -112,6 +112,9 @@ class WorkflowState(BaseModel):
     """The application runs under the signed-actions policy: a party's signal
     cannot carry a verifiable signature, so it is refused (``workflows.intake``,
     fixed once per run in history and kept by every continued run)."""
+    review_handed_over: bool = False
+    """A customer's request whose reseller let the deadline hand the review to
+    the distributor."""
     principals: dict[str, str] = {}
     """The verified principal of an accepted action whose timeline entry the
     story writes later (a card claim), by :func:`action_key`."""
@@ -147,7 +150,9 @@ class WorkflowState(BaseModel):
     @property
     def roles(self) -> Roles:
         public = self.public
-        return Roles(public.customer_uin, public.initiator_uin, public.distributor_uin)
+        return Roles(
+            public.customer_uin, public.initiator_uin, public.distributor_uin, public.reseller_uin
+        )
 
     def decided(self, decision: Decision) -> bool:
         return decision in self.decisions

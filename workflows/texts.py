@@ -18,8 +18,10 @@ from typing import NamedTuple
 from workflows.fields import invisible_character
 from workflows.model import (
     ConfirmAction,
+    CutoverPlan,
     FailedCheck,
     RejectAction,
+    ResellerReviewAction,
     ReviewAction,
     UnbindingState,
     UnbindStatus,
@@ -34,9 +36,11 @@ class Message(NamedTuple):
 
 
 WAITING_FOR: dict[UnbindStatus, str] = {
+    S.PENDING_RESELLER_REVIEW: "the reseller to review the customer's request",
     S.PENDING_DISTRIBUTOR_REVIEW: "the distributor to review the application",
     S.PENDING_CUSTOMER_CONFIRMATION: "the customer to confirm or reject",
     S.PENDING_CARD_BINDING: "the customer to bind a card",
+    S.AWAITING_EFFECTIVE_DATE: "the effective date of the cutover",
     S.AWAITING_REMEDIATION: "the initiator to fix the failed checks",
 }
 """What each human wait waits for, in words."""
@@ -78,22 +82,105 @@ def _with_reason(text: str, reason: str | None) -> str:
     return f"{text} Reason: {markdown_text(reason)}" if reason else text
 
 
-def submitted(customer_uin: str) -> Message:
+def submitted(customer_uin: str, plan: CutoverPlan | None = None) -> Message:
     return Message(
         "Unbinding application submitted",
-        f"Your application to unbind customer {customer_uin} passed the precondition checks.",
+        _with_plan(
+            f"Your application to unbind customer {customer_uin} passed the precondition checks.",
+            plan,
+        ),
     )
 
 
-def review_requested(initiator_uin: str, customer_uin: str) -> Message:
+def review_requested(
+    initiator_uin: str, customer_uin: str, plan: CutoverPlan | None = None
+) -> Message:
     return Message(
         "Review an unbinding application",
-        f"Reseller {initiator_uin} applied to unbind customer {customer_uin}. "
-        "Please approve or reject.",
+        _with_plan(
+            f"Reseller {initiator_uin} applied to unbind customer {customer_uin}. "
+            "Please approve or reject.",
+            plan,
+        ),
     )
 
 
-def review_verdict(review: ReviewAction) -> str:
+def review_handed_over(customer_uin: str, reseller_uin: str, plan: CutoverPlan | None) -> Message:
+    return Message(
+        "Review an unbinding application",
+        _with_plan(
+            f"Customer {customer_uin} applied to leave reseller {reseller_uin}, who did not "
+            "review it in time. Please approve or reject in the reseller's place.",
+            plan,
+        ),
+    )
+
+
+def plan_lines(plan: CutoverPlan | None) -> list[str]:
+    """What the cutover changes and when, in words (one line each)."""
+    if plan is None:
+        return []
+    when = (
+        "The cutover takes effect at the end of the billing month: "
+        f"{plan.effective_on.isoformat()}."
+        if plan.effective_on is not None
+        else "The cutover takes effect at once, when the final check passes."
+    )
+    ending = (
+        "Discounts that end at the cutover: "
+        + ", ".join(markdown_text(name) for name in plan.discounts_ending)
+        + "."
+        if plan.discounts_ending
+        else "No discount of the reseller's ends at the cutover."
+    )
+    boundary = (
+        "Usage before the billing boundary (the effective date) is billed to the reseller, "
+        "usage after it to the customer."
+    )
+    return [when, ending, boundary, plan.delayed_bills]
+
+
+def _with_plan(text: str, plan: CutoverPlan | None) -> str:
+    return "\n".join([text, *plan_lines(plan)])
+
+
+def reseller_review_requested(customer_uin: str, plan: CutoverPlan | None = None) -> Message:
+    return Message(
+        "Review your customer's request to leave",
+        _with_plan(
+            f"Customer {customer_uin} applied to end its reselling relationship with you. "
+            "Approve or reject it; left unreviewed, the deadline decides.",
+            plan,
+        ),
+    )
+
+
+def reseller_review_decided(review: ReviewAction | ResellerReviewAction) -> Message:
+    verdict = review_verdict(review)
+    return Message(
+        f"Reseller {verdict} the customer's request",
+        _with_reason(f"Reseller {review.actor} {verdict} the request.", review.reason),
+    )
+
+
+def decided_by_the_deadline(status: UnbindStatus, verdict: str) -> Message:
+    """A review the deadline decided: approved, or handed to the distributor."""
+    return Message(
+        f"The deadline {verdict}",
+        f"Nobody acted while waiting for {WAITING_FOR[status]}: the deadline {verdict}.",
+    )
+
+
+def cutover_scheduled(plan: CutoverPlan) -> Message:
+    return Message(
+        "Unbinding scheduled",
+        _with_plan(
+            "Everyone agreed. The initiator may still withdraw until the cutover begins.", plan
+        ),
+    )
+
+
+def review_verdict(review: ReviewAction | ResellerReviewAction) -> str:
     return "approved" if review.approve else "rejected"
 
 
@@ -105,11 +192,14 @@ def review_decided(review: ReviewAction) -> Message:
     )
 
 
-def confirmation_requested(initiator_uin: str) -> Message:
+def confirmation_requested(initiator_uin: str, plan: CutoverPlan | None = None) -> Message:
     return Message(
         "Confirm or reject an unbinding application",
-        f"Your reseller {initiator_uin} applied to end its reselling relationship with you. "
-        "Confirm or reject it in Expense Center > Account Information.",
+        _with_plan(
+            f"Your reseller {initiator_uin} applied to end its reselling relationship with you. "
+            "Confirm or reject it in Expense Center > Account Information.",
+            plan,
+        ),
     )
 
 
@@ -197,6 +287,9 @@ def describe(state: UnbindingState) -> str:
     if state.failed_checks:
         lines.append("**Failed checks:**")
         lines += [f"- `{c.check}`: {markdown_text(c.hint)}" for c in state.failed_checks]
+    if state.plan is not None and state.effective_at is None:
+        lines.append("**Cutover plan:**")
+        lines += [f"- {line}" for line in plan_lines(state.plan)]
     if state.effective_at:
         lines.append(f"**Billing boundary:** {state.effective_at.isoformat()}")
     if state.outcome_reason:

@@ -38,8 +38,12 @@ with workflow.unsafe.imports_passed_through():
         CardCheckRequest,
         ConfirmAction,
         CutoverRequest,
+        Effective,
+        OnDeadline,
         PrecheckRequest,
         RejectAction,
+        Requester,
+        ResellerReviewAction,
         ReviewAction,
         Transition,
         UnbindingState,
@@ -85,6 +89,8 @@ class UnbindingWorkflow(Handlers):
         (``workflows.handover.begin``)"""
         self._input, self._state = begin(payload)
         self._intake = Intake(self._state)
+        self._discounts: tuple[str, ...] = ()
+        """The discounts the precheck found (kept in the plan from then on)."""
 
     # ---- the story --------------------------------------------------------
 
@@ -95,9 +101,11 @@ class UnbindingWorkflow(Handlers):
         self._intake.party_signals_refused()
         try:
             await self._check_preconditions()
+            await self._wait_for_reseller_review()
             await self._wait_for_distributor_review()
             await self._wait_for_customer_decision()
             await self._wait_for_card_binding()
+            await self._wait_for_the_effective_date()
             await self._check_again_until_remedied()
             await self._cut_over_despite_cancel()
         except _Ended:
@@ -122,6 +130,7 @@ class UnbindingWorkflow(Handlers):
                 customer_uin=application.customer_uin,
                 initiator_uin=application.initiator_uin,
                 submitter_uin=application.submitter_uin,
+                requested_by=application.requested_by,
             ),
             summary="Check the unbinding preconditions",
         )
@@ -134,28 +143,109 @@ class UnbindingWorkflow(Handlers):
         public.partner_kind = parties.partner_kind
         public.distributor_uin = parties.distributor_uin
         public.card_bound = result.card_bound
+        self._discounts = result.discounts
+        self._plan_from_now()
         await self._end_if_withdrawn()
         await notify(
             self._state,
             "submitted",
             [application.initiator_uin],
-            texts.submitted(application.customer_uin),
+            texts.submitted(application.customer_uin, public.plan),
         )
 
+    def _plan_from_now(self) -> None:
+        """The cutover plan as of now: the date is the end of the billing month
+        current when a party is asked (or when everyone has agreed)."""
+        public = self._state.public
+        discounts = public.plan.discounts_ending if public.plan else self._discounts
+        public.plan = rules.cutover_plan(
+            self._input.effective, now=workflow.now(), discounts=discounts
+        )
+
+    async def _wait_for_reseller_review(self) -> None:
+        """The customer's own request: its reseller reviews within the deadline,
+        or the deadline decides (approves by default)."""
+        state, public = self._state, self._state.public
+        if public.requested_by is not Requester.CUSTOMER:
+            return
+        if resumes_past(state.resume_in, S.PENDING_RESELLER_REVIEW):
+            return
+        if state.resume_in is None:
+            self._plan_from_now()
+        await self._ask(
+            S.PENDING_RESELLER_REVIEW,
+            "reseller_review_requested",
+            texts.reseller_review_requested(public.customer_uin, public.plan),
+        )
+        if await self._wait_for_people(Decision.RESELLER_REVIEW) is Wake.EXPIRED:
+            choice = await self._deadline_decides(
+                S.PENDING_RESELLER_REVIEW, K.RESELLER_REVIEW, "the reseller did not review in time"
+            )
+            state.review_handed_over = choice is OnDeadline.DISTRIBUTOR
+            return
+        review = state.decisions[Decision.RESELLER_REVIEW]
+        assert isinstance(review, ResellerReviewAction)
+        await notify(
+            state,
+            f"reseller_review_decision:{texts.review_verdict(review)}",
+            parties(state, without=review.actor),
+            texts.reseller_review_decided(review),
+        )
+        if not review.approve:
+            await self._end(S.RESELLER_REJECTED, review.reason)
+
+    async def _deadline_decides(
+        self, status: UnbindStatus, kind: ActionKind, expired: str
+    ) -> OnDeadline:
+        """A review wait's deadline passed: do what this application chose for
+        it (``Deadlines.on_deadline``). Returns only when the review was
+        approved or handed to the distributor."""
+        state, public = self._state, self._state.public
+        choice = rules.on_deadline(status, public.deadlines, public.distributor_uin)
+        if choice is OnDeadline.EXPIRE:
+            await self._end(S.EXPIRED, expired)
+        verdict = (
+            "approved the review automatically"
+            if choice is OnDeadline.APPROVE
+            else "handed the review to the distributor"
+        )
+        log(state, SYSTEM, kind, True, f"deadline passed: {verdict}")
+        await notify(
+            state,
+            f"deadline:{status}:{choice}",
+            parties(state),
+            texts.decided_by_the_deadline(status, verdict),
+        )
+        return choice
+
     async def _wait_for_distributor_review(self) -> None:
-        application, public = self._input, self._state.public
+        application, state, public = self._input, self._state, self._state.public
         assert public.partner_kind is not None
-        if rules.first_wait(public.partner_kind) is not S.PENDING_DISTRIBUTOR_REVIEW:
+        by_customer = public.requested_by is Requester.CUSTOMER
+        if by_customer and not state.review_handed_over:
+            return
+        if (
+            not by_customer
+            and rules.first_wait(public.partner_kind) is not S.PENDING_DISTRIBUTOR_REVIEW
+        ):
             return
         if resumes_past(self._state.resume_in, S.PENDING_DISTRIBUTOR_REVIEW):
             return
-        await self._ask(
-            S.PENDING_DISTRIBUTOR_REVIEW,
-            "review_requested",
-            texts.review_requested(application.initiator_uin, application.customer_uin),
-        )
+        if by_customer:
+            assert public.reseller_uin is not None
+            message = texts.review_handed_over(
+                public.customer_uin, public.reseller_uin, public.plan
+            )
+        else:
+            message = texts.review_requested(
+                application.initiator_uin, application.customer_uin, public.plan
+            )
+        await self._ask(S.PENDING_DISTRIBUTOR_REVIEW, "review_requested", message)
         if await self._wait_for_people(Decision.REVIEW) is Wake.EXPIRED:
-            await self._end(S.EXPIRED, "the distributor did not review in time")
+            await self._deadline_decides(
+                S.PENDING_DISTRIBUTOR_REVIEW, K.REVIEW, "the distributor did not review in time"
+            )
+            return
         review = self._state.decisions[Decision.REVIEW]
         assert isinstance(review, ReviewAction)
         await notify(
@@ -168,13 +258,17 @@ class UnbindingWorkflow(Handlers):
             await self._end(S.DISTRIBUTOR_REJECTED, review.reason)
 
     async def _wait_for_customer_decision(self) -> None:
+        if self._state.public.requested_by is Requester.CUSTOMER:
+            return  # the customer asked: its request is its consent
         if resumes_past(self._state.resume_in, S.PENDING_CUSTOMER_CONFIRMATION):
             return
         customer = self._input.customer_uin
+        if self._state.resume_in is None:
+            self._plan_from_now()
         await self._ask(
             S.PENDING_CUSTOMER_CONFIRMATION,
             "confirmation_requested",
-            texts.confirmation_requested(self._input.initiator_uin),
+            texts.confirmation_requested(self._input.initiator_uin, self._state.public.plan),
         )
         if await self._wait_for_people(Decision.CUSTOMER_DECISION) is Wake.EXPIRED:
             await self._end(S.EXPIRED, "the customer did not confirm in time")
@@ -216,6 +310,30 @@ class UnbindingWorkflow(Handlers):
             if bound:
                 state.public.card_bound = True
                 return
+
+    async def _wait_for_the_effective_date(self) -> None:
+        """Everyone agreed: a cutover at the end of the billing month waits for
+        that date on a durable timer. Until then the initiator may withdraw and
+        an operator's cancel ends the application, as before the confirmation."""
+        state = self._state
+        if resumes_past(state.resume_in, S.AWAITING_EFFECTIVE_DATE):
+            return
+        if self._input.effective is Effective.AT_ONCE:
+            return
+        if state.resume_in is not S.AWAITING_EFFECTIVE_DATE:
+            # The date a party was shown may have passed while others acted:
+            # the cutover then waits for the end of the month current now.
+            self._plan_from_now()
+            plan = state.public.plan
+            if not rules.waits_for_the_date(plan, workflow.now()):
+                return
+            assert plan is not None and plan.effective_on is not None
+            await self._enter(S.AWAITING_EFFECTIVE_DATE, deadline=plan.effective_on)
+            await notify(state, "cutover_scheduled", parties(state), texts.cutover_scheduled(plan))
+        else:
+            self._resumed(S.AWAITING_EFFECTIVE_DATE)
+        # The "deadline" of this wait is the date itself: it has come.
+        await self._wait_for_people(Decision.WITHDRAWAL)
 
     async def _read_card_after_confirmation(self) -> None:
         """The card read at submission may be weeks old, and a card removed
@@ -299,6 +417,7 @@ class UnbindingWorkflow(Handlers):
                     application_id=self._input.application_id,
                     customer_uin=self._input.customer_uin,
                     reseller_uin=public.reseller_uin,
+                    not_before=public.plan.effective_on if public.plan else None,
                 ),
                 summary="Cut over: end the reselling relationship, invalidate the agreement",
                 policy=SETTINGS.cutover,

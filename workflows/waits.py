@@ -47,6 +47,7 @@ class Wake(Enum):
 def wait_length(status: UnbindStatus, deadlines: Deadlines) -> timedelta:
     """How long a human wait lasts, from this application's deadlines."""
     return {
+        S.PENDING_RESELLER_REVIEW: deadlines.reseller_review,
         S.PENDING_DISTRIBUTOR_REVIEW: deadlines.distributor_review,
         S.PENDING_CUSTOMER_CONFIRMATION: deadlines.customer_confirmation,
         S.PENDING_CARD_BINDING: deadlines.card_binding,
@@ -56,6 +57,9 @@ def wait_length(status: UnbindStatus, deadlines: Deadlines) -> timedelta:
 
 def awaited_party(state: UnbindingState, status: UnbindStatus) -> str:
     """Who a human wait waits for: told when it begins, reminded before its deadline."""
+    if status is S.PENDING_RESELLER_REVIEW:
+        assert state.reseller_uin is not None
+        return state.reseller_uin
     if status is S.PENDING_DISTRIBUTOR_REVIEW:
         assert state.distributor_uin is not None
         return state.distributor_uin
@@ -107,10 +111,15 @@ class HumanWait:
         recheck_at = workflow.now() + every if every else None
         if recheck_at is not None and state.next_auto_recheck_at is not None:
             recheck_at, state.next_auto_recheck_at = state.next_auto_recheck_at, None
-        reminders = rules.reminder_times(
-            deadline=deadline,
-            reminders_before=state.public.deadlines.reminders_before,
-            now=self._reminders_owed_since(status, deadline),
+        # The effective date is no one's deadline: nobody is reminded of it.
+        reminders = (
+            []
+            if status is S.AWAITING_EFFECTIVE_DATE
+            else rules.reminder_times(
+                deadline=deadline,
+                reminders_before=state.public.deadlines.reminders_before,
+                now=self._reminders_owed_since(status, deadline),
+            )
         )
         woken = self._woken
         may_continue = workflow.patched(CONTINUE_AS_NEW_PATCH)

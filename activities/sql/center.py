@@ -7,6 +7,7 @@ deployments with several workers. One object, one room per role:
 - :mod:`~activities.sql.readback`: the inbox, the records, row counts;
 - :mod:`~activities.sql.repair`: closing what a Terminate left open;
 - :mod:`~activities.sql.audit`: the HTTP API's refused attempts;
+- :mod:`~activities.sql.evidence`: consent as evidence (``unbind evidence``);
 
 over :mod:`~activities.sql.schema` (every table, in one place) and
 :mod:`~activities.sql.database` (the engine and its transactions). SQLAlchemy
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from activities.sql.audit import AuditLog
 from activities.sql.demo import DemoLedger
+from activities.sql.evidence import EvidenceStore
 from activities.sql.ledger import LedgerAdministration
 from activities.sql.process import ProcessStore
 from activities.sql.readback import ReadBack
@@ -25,7 +27,7 @@ from activities.sql.repair import RecordRepair
 
 
 class SqlPartnerCenter(
-    ProcessStore, LedgerAdministration, DemoLedger, ReadBack, RecordRepair, AuditLog
+    ProcessStore, LedgerAdministration, DemoLedger, ReadBack, RecordRepair, AuditLog, EvidenceStore
 ):
     """The :class:`~activities.partner_center.PartnerCenter` on SQL, plus the
     ledger administration, the demo, the read-back, the repair and the audit log. Safe to

@@ -23,9 +23,11 @@ from activities.partner_center import UnknownAccount
 from activities.sql.migrations.revisions import UPGRADE_HINT, SchemaNotCurrent, require_current
 from activities.sql.schema import (
     AgreementState,
+    account_standing,
     accounts,
     active,
     agreements,
+    discounts,
     partners,
 )
 from workflows.model import UnbindingRecord
@@ -209,6 +211,27 @@ def require_account(conn: Connection, uin: str) -> SqlRow:
     return row
 
 
+STANDING_DEFAULTS: Final = {"overdue_bills": 0, "info_complete": True}
+"""An account without a standing row: nothing owed, complete."""
+
+
+def standing_of(conn: Connection, uin: str) -> dict[str, Any]:
+    """The account's standing (``account_standing``), defaults when it has none."""
+    row = conn.execute(select(account_standing).where(account_standing.c.uin == uin)).first()
+    if row is None:
+        return dict(STANDING_DEFAULTS)
+    return {name: getattr(row, name) for name in STANDING_DEFAULTS}
+
+
+def discount_names(conn: Connection, uin: str, *, active_only: bool) -> list[str]:
+    """The customer's discounts in its current binding (``active_only``: the
+    ones not deactivated), by name."""
+    query = select(discounts.c.name).where(discounts.c.customer_uin == uin)
+    if active_only:
+        query = query.where(discounts.c.ended_at.is_(None))
+    return list(conn.execute(query.order_by(discounts.c.name)).scalars())
+
+
 def partner_row(conn: Connection, uin: str) -> SqlRow | None:
     return conn.execute(select(partners).where(partners.c.uin == uin)).first()
 
@@ -237,6 +260,11 @@ def if_active(agreement: SqlRow | None) -> SqlRow | None:
 
 
 def record_from(row: SqlRow) -> UnbindingRecord:
+    values = {**row._mapping, "failed_checks": json.loads(row.failed_checks)}
+    plan = values.pop("cutover_plan", None)
+    values.pop("effective_on", None)
+    if values.get("requested_by") is None:
+        values.pop("requested_by", None)
     return UnbindingRecord.model_validate(
-        {**row._mapping, "failed_checks": json.loads(row.failed_checks)}
+        {**values, "plan": json.loads(plan) if plan is not None else None}
     )

@@ -18,11 +18,23 @@ from activities.sql.database import (
     SqlRow,
     account_row,
     current_agreement,
+    discount_names,
+    idempotent_insert,
     if_active,
     partner_row,
     require_account,
+    standing_of,
 )
-from activities.sql.schema import AgreementState, accounts, active, agreements, now, partners
+from activities.sql.schema import (
+    AgreementState,
+    account_standing,
+    accounts,
+    active,
+    agreements,
+    discounts,
+    now,
+    partners,
+)
 from workflows.fields import UIN_PATTERN
 from workflows.model import GroupRole, OverduePrivilege, PartnerKind
 
@@ -122,9 +134,12 @@ class LedgerAdministration(SqlDatabase):
         group_role: GroupRole | None = None,
         savings_unit: str | _Unchanged | None = UNCHANGED,
         card_bound: bool | None = None,
+        overdue_bills: int | None = None,
+        info_complete: bool | None = None,
     ) -> None:
         """Change the given fields; ``savings_unit=None`` takes the account out
-        of its unit."""
+        of its unit. The standing (overdue bills, complete information) goes to
+        ``account_standing``; discounts are rows of their own (:meth:`add_discount`)."""
         changes: dict[str, Any] = {
             name: value
             for name, value in {
@@ -138,8 +153,50 @@ class LedgerAdministration(SqlDatabase):
         }
         if not isinstance(savings_unit, _Unchanged):
             changes["savings_unit"] = savings_unit
+        standing = {
+            name: value
+            for name, value in {
+                "overdue_bills": overdue_bills,
+                "info_complete": info_complete,
+            }.items()
+            if value is not None
+        }
+        if standing.get("overdue_bills", 0) < 0:
+            raise ValueError("overdue_bills is a count: at least 0")
         with self._write() as conn:
             set_account_in(conn, uin, changes)
+            if standing:
+                set_standing_in(conn, uin, standing)
+
+    def add_discount(self, uin: str, name: str) -> None:
+        """Give the customer an active discount (the cutover ends it); repeating
+        it changes nothing, and a deactivated one becomes active again."""
+        with self._write() as conn:
+            require_account(conn, uin)
+            conn.execute(
+                idempotent_insert(conn.dialect.name, discounts)
+                .values(customer_uin=uin, name=name, granted_at=now())
+                .on_conflict_do_nothing()
+            )
+            conn.execute(
+                update(discounts)
+                .where(discounts.c.customer_uin == uin, discounts.c.name == name)
+                .values(ended_at=None)
+            )
+
+    def end_discount(self, uin: str, name: str) -> None:
+        """Deactivate one discount (the reseller's promise in the notice); it
+        stays listed, as ended, in the cutover plan. Repeating it changes nothing."""
+        with self._write() as conn:
+            conn.execute(
+                update(discounts)
+                .where(
+                    discounts.c.customer_uin == uin,
+                    discounts.c.name == name,
+                    discounts.c.ended_at.is_(None),
+                )
+                .values(ended_at=now())
+            )
 
     def show(self, uin: str) -> dict[str, Any]:
         """The account as JSON-ready data: its fields, its partner (None once
@@ -148,6 +205,9 @@ class LedgerAdministration(SqlDatabase):
             row = require_account(conn, uin)
             agreement = current_agreement(conn, uin)
             profile = partner_row(conn, uin)
+            standing = standing_of(conn, uin)
+            active_discounts = discount_names(conn, uin, active_only=True)
+            every_discount = discount_names(conn, uin, active_only=False)
         bound = if_active(agreement)
         return {
             "uin": row.uin,
@@ -159,6 +219,10 @@ class LedgerAdministration(SqlDatabase):
             "group_role": row.group_role.value,
             "savings_unit": row.savings_unit,
             "card_bound": row.card_bound,
+            **standing,
+            "discounts": active_discounts,
+            "active_discounts": len(active_discounts),
+            "ended_discounts": [name for name in every_discount if name not in active_discounts],
             "partner": {
                 "uin": bound.partner_uin,
                 "kind": bound.kind.value,
@@ -296,3 +360,11 @@ def set_account_in(conn: Connection, uin: str, changes: Mapping[str, Any]) -> No
     require_account(conn, uin)
     if changes:
         conn.execute(update(accounts).where(accounts.c.uin == uin).values(**changes))
+
+
+def set_standing_in(conn: Connection, uin: str, changes: Mapping[str, Any]) -> None:
+    """Upsert the account's standing row with ``changes`` (the rest kept)."""
+    current = standing_of(conn, uin)
+    values = {**current, **changes}
+    stmt = idempotent_insert(conn.dialect.name, account_standing).values(uin=uin, **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["uin"], set_=values))

@@ -5,29 +5,35 @@ idempotent transaction, keyed by the application."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from activities.partner_center import (
     AccountSnapshot,
     ApplicationClosed,
     RelationshipConflict,
     ReusedApplicationId,
+    Submitted,
 )
 from activities.sql.database import (
     SqlDatabase,
     SqlRow,
     current_agreement,
+    discount_names,
     idempotent_insert,
     if_active,
     record_from,
+    standing_of,
 )
+from activities.sql.evidence import EVIDENCE_FIELDS, keep_evidence_in
 from activities.sql.schema import (
     AgreementState,
     accounts,
     active,
     agreements,
     cutovers,
+    discounts,
     inbox,
     now,
     unbinding_records,
@@ -38,6 +44,7 @@ from workflows.model import (
     CutoverResult,
     Notification,
     UnbindingRecord,
+    UnbindStatus,
 )
 
 
@@ -50,6 +57,8 @@ class ProcessStore(SqlDatabase):
             if row is None:
                 return None
             agreement = current_agreement(conn, uin)
+            standing = standing_of(conn, uin)
+            active_discounts = len(discount_names(conn, uin, active_only=True))
         bound = if_active(agreement)
         return AccountSnapshot(
             uin=row.uin,
@@ -66,7 +75,15 @@ class ProcessStore(SqlDatabase):
             distributor_uin=bound.distributor_uin if bound else None,
             agreement_id=agreement.id if agreement else None,
             agreement_state=agreement.state.value if agreement else None,
+            **standing,
+            active_discounts=active_discounts,
         )
+
+    def discounts(self, customer_uin: str) -> tuple[str, ...]:
+        # Active ones and the ones the reseller deactivated before applying:
+        # all end with the relationship (see docs/SAFEGUARDS.md).
+        with self._read() as conn:
+            return tuple(discount_names(conn, customer_uin, active_only=False))
 
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         with self._read() as conn:
@@ -81,6 +98,25 @@ class ProcessStore(SqlDatabase):
                 .limit(1)
             ).scalar()
 
+    def submitted_since(
+        self, customer_uin: str, since: datetime, *, other_than: str
+    ) -> list[Submitted]:
+        records = unbinding_records.c
+        with self._read() as conn:
+            rows = conn.execute(
+                # The pair's reseller: the initiator of a reseller's application.
+                select(
+                    func.coalesce(records.reseller_uin, records.initiator_uin).label("reseller"),
+                    records.submitted_at,
+                ).where(
+                    records.customer_uin == customer_uin,
+                    records.submitted_at >= since,
+                    records.application_id != other_than,
+                    records.status != UnbindStatus.PRECHECK_FAILED,
+                )
+            ).all()
+        return [Submitted(row.reseller, row.submitted_at) for row in rows]
+
     def record_of(self, application_id: str) -> UnbindingRecord | None:
         with self._read() as conn:
             row = conn.execute(
@@ -91,10 +127,13 @@ class ProcessStore(SqlDatabase):
         return None if row is None else record_from(row)
 
     def save_record(self, record: UnbindingRecord) -> None:
-        values = record.model_dump(exclude={"failed_checks"})
+        values = record.model_dump(exclude={"failed_checks", "plan", *EVIDENCE_FIELDS})
         values["failed_checks"] = json.dumps(
             [check.model_dump(mode="json") for check in record.failed_checks]
         )
+        plan = record.plan
+        values["cutover_plan"] = None if plan is None else plan.model_dump_json()
+        values["effective_on"] = None if plan is None else plan.effective_on
         stmt = self._insert(unbinding_records).values(values)
         stored = unbinding_records.c
         stmt = stmt.on_conflict_do_update(
@@ -112,6 +151,7 @@ class ProcessStore(SqlDatabase):
         )
         with self._write() as conn:
             conn.execute(stmt)
+            keep_evidence_in(conn, record)
 
     def deliver(self, notification: Notification) -> int:
         with self._write() as conn:
@@ -148,7 +188,9 @@ class ProcessStore(SqlDatabase):
                     f"not to {request.reseller_uin}: application "
                     f"{request.application_id} cannot cut it over"
                 )
-            effective_at = now()
+            # A cutover at the end of the month is never billed from before its
+            # date (a clock behind the workflow's; late, it is the commit's).
+            effective_at = max(filter(None, (now(), request.not_before)))
             conn.execute(
                 update(agreements)
                 .where(agreements.c.id == agreement.id)
@@ -167,6 +209,8 @@ class ProcessStore(SqlDatabase):
                     effective_at=effective_at,
                 )
             )
+            # The reseller's discounts end with the relationship (the plan listed them).
+            conn.execute(delete(discounts).where(discounts.c.customer_uin == request.customer_uin))
         return CutoverResult(effective_at=effective_at, agreement_id=agreement.id)
 
 

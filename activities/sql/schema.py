@@ -27,9 +27,10 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
-from workflows.model import GroupRole, OverduePrivilege, PartnerKind, UnbindStatus
+from workflows.model import GroupRole, OverduePrivilege, PartnerKind, Requester, UnbindStatus
 
 
 class AgreementState(StrEnum):
@@ -120,6 +121,18 @@ accounts = Table(
     Column("created_at", UtcDateTime, nullable=False, default=now),
 )
 
+account_standing = Table(
+    "account_standing",
+    metadata,
+    Column("uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
+    Column("overdue_bills", Integer, nullable=False, default=0),
+    Column("info_complete", Boolean, nullable=False, default=True),
+)
+"""What the unbinding notice makes the reseller promise and step 6 asks of the
+customer: unsettled overdue bills, whether the account information is complete.
+A table of its own, so ``accounts`` stays as it was; no row means nothing owed
+and complete information. (Discounts have their own table: ``discounts``.)"""
+
 partners = Table(
     "partners",
     metadata,
@@ -168,8 +181,52 @@ unbinding_records = Table(
     Column("notice_acknowledged_at", UtcDateTime, nullable=False),
     Column("reason", PlainText()),
     Column("effective_at", UtcDateTime),
+    # Who asked (issue 13 item 4); older rows are the reseller's.
+    Column("requested_by", _enum(Requester, constrained=False), nullable=True),
+    # The cutover plan the parties were shown (JSON, ``CutoverPlan``), and its
+    # date on its own for queries: null for a cutover at once.
+    Column("cutover_plan", PlainText()),
+    Column("effective_on", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+consent_evidence = Table(
+    "consent_evidence",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("application_id", PlainString(64), nullable=False),
+    Column("workflow_id", PlainString(128), nullable=False),
+    Column("customer_uin", _Uin, nullable=False, index=True),
+    # "notice", or the decision's action, actor and action id: one row each.
+    Column("key", PlainString(320), nullable=False),
+    Column("action", PlainString(32), nullable=False),
+    Column("actor", PlainString(128), nullable=False),
+    Column("principal", PlainString(128)),
+    Column("action_id", PlainString(128)),
+    Column("approve", Boolean),
+    Column("at", UtcDateTime, nullable=False),
+    Column("text_version", PlainString(32)),
+    Column("text_sha256", PlainString(64)),
+    Column("reason", PlainText()),
+    UniqueConstraint("application_id", "workflow_id", "key", name="one_row_per_consent"),
+)
+"""Who acknowledged or decided what, when, through which principal, on which
+text (version and SHA-256): written with the record, never changed, read by
+``unbind evidence``. A log keyed by the application, like the records."""
+
+discounts = Table(
+    "discounts",
+    metadata,
+    Column("customer_uin", _Uin, ForeignKey("accounts.uin"), primary_key=True),
+    Column("name", PlainString(200), primary_key=True),
+    Column("granted_at", UtcDateTime, nullable=False, default=now),
+    # Set when the reseller deactivates it (the notice's promise); null: active.
+    Column("ended_at", UtcDateTime),
+)
+"""The reseller's discounts on a customer's account in its current binding, by
+name: the one source of the ``active_discounts`` check (its rows with no
+``ended_at``) and of the cutover plan's list of discounts that end. The cutover
+removes the customer's rows: they belong to the relationship it ends."""
 
 cutovers = Table(
     "cutovers",

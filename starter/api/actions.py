@@ -19,6 +19,7 @@ from starter.api.auth import Principal
 from starter.api.deps import Caller, Services, ServicesDep, client_errors
 from starter.api.problems import ApiProblem, from_validation, one_visible_line
 from starter.api.visibility import roles_of
+from starter.inputs import shown
 from workflows.actions import ACTIONS, ActionSpec
 from workflows.fields import NEW_TEXT
 from workflows.model import ActionResult
@@ -82,7 +83,12 @@ async def perform(
     go through here too."""
     try:
         action = spec.model.model_validate(
-            {**fields, "actor": principal.actor, "action_id": idempotency_key},
+            # A decision records the text the API's clients show (GET /notice).
+            {
+                **shown(spec.model, fields),
+                "actor": principal.actor,
+                "action_id": idempotency_key,
+            },
             context={NEW_TEXT: True},
         )
     except ValidationError as error:

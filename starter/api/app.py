@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from activities.sql import SqlPartnerCenter
-from starter.api import actions, applications, me
+from starter.api import actions, applications, batch, evidence, me
 from starter.api.auth import TokenVerifier
 from starter.api.deps import Services, ServicesDep, in_database
 from starter.api.problems import Problem, install
@@ -102,6 +102,8 @@ def create_app(
     tracer = telemetry.tracer() if telemetry is not None else None
     if tracer is not None:
         trace_requests(app, tracer)
+    app.include_router(batch.router)
+    app.include_router(evidence.router)
     app.include_router(applications.router)
     app.include_router(actions.router)
     app.include_router(me.router)

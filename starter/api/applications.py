@@ -19,16 +19,21 @@ from starter.api.deps import Caller, ServicesDep, client_errors, visibility_erro
 from starter.api.problems import ApiProblem, from_validation, one_visible_line
 from starter.api.visibility import list_clause, may_see
 from starter.errors import Refused
+from starter.inputs import acknowledged_text
 from starter.reading import ApplicationSummary, summary_of
 from workflows.contract import WORKFLOW_TYPE
 from workflows.fields import NEW_TEXT, UIN_PATTERN, Reason
 from workflows.model import (
     ApplicationInput,
+    DeadlineActions,
     Deadlines,
+    Effective,
+    Requester,
     SubmissionResult,
     UnbindingState,
     UnbindStatus,
 )
+from workflows.notice import CURRENT
 from workflows.search_attributes import (
     CUSTOMER_UIN,
     DISTRIBUTOR_UIN,
@@ -52,6 +57,7 @@ class DeadlineDays(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    reseller_review: float | None = Field(default=None, gt=0)
     distributor_review: float | None = Field(default=None, gt=0)
     customer_confirmation: float | None = Field(default=None, gt=0)
     card_binding: float | None = Field(default=None, gt=0)
@@ -65,6 +71,14 @@ class SubmitBody(BaseModel):
     acknowledge_notice: StrictBool
     reason: Reason | None = None
     deadlines: DeadlineDays | None = None
+    requested_by: Requester = Requester.RESELLER
+    """``customer``: the caller is the customer applying for itself (its
+    reseller reviews); ``reseller`` (default): the caller's root is the initiator."""
+    effective: Effective = Effective.AT_ONCE
+    """When the cutover takes effect: at once, or at the end of the billing month."""
+    on_deadline: DeadlineActions | None = None
+    """What each wait's deadline does (default: the reseller's review is
+    approved automatically, every other wait expires)."""
 
     _reason_is_one_visible_line = field_validator("reason")(one_visible_line)
 
@@ -98,11 +112,17 @@ def application_input(principal: Principal, body: SubmitBody) -> ApplicationInpu
         "acknowledged_at": datetime.now().astimezone(),
         "reason": body.reason,
         "deadlines": Deadlines(),
+        # The notice the API's clients show (GET /notice), kept as evidence.
+        "notice_version": CURRENT.version,
+        "notice_sha256": CURRENT.sha256(acknowledged_text(body.requested_by)),
+        "requested_by": body.requested_by,
+        "effective": body.effective,
     }
     try:
-        fields["deadlines"] = Deadlines.model_validate(
-            {name: timedelta(days=days) for name, days in given_days.items()}
-        )
+        given: dict[str, Any] = {name: timedelta(days=days) for name, days in given_days.items()}
+        if body.on_deadline is not None:
+            given["on_deadline"] = body.on_deadline
+        fields["deadlines"] = Deadlines.model_validate(given)
     except ValidationError as error:
         problem = from_validation(error)
         for item in problem.extra["errors"]:

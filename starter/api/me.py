@@ -82,6 +82,7 @@ async def my_worklist(principal: Caller, services: ServicesDep) -> list[WorkItem
                 # The list view knows the reseller, which is the initiator.
                 initiator_uin=summary.reseller_uin or "",
                 distributor_uin=summary.distributor_uin,
+                reseller_uin=summary.reseller_uin,
             )
             actions = awaited_actions(principal, summary.status, roles)
             if actions:

@@ -32,10 +32,28 @@ WAITING_STATUSES = sorted(
 
 
 def may_see(principal: Principal, state: UnbindingState) -> bool:
+    return is_party(
+        principal,
+        customer_uin=state.customer_uin,
+        initiator_uin=state.initiator_uin,
+        reseller_uin=state.reseller_uin,
+        distributor_uin=state.distributor_uin,
+    )
+
+
+def is_party(
+    principal: Principal,
+    *,
+    customer_uin: str,
+    initiator_uin: str,
+    reseller_uin: str | None,
+    distributor_uin: str | None,
+) -> bool:
+    """An operator, a party, or a sub-user of the partner side."""
     if principal.is_operator:
         return True
-    partner_side = {state.initiator_uin, state.reseller_uin}
-    if principal.sub in partner_side | {state.customer_uin, state.distributor_uin}:
+    partner_side = {initiator_uin, reseller_uin}
+    if principal.sub in partner_side | {customer_uin, distributor_uin}:
         return True
     return principal.owner is not None and principal.owner in partner_side
 
@@ -45,6 +63,7 @@ def roles_of(state: UnbindingState) -> Roles:
         customer_uin=state.customer_uin,
         initiator_uin=state.initiator_uin,
         distributor_uin=state.distributor_uin,
+        reseller_uin=state.reseller_uin,
     )
 
 

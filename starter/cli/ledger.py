@@ -7,9 +7,12 @@ import click
 from starter.cli.app import UnbindGroup, cli, json_option
 from starter.cli.database import partner_center
 from starter.cli.output import account_text, emit
-from starter.cli.types import AMOUNT, NAME, SAVINGS_UNIT, UIN, choice
+from starter.cli.types import AMOUNT, NAME, SAVINGS_UNIT, UIN, Count, choice
 from starter.errors import BadInput
 from workflows.model import GroupRole, OverduePrivilege, PartnerKind
+
+MAX_COUNT = 1_000_000
+"""Beyond any count of bills or discounts one customer has."""
 
 
 @cli.group(cls=UnbindGroup)
@@ -88,6 +91,30 @@ def add_subuser(uin: str, owner: str, as_json: bool) -> None:
     emit(as_json, account, f"account {uin} is a sub-user of {owner}")
 
 
+@ledger.command("add-discount")
+@click.argument("uin", type=UIN)
+@click.option("--name", "discount", required=True, type=NAME, help="The discount's name.")
+@json_option
+def add_discount(uin: str, discount: str, as_json: bool) -> None:
+    """Give a customer an active discount (the cutover plan lists it as ending)."""
+    with partner_center() as pc:
+        pc.add_discount(uin, discount)
+        account = pc.show(uin)
+    emit(as_json, account, f"customer {uin} has discount {discount}")
+
+
+@ledger.command("end-discount")
+@click.argument("uin", type=UIN)
+@click.option("--name", "discount", required=True, type=NAME, help="The discount's name.")
+@json_option
+def end_discount(uin: str, discount: str, as_json: bool) -> None:
+    """Deactivate a customer's discount."""
+    with partner_center() as pc:
+        pc.end_discount(uin, discount)
+        account = pc.show(uin)
+    emit(as_json, account, f"customer {uin} no longer has discount {discount}")
+
+
 @ledger.command("show")
 @click.argument("uin", type=UIN)
 @json_option
@@ -106,6 +133,16 @@ def show(uin: str, as_json: bool) -> None:
 @click.option("--group", type=choice(GroupRole), help="Group role.")
 @click.option("--savings-unit", type=SAVINGS_UNIT, help="Savings plan shared unit, or none.")
 @click.option("--card/--no-card", default=None, help="Whether a card is bound.")
+@click.option(
+    "--overdue-bills",
+    type=Count(0, MAX_COUNT),
+    help="Unsettled overdue bills with the reseller (0 when all are settled).",
+)
+@click.option(
+    "--info-complete/--info-incomplete",
+    default=None,
+    help="Whether the customer's account information is complete.",
+)
 @json_option
 def set_account(
     uin: str,
@@ -115,10 +152,13 @@ def set_account(
     group: str | None,
     savings_unit: str | None,
     card: bool | None,
+    overdue_bills: int | None,
+    info_complete: bool | None,
     as_json: bool,
 ) -> None:
     """Change an account's fields (those the checks look at)."""
-    given = (frozen, credit, privilege, group, savings_unit, card)
+    standing = (overdue_bills, info_complete)
+    given = (frozen, credit, privilege, group, savings_unit, card, *standing)
     if all(value is None for value in given):
         raise BadInput(None, "nothing to change: pass at least one option")
     unit: dict[str, str | None] = {}
@@ -132,6 +172,8 @@ def set_account(
             overdue_privilege=OverduePrivilege(privilege) if privilege else None,
             group_role=GroupRole(group) if group else None,
             card_bound=card,
+            overdue_bills=overdue_bills,
+            info_complete=info_complete,
             **unit,
         )
         account = pc.show(uin)

@@ -18,7 +18,7 @@ import click
 
 from starter.errors import ActionUnanswered, UnbindError
 from workflows.model import ActionResult, SubmissionResult, UnbindingState
-from workflows.texts import one_line
+from workflows.texts import one_line, plan_lines
 
 LABELS = {1: "refused", 2: "error", 3: "unreachable"}
 
@@ -83,7 +83,11 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 def submission_text(result: SubmissionResult) -> str:
     if result.accepted:
-        return f"accepted: {result.workflow_id} is now {result.status}"
+        lines = [f"accepted: {result.workflow_id} is now {result.status}"]
+        if result.plan is not None:
+            lines.append("what the cutover changes:")
+            lines += [f"  - {one_line(line)}" for line in plan_lines(result.plan)]
+        return "\n".join(lines)
     count = len(result.failed_checks)
     lines = [f"refused: {count} check{'s' if count != 1 else ''} failed ({result.status})"]
     lines += [f"  - {check.check}: {one_line(check.hint)}" for check in result.failed_checks]
@@ -110,10 +114,14 @@ def state_text(state: UnbindingState, execution_status: str) -> str:
         ("status", f"{state.status}{stopped}"),
         ("customer", state.customer_uin),
         ("initiator", f"{state.initiator_uin}{partner}"),
+        ("requested by", str(state.requested_by)),
         ("submitted by", f"{state.submitter_uin} at {when(state.submitted_at)}"),
+        ("reseller", state.reseller_uin or "-"),
         ("distributor", state.distributor_uin or "-"),
         ("deadline", when(state.deadline)),
     ]
+    if state.plan is not None:
+        rows.append(("effective", f"{state.plan.effective} ({when(state.plan.effective_on)})"))
     if state.effective_at:
         rows.append(("effective at", when(state.effective_at)))
     if state.outcome_reason:
@@ -122,6 +130,9 @@ def state_text(state: UnbindingState, execution_status: str) -> str:
     if state.failed_checks:
         lines.append("failed checks:")
         lines += [f"  - {check.check}: {one_line(check.hint)}" for check in state.failed_checks]
+    if state.plan is not None and state.effective_at is None:
+        lines.append("what the cutover changes:")
+        lines += [f"  - {one_line(line)}" for line in plan_lines(state.plan)]
     lines.append("timeline:")
     if not state.timeline:
         lines.append("  (no actions yet)")

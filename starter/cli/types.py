@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import click
-from pydantic import TypeAdapter, ValidationError
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from activities.sql.ledger import cents_from_amount
 from starter.errors import bad_input_from
@@ -133,6 +133,7 @@ UIN = Validated("UIN", Uin)
 ACTOR = Validated("UIN|operator:NAME", Actor)
 REASON = Validated("TEXT", Reason)
 ACTION_ID = Validated("ID", ActionId)
+APPLICATION_ID = Validated("ID", Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{8,64}$")])
 NAME = _Text("TEXT", MAX_NAME_LENGTH)
 SAVINGS_UNIT = _Text("ID|none", MAX_SAVINGS_UNIT_LENGTH)
 DAYS = _Days()

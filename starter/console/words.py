@@ -12,13 +12,16 @@ S = UnbindStatus
 
 STATUS_WORDS: dict[UnbindStatus, str] = {
     S.VALIDATING: "Being checked",
+    S.PENDING_RESELLER_REVIEW: "Waiting for the reseller's review of the customer's request",
     S.PENDING_DISTRIBUTOR_REVIEW: "Waiting for the distributor's review",
     S.PENDING_CUSTOMER_CONFIRMATION: "Waiting for the customer to confirm",
     S.PENDING_CARD_BINDING: "Waiting for the customer to bind a card",
     S.FINAL_CHECK: "Final check running",
     S.AWAITING_REMEDIATION: "Waiting for a fix after the final check failed",
+    S.AWAITING_EFFECTIVE_DATE: "Agreed: waiting for the effective date",
     S.CUTTING_OVER: "Unbinding now",
     S.PRECHECK_FAILED: "Not accepted: a check failed",
+    S.RESELLER_REJECTED: "Rejected by the reseller",
     S.DISTRIBUTOR_REJECTED: "Rejected by the distributor",
     S.CUSTOMER_REJECTED: "Rejected by the customer",
     S.EXPIRED: "Expired: nobody answered in time",
@@ -30,11 +33,13 @@ STATUS_WORDS: dict[UnbindStatus, str] = {
 
 WAITS_FOR: dict[UnbindStatus, str] = {
     S.VALIDATING: "the system's checks",
+    S.PENDING_RESELLER_REVIEW: "the reseller to approve or reject the customer's request",
     S.PENDING_DISTRIBUTOR_REVIEW: "the distributor to approve or reject",
     S.PENDING_CUSTOMER_CONFIRMATION: "the customer to confirm or reject",
     S.PENDING_CARD_BINDING: "the customer to bind a credit card",
     S.FINAL_CHECK: "the final check",
     S.AWAITING_REMEDIATION: "the reseller to fix the failed checks and ask for a recheck",
+    S.AWAITING_EFFECTIVE_DATE: "the end of the billing month (withdraw still possible)",
     S.CUTTING_OVER: "the partner center to end the relationship",
 }
 
@@ -51,9 +56,15 @@ CHECK_WORDS: dict[CheckName, str] = {
     CheckName.SAVINGS_PLAN_UNIT: "Not in a savings plan shared unit",
     CheckName.OPEN_APPLICATION: "No other open application",
     CheckName.CARD: "Credit card bound",
+    CheckName.OVERDUE_BILLS: "All overdue payments settled",
+    CheckName.ACTIVE_DISCOUNTS: "All sub-customer discounts deactivated",
+    CheckName.ACCOUNT_INFORMATION: "Account information complete",
+    CheckName.CUSTOMER_QUOTA: "Within the customer's application quota",
+    CheckName.PAIR_QUOTA: "Within the reseller's application quota for this customer",
 }
 
 ACTION_WORDS: dict[str, str] = {
+    "reseller_review": "review the customer's request",
     "review": "review",
     "confirm": "confirm the unbinding",
     "reject": "reject the unbinding",

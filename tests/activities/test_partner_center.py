@@ -26,11 +26,15 @@ from starter.devstack.process import ROOT
 from tests.workflows import spec_oracle
 from workflows.model import (
     CheckName,
+    CutoverPlan,
     CutoverRequest,
+    Effective,
     FailedCheck,
     GroupRole,
     OverduePrivilege,
     PartnerKind,
+    Requester,
+    UnbindingRecord,
     UnbindStatus,
 )
 
@@ -51,10 +55,13 @@ def test_the_migrated_schema_has_every_table_and_keeps_rows(database_url: str) -
         "accounts",
         "partners",
         "agreements",
+        "discounts",
         "unbinding_records",
         "cutovers",
         "inbox",
         "audit_refusals",
+        "account_standing",
+        "consent_evidence",
     }
 
 
@@ -339,6 +346,14 @@ BREAKS_AND_FIXES: dict[CheckName, tuple[Callable[..., None], Callable[..., None]
         lambda seeded: seeded.center.set_account(seeded.customer, savings_unit="sp-unit-1"),
         lambda seeded: seeded.center.set_account(seeded.customer, savings_unit=None),
     ),
+    CheckName.OVERDUE_BILLS: (
+        lambda seeded: seeded.center.set_account(seeded.customer, overdue_bills=1),
+        lambda seeded: seeded.center.set_account(seeded.customer, overdue_bills=0),
+    ),
+    CheckName.ACTIVE_DISCOUNTS: (
+        lambda seeded: seeded.center.add_discount(seeded.customer, "Storage 10% off"),
+        lambda seeded: seeded.center.end_discount(seeded.customer, "Storage 10% off"),
+    ),
     CheckName.OPEN_APPLICATION: (
         lambda seeded: seeded.center.save_record(seeded.record("app-open")),
         lambda seeded: seeded.center.save_record(
@@ -370,7 +385,9 @@ def test_a_missing_card_is_no_failure_at_submission(seeded) -> None:
 
 
 def test_each_submission_check_is_one_the_spec_names() -> None:
-    named = {str(check) for check in BREAKS_AND_FIXES} | {CheckName.ROOT_ACCOUNT}
+    # The quotas count records in the check activity (tests/activities/test_quotas.py).
+    quotas = {CheckName.CUSTOMER_QUOTA, CheckName.PAIR_QUOTA}
+    named = {str(check) for check in BREAKS_AND_FIXES} | {CheckName.ROOT_ACCOUNT} | quotas
     assert named == set(spec_oracle.SUBMISSION_CHECKS)
 
 
@@ -381,6 +398,10 @@ FINAL_BREAKS_AND_FIXES: dict[CheckName, tuple[Callable[..., None], Callable[...,
     CheckName.CARD: (
         lambda seeded: seeded.center.set_account(seeded.customer, card_bound=False),
         lambda seeded: seeded.center.set_account(seeded.customer, card_bound=True),
+    ),
+    CheckName.ACCOUNT_INFORMATION: (
+        lambda seeded: seeded.center.set_account(seeded.customer, info_complete=False),
+        lambda seeded: seeded.center.set_account(seeded.customer, info_complete=True),
     ),
 }
 
@@ -603,3 +624,64 @@ def test_concurrent_retries_of_one_cutover_agree(seeded, database_url: str) -> N
     assert len(set(results)) == 1
     assert seeded.center.count("cutovers") == 1
     assert seeded.center.count("agreements", state="invalidated") == 1
+
+
+def test_discounts_are_listed_until_the_cutover(partner_center: SqlPartnerCenter) -> None:
+    """The cutover plan's "discounts that end" (issue 13, item 5) and the
+    ``active_discounts`` check (item 1) come from the one ``discounts`` table."""
+    partner_center.add_partner("10000000002", kind=PartnerKind.RESELLER)
+    partner_center.add_customer("20000000001", partner_uin="10000000002")
+    partner_center.add_discount("20000000001", "Compute 20% off")
+    partner_center.add_discount("20000000001", "Compute 20% off")  # a repeat changes nothing
+    partner_center.add_discount("20000000001", "CDN 5% off")
+    assert partner_center.discounts("20000000001") == ("CDN 5% off", "Compute 20% off")
+    assert partner_center.show("20000000001")["discounts"] == ["CDN 5% off", "Compute 20% off"]
+    assert partner_center.account("20000000001").active_discounts == 2  # type: ignore[union-attr]
+    partner_center.end_discount("20000000001", "CDN 5% off")
+    partner_center.end_discount("20000000001", "CDN 5% off")  # a repeat changes nothing
+    # Deactivated, it no longer fails the check, and the plan still lists it as ending.
+    assert partner_center.account("20000000001").active_discounts == 1  # type: ignore[union-attr]
+    assert partner_center.discounts("20000000001") == ("CDN 5% off", "Compute 20% off")
+    shown = partner_center.show("20000000001")
+    assert (shown["discounts"], shown["ended_discounts"]) == (["Compute 20% off"], ["CDN 5% off"])
+    partner_center.add_discount("20000000001", "CDN 5% off")  # granted again: active
+    assert partner_center.account("20000000001").active_discounts == 2  # type: ignore[union-attr]
+    with pytest.raises(UnknownAccount):
+        partner_center.add_discount("20000000999", "x")
+
+
+def test_a_record_keeps_who_asked_and_the_plan(partner_center: SqlPartnerCenter) -> None:
+    plan = CutoverPlan(
+        effective=Effective.END_OF_MONTH,
+        effective_on=datetime(2026, 12, 1, tzinfo=UTC),
+        discounts_ending=("Compute 20% off",),
+        delayed_bills="delayed bills stay with the reseller",
+    )
+    record = UnbindingRecord(
+        application_id="app-00000001",
+        workflow_id="unbind-20000000001",
+        revision=1,
+        customer_uin="20000000001",
+        initiator_uin="20000000001",
+        reseller_uin="10000000002",
+        distributor_uin=None,
+        status=UnbindStatus.AWAITING_EFFECTIVE_DATE,
+        submitted_at=datetime(2026, 11, 29, tzinfo=UTC),
+        notice_acknowledged_by="20000000001",
+        notice_acknowledged_at=datetime(2026, 11, 29, tzinfo=UTC),
+        requested_by=Requester.CUSTOMER,
+        plan=plan,
+        updated_at=datetime(2026, 11, 29, tzinfo=UTC),
+    )
+    partner_center.save_record(record)
+    assert partner_center.record_of("app-00000001") == record
+
+
+def test_a_cutover_at_the_end_of_the_month_is_billed_from_its_date(seeded) -> None:
+    """Issue 13, item 5: the boundary is never before the effective date; a
+    cutover that comes late (a remediation) is billed from its commit."""
+    center = seeded.center
+    date = datetime.now(UTC) + timedelta(days=2)
+    request = seeded.cutover().model_copy(update={"not_before": date})
+    assert center.cut_over(request).effective_at == date
+    assert center.cutover_for("app-00000001").effective_at == date  # type: ignore[union-attr]

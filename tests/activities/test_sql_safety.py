@@ -54,6 +54,8 @@ ALLOWED_RAW_SQL = {
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
     "BEGIN IMMEDIATE",
+    # The readiness ping (SqlPartnerCenter.ping).
+    "SELECT 1",
     "BEGIN",
     "SELECT 1",  # the readiness check's ping (SqlPartnerCenter.ping)
 }
@@ -194,6 +196,7 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
         partner_center.add_partner(reseller, kind=PartnerKind.RESELLER, name=hostile)
         partner_center.add_customer(customer, partner_uin=reseller, name=hostile[::-1])
         partner_center.set_account(customer, savings_unit=hostile[:64])
+        partner_center.add_discount(customer, hostile)
         application_id = f"app-{number:04d}-hostile"
         partner_center.save_record(_record(application_id, customer, reseller, hostile))
         partner_center.deliver(
@@ -223,6 +226,8 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
         shown = partner_center.show(customer)
         assert shown["name"] == hostile[::-1]
         assert shown["savings_unit"] == hostile[:64]
+        assert shown["discounts"] == [hostile]
+        assert partner_center.discounts(customer) == (hostile,)
         assert shown["partner"]["uin"] == reseller
         [record] = partner_center.records(customer)
         assert record.reason == hostile
@@ -247,8 +252,12 @@ def test_hostile_text_is_stored_verbatim_and_every_table_survives(
         "agreements": count,
         "unbinding_records": count,
         "cutovers": 0,
+        "discounts": count,
         "inbox": count,
         "audit_refusals": count,
+        "account_standing": 0,
+        # Each record's acknowledged notice.
+        "consent_evidence": count,
     }
 
 

@@ -48,12 +48,14 @@ S = UnbindStatus
 K = ActionKind
 
 BODIES: dict[ActionKind, dict[str, Any]] = {
+    K.RESELLER_REVIEW: {"approve": True},
     K.REVIEW: {"approve": True},
     K.REJECT: {"reason": "staying with our partner"},
     K.WITHDRAW: {"reason": "changed our mind"},
 }
 # Words the 403's ``allowed`` must contain: who SPEC section 4 lets act.
 ALLOWED_WORDS: dict[ActionKind, tuple[str, ...]] = {
+    K.RESELLER_REVIEW: ("reseller",),
     K.REVIEW: ("distributor",),
     K.CONFIRM: ("customer",),
     K.REJECT: ("customer",),

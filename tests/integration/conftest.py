@@ -80,6 +80,20 @@ async def accepted(unbind: Unbind, *args: str, status: str) -> Result:
     return result
 
 
+async def approved_by_the_distributor(unbind: Unbind, customer: str, distributor: str) -> Result:
+    """``unbind review --approve`` by the distributor, accepted: the customer is asked next."""
+    return await accepted(
+        unbind,
+        "review",
+        "--customer",
+        customer,
+        "--as",
+        distributor,
+        "--approve",
+        status="PENDING_CUSTOMER_CONFIRMATION",
+    )
+
+
 async def listed(unbind: Unbind, *filters: str, workflow_id: str, status: str) -> dict[str, Any]:
     """The row ``unbind list <filters>`` shows for ``workflow_id`` once the list
     view has caught up with ``status``."""

@@ -17,6 +17,7 @@ from tests.integration.conftest import (
     Unbind,
     accepted,
     apply,
+    approved_by_the_distributor,
     assert_inbox,
     events,
     handle_for,
@@ -24,6 +25,7 @@ from tests.integration.conftest import (
     message,
 )
 from workflows.model import UnbindStatus
+from workflows.rules import DELAYED_BILLS
 
 pytestmark = pytest.mark.integration
 S = UnbindStatus
@@ -46,6 +48,13 @@ async def test_direct_customer_with_card_confirms_and_is_unbound(
         "workflow_id": workflow_id,
         "status": "PENDING_CUSTOMER_CONFIRMATION",
         "failed_checks": [],
+        # What the cutover changes, as the parties are shown it (issue 13, item 5).
+        "plan": {
+            "effective": "at_once",
+            "effective_on": None,
+            "discounts_ending": [],
+            "delayed_bills": DELAYED_BILLS,
+        },
     }
     [record] = partner_center.records(parties.customer)
     assert record.status is S.PENDING_CUSTOMER_CONFIRMATION
@@ -147,16 +156,7 @@ async def test_second_level_customer_approved_then_binds_a_card(
     assert applied.data["accepted"] is True
     assert applied.data["status"] == "PENDING_DISTRIBUTOR_REVIEW"
 
-    await accepted(
-        unbind,
-        "review",
-        "--customer",
-        customer,
-        "--as",
-        parties.distributor,
-        "--approve",
-        status="PENDING_CUSTOMER_CONFIRMATION",
-    )
+    await approved_by_the_distributor(unbind, customer, parties.distributor)
 
     confirmed = await unbind("confirm", "--customer", customer, "--as", customer)
     assert confirmed.code == 0, confirmed

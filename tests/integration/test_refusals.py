@@ -32,6 +32,7 @@ async def test_failed_preconditions_are_listed_then_a_new_application_is_accepte
         "workflow_id": f"unbind-{parties.customer}",
         "status": "PRECHECK_FAILED",
         "failed_checks": [hint(CheckName.ACCOUNT_FROZEN), hint(CheckName.CREDIT)],
+        "plan": None,
     }
     assert partner_center.records(parties.customer) == []
 

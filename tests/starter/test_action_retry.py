@@ -30,6 +30,7 @@ CUSTOMER, RESELLER, DISTRIBUTOR = "20000000001", "10000000002", "10000000001"
 
 # Each action command with the options it needs besides --customer and --as.
 COMMAND_LINES = {
+    "reseller-review": ["--approve"],
     "review": ["--approve"],
     "confirm": [],
     "reject": ["--reason", "we stay"],

@@ -81,4 +81,7 @@ async def test_every_scenario_reaches_its_status_again_on_the_same_ledger(
                 UnbindStatus.CUSTOMER_REJECTED,
                 UnbindStatus.PENDING_CUSTOMER_CONFIRMATION,
                 UnbindStatus.AWAITING_REMEDIATION,
+                UnbindStatus.AWAITING_EFFECTIVE_DATE,
             }
+            titles = " ".join(o.scenario for o in outcomes)
+            assert "customer's own request" in titles and "billing month" in titles

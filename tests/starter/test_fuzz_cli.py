@@ -34,13 +34,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activities.sql import SqlPartnerCenter
+from starter.batch import BATCH_ID_PATTERN, MAX_CONCURRENCY
 from starter.cli import MAX_NAME_LENGTH, MAX_SAVINGS_UNIT_LENGTH, cli
+from starter.cli.ledger import MAX_COUNT
 from starter.cli.tokens import MAX_TOKEN_HOURS, OPERATOR_NAME_RULE
 from starter.cli.types import ENDPOINT, IsoTime
 from starter.client import UnbindingClient
 from starter.errors import UNDECODABLE_TEXT_RULE
 from workflows.fields import OPERATOR_PATTERN, UIN_PATTERN, new_text_problem
 from workflows.model import UnbindStatus
+from workflows.notice import VERSIONS, Consent
 from workflows.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,16 +192,20 @@ bad_operator_names = st.one_of(
 COUNT_RULES = ("is not a valid integer", "is not in the range")
 
 
-def bad_counts(maximum: int) -> st.SearchStrategy[str]:
-    """Whole numbers out of 1..maximum, and what is no whole number at all."""
+def bad_counts(maximum: int, minimum: int = 1) -> st.SearchStrategy[str]:
+    """Whole numbers out of minimum..maximum, and what is no whole number at all."""
     return st.one_of(
-        st.integers(max_value=0).map(str),
+        st.integers(max_value=minimum - 1).map(str),
         st.integers(min_value=maximum + 1).map(str),
         st.sampled_from(["", "nan", "inf", "1.5", "ten", "\u0661", "1e3", "0x10"]),
         st.text(max_size=10),
     ).filter(
         lambda value: (
-            not (value.strip().isascii() and value.strip().isdigit() and 1 <= int(value) <= maximum)
+            not (
+                value.strip().isascii()
+                and value.strip().isdigit()
+                and minimum <= int(value) <= maximum
+            )
         )
     )
 
@@ -272,6 +279,63 @@ REASON_RULES = _text_rules(SETTINGS.max_reason_length)
 DAYS_RULES = ("is not a number of days", "must be at least 1 minute", "must be at most 90 days")
 CHOICE_RULES = ("is not one of", "is not a valid choice")
 APPLY = ["apply", f"--customer={CUSTOMER}", f"--initiator={RESELLER}", "--acknowledge-notice"]
+REQUEST = ["request", f"--customer={CUSTOMER}", "--acknowledge-notice"]
+DAYS_OPTIONS = (
+    "--reseller-review-days",
+    "--review-days",
+    "--confirmation-days",
+    "--card-days",
+    "--remediation-days",
+)
+# Not WAIT=CHOICE, or a choice that wait's deadline may not make.
+bad_on_deadline = st.one_of(
+    st.text(max_size=30).filter(lambda s: "=" not in s),
+    st.sampled_from(
+        [
+            "customer_confirmation=approve",
+            "card_binding=distributor",
+            "remediation=approve",
+            "distributor_review=distributor",
+            "reseller_review=maybe",
+            "nowait=expire",
+            "=expire",
+        ]
+    ),
+)
+ON_DEADLINE_RULES = ("must be WAIT=CHOICE", "that deadline may only")
+
+
+def _submission_fields(command: str, base: list[str]) -> list[Field]:
+    """The options ``apply`` and ``request`` share."""
+    return [
+        Field(command, "--customer", lambda v: [*base, f"--customer={v}"], bad_uins, UIN_RULES),
+        Field(command, "--operator", lambda v: [*base, f"--operator={v}"], bad_uins, UIN_RULES),
+        Field(
+            command,
+            "--reason",
+            lambda v: [*base, f"--reason={v}"],
+            bad_text(SETTINGS.max_reason_length),
+            REASON_RULES,
+        ),
+        *(
+            Field(command, option, lambda v, o=option: [*base, f"{o}={v}"], bad_days, DAYS_RULES)
+            for option in DAYS_OPTIONS
+        ),
+        Field(
+            command,
+            "--effective",
+            lambda v: [*base, f"--effective={v}"],
+            bad_choice({"at_once", "end_of_month"}),
+            CHOICE_RULES,
+        ),
+        Field(
+            command,
+            "--on-deadline",
+            lambda v: [*base, f"--on-deadline={v}"],
+            bad_on_deadline,
+            ON_DEADLINE_RULES,
+        ),
+    ]
 
 
 ACTION_ID_RULES = ("must be 1-128 letters, digits or ._:@-", UNDECODABLE_TEXT_RULE)
@@ -287,8 +351,30 @@ bad_action_ids = st.one_of(
 ).filter(lambda value: re.fullmatch(r"[A-Za-z0-9._:@-]{1,128}", value) is None)
 
 
+SHA256_RULES = (
+    "must be a SHA-256: 64 lowercase hex digits",
+    "must be the SHA-256 of a",
+    UNDECODABLE_TEXT_RULE,
+)
+bad_hashes = st.one_of(
+    st.text(st.sampled_from("0123456789abcdef"), min_size=64, max_size=64),  # not one of ours
+    st.text(max_size=70),
+).filter(lambda value: value not in KNOWN_HASHES)
+KNOWN_HASHES = {v.sha256(c) for v in VERSIONS.values() for c in v.texts}
+
+
+def _acting(command: str, *extra: str) -> list[str]:
+    """A command by the customer on the customer's application."""
+    return [command, f"--customer={CUSTOMER}", f"--as={CUSTOMER}", *extra]
+
+
 def _action_fields(
-    command: str, *, reason: bool, action_id: bool = True, extra: tuple[str, ...] = ()
+    command: str,
+    *,
+    reason: bool,
+    action_id: bool = True,
+    extra: tuple[str, ...] = (),
+    decision: bool = False,
 ) -> list[Field]:
     fields = [
         Field(
@@ -320,6 +406,16 @@ def _action_fields(
                 ],
                 bad_action_ids,
                 ACTION_ID_RULES,
+            )
+        )
+    if decision:
+        fields.append(
+            Field(
+                command,
+                "--text-sha256",
+                lambda v: [*_acting(command, *extra), f"--text-sha256={v}"],
+                bad_hashes,
+                SHA256_RULES,
             )
         )
     if reason:
@@ -373,24 +469,81 @@ def _ledger(command: str, *rest: str) -> Callable[[str], list[str]]:
     return lambda v: ["ledger", command, *rest, "--", v]
 
 
+# A good batch file, so a bad option of apply-batch is the only thing wrong.
+BATCH_FILE = Path(tempfile.mkdtemp(prefix="fuzz-batch-")) / "customers.csv"
+BATCH_FILE.write_text(f"customer_uin\n{CUSTOMER}\n")
+BATCH = ["apply-batch", f"--file={BATCH_FILE}", f"--initiator={RESELLER}", "--acknowledge-notice"]
+bad_batch_ids = st.text(max_size=30).filter(
+    lambda value: re.fullmatch(BATCH_ID_PATTERN, value) is None
+)
+bad_files = st.one_of(
+    st.sampled_from(["", str(BATCH_FILE.parent), str(BATCH_FILE.parent / "missing.csv")]),
+    st.text(max_size=20).map(lambda name: str(BATCH_FILE.parent / f"missing-{name}")),
+)
+FILE_RULES = ("cannot read the file", "is a directory", UNDECODABLE_TEXT_RULE)
+
+EVIDENCE = ["evidence", f"--customer={CUSTOMER}"]
+
+
+def _choice_field(command: list[str], option: str, valid: set[str]) -> Field:
+    """A choice option (click words a choice of one as "is not '...'")."""
+    return Field(
+        command[0],
+        option,
+        lambda v: [*command, f"{option}={v}"],
+        bad_choice(valid),
+        (*CHOICE_RULES, "is not '"),
+    )
+
+
 FIELDS: list[Field] = [
-    Field("apply", "--customer", lambda v: [*APPLY, f"--customer={v}"], bad_uins, UIN_RULES),
-    Field("apply", "--initiator", lambda v: [*APPLY, f"--initiator={v}"], bad_uins, UIN_RULES),
-    Field("apply", "--operator", lambda v: [*APPLY, f"--operator={v}"], bad_uins, UIN_RULES),
+    Field("evidence", "--customer", lambda v: ["evidence", f"--customer={v}"], bad_uins, UIN_RULES),
     Field(
-        "apply",
-        "--reason",
-        lambda v: [*APPLY, f"--reason={v}"],
-        bad_text(SETTINGS.max_reason_length),
-        REASON_RULES,
+        "evidence",
+        "--application",
+        lambda v: [*EVIDENCE, f"--application={v}"],
+        st.text(max_size=70).filter(lambda v: re.fullmatch(r"[A-Za-z0-9-]{8,64}", v) is None),
+        ("must be 8-64 letters, digits or -", UNDECODABLE_TEXT_RULE),
+    ),
+    _choice_field(["evidence", f"--customer={CUSTOMER}"], "--format", {"json", "markdown", "html"}),
+    _choice_field(["notice"], "--consent", {consent.value for consent in Consent}),
+    _choice_field(["notice"], "--version", set(VERSIONS)),
+    Field("apply-batch", "--file", lambda v: [*BATCH, f"--file={v}"], bad_files, FILE_RULES),
+    Field(
+        "apply-batch", "--initiator", lambda v: [*BATCH, f"--initiator={v}"], bad_uins, UIN_RULES
+    ),
+    Field("apply-batch", "--operator", lambda v: [*BATCH, f"--operator={v}"], bad_uins, UIN_RULES),
+    Field(
+        "apply-batch",
+        "--concurrency",
+        lambda v: [*BATCH, f"--concurrency={v}"],
+        bad_counts(MAX_CONCURRENCY),
+        COUNT_RULES,
+    ),
+    Field(
+        "apply-batch",
+        "--batch-id",
+        lambda v: [*BATCH, f"--batch-id={v}"],
+        bad_batch_ids,
+        ("must be 1-24 letters or digits", UNDECODABLE_TEXT_RULE),
     ),
     *(
-        Field("apply", option, lambda v, o=option: [*APPLY, f"{o}={v}"], bad_days, DAYS_RULES)
-        for option in ("--review-days", "--confirmation-days", "--card-days", "--remediation-days")
+        Field(
+            "ledger set",
+            option,
+            lambda v, o=option: ["ledger", "set", f"{o}={v}", CUSTOMER],
+            bad_counts(MAX_COUNT, minimum=0),
+            COUNT_RULES,
+        )
+        for option in ("--overdue-bills",)
     ),
-    *_action_fields("review", reason=True, extra=("--approve",)),
-    *_action_fields("confirm", reason=False),
-    *_action_fields("reject", reason=True),
+    *_submission_fields("apply", APPLY),
+    Field("apply", "--initiator", lambda v: [*APPLY, f"--initiator={v}"], bad_uins, UIN_RULES),
+    *_submission_fields("request", REQUEST),
+    *_action_fields("reseller-review", reason=True, extra=("--approve",), decision=True),
+    *_action_fields("review", reason=True, extra=("--approve",), decision=True),
+    *_action_fields("confirm", reason=False, decision=True),
+    *_action_fields("reject", reason=True, decision=True),
     *_action_fields("card-bound", reason=False),
     *_action_fields("withdraw", reason=True),
     *_action_fields("recheck", reason=False),
@@ -498,6 +651,20 @@ FIELDS: list[Field] = [
         lambda v: ["ledger", "add-subuser", f"--owner={v}", CUSTOMER],
         bad_uins,
         UIN_RULES,
+    ),
+    *(
+        field
+        for command in ("add-discount", "end-discount")
+        for field in (
+            Field(f"ledger {command}", "UIN", _ledger(command, "--name=x"), bad_uins, UIN_RULES),
+            Field(
+                f"ledger {command}",
+                "--name",
+                lambda v, c=command: ["ledger", c, f"--name={v}", CUSTOMER],
+                bad_text(MAX_NAME_LENGTH),
+                _text_rules(MAX_NAME_LENGTH),
+            ),
+        )
     ),
     Field("ledger show", "UIN", _ledger("show"), bad_uins, UIN_RULES),
     Field("ledger set", "UIN", _ledger("set", "--frozen"), bad_uins, UIN_RULES),

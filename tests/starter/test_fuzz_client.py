@@ -27,7 +27,14 @@ from starter.errors import OPTION_NAMES, BadInput
 from tests.conftest import Ledger, eventually
 from workflows.actions import ACTION_TYPES
 from workflows.contract import workflow_id_for
-from workflows.model import ApplicationInput, ConfirmAction, Deadlines, ReviewAction, WithdrawAction
+from workflows.model import (
+    ApplicationInput,
+    ConfirmAction,
+    Deadlines,
+    ResellerReviewAction,
+    ReviewAction,
+    WithdrawAction,
+)
 
 fuzz = settings(max_examples=int(os.environ.get("UNBIND_FUZZ_EXAMPLES", "400")), deadline=None)
 
@@ -50,7 +57,7 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
     Deadlines: {"distributor_review": "P10D", "card_binding": "P2D", "reminders_before": ["P1D"]},
     **{
         cls: {"action_id": "a-1", "actor": CUSTOMER}
-        | ({"approve": True, "reason": "ok"} if cls is ReviewAction else {})
+        | ({"approve": True, "reason": "ok"} if cls in (ReviewAction, ResellerReviewAction) else {})
         for cls in ACTION_TYPES.values()
     },
 }

@@ -19,6 +19,8 @@ from tests.states import CUSTOMER, NOW, RESELLER, submitted_state
 from workflows.model import (
     ActionResult,
     CheckName,
+    CutoverPlan,
+    Effective,
     FailedCheck,
     Notification,
     PartnerKind,
@@ -26,6 +28,7 @@ from workflows.model import (
     UnbindingState,
     UnbindStatus,
 )
+from workflows.texts import confirmation_requested, describe, plan_lines
 
 HOSTILE = {
     "forged line": "ok\n  status       COMPLETED",
@@ -178,3 +181,27 @@ def test_inbox_prints_each_stored_line_visibly(
     assert_shown_safely(shown.stdout, text)
     # A body's own lines are kept.
     assert "    Line one." in shown.stdout and "    Line two." in shown.stdout
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_a_discount_name_in_the_cutover_plan_is_one_line(text: str) -> None:
+    """Discount names come from the partner center (issue 13, item 5): shown in
+    ``unbind status``, the Web UI's details and every message, one line each."""
+    plan = CutoverPlan(
+        effective=Effective.END_OF_MONTH,
+        effective_on=NOW,
+        discounts_ending=(text, "plain"),
+        delayed_bills="delayed bills stay with the reseller",
+    )
+    shown = state_text(submitted_state(plan=plan), "RUNNING")
+    plain = state_text(
+        submitted_state(plan=plan.model_copy(update={"discounts_ending": ("x",)})), "RUNNING"
+    )
+
+    assert_shown_safely(shown, text)
+    assert len(shown.splitlines()) == len(plain.splitlines())
+    details = describe(submitted_state(plan=plan))
+    assert_shown_safely(details, text)
+    assert "](http" not in details  # the markdown link is escaped, not rendered
+    body = confirmation_requested(RESELLER, plan).body
+    assert len(body.splitlines()) == len(plan_lines(plan)) + 1

@@ -15,6 +15,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.partner_center import Submitted
 from activities.sql import SqlPartnerCenter
 from tests.conftest import running_worker
 from workflows.model import CutoverRequest, Notification, UnbindingRecord
@@ -118,9 +120,18 @@ class GatedPartnerCenter:
         with self._gated(uin):
             return self.inner.account(uin)
 
+    def discounts(self, customer_uin: str) -> tuple[str, ...]:
+        return self.inner.discounts(customer_uin)
+
     def open_application_for(self, customer_uin: str, *, other_than: str) -> str | None:
         with self._gated(customer_uin):
             return self.inner.open_application_for(customer_uin, other_than=other_than)
+
+    def submitted_since(
+        self, customer_uin: str, since: datetime, *, other_than: str
+    ) -> list[Submitted]:
+        with self._gated(customer_uin):
+            return self.inner.submitted_since(customer_uin, since, other_than=other_than)
 
     def record_of(self, application_id: str) -> UnbindingRecord | None:
         return self.inner.record_of(application_id)

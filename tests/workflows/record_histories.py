@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,18 @@ from tests.workflows.gates import GatedPartnerCenter
 from tests.workflows.scenarios import SIGNALS, act, action, reach, status, submit
 from tests.workflows.signing_keys import OLD, REQUIRED
 from workflows.contract import workflow_id_for
-from workflows.model import ActionKind, UnbindStatus
+from workflows.model import (
+    ActionKind,
+    CheckName,
+    DeadlineActions,
+    Deadlines,
+    Effective,
+    OnDeadline,
+    Requester,
+    UnbindingRecord,
+    UnbindStatus,
+)
+from workflows.notice import CURRENT, Consent
 from workflows.signing import Signer
 from workflows.unbinding import UnbindingWorkflow
 
@@ -129,6 +141,99 @@ async def cancelled(app: Reached) -> None:
 @starting_at(S.PENDING_CUSTOMER_CONFIRMATION)
 async def expired_with_reminders(app: Reached) -> None:
     """Nobody answers: the reminders go out and the application expires."""
+
+
+async def _customer_request(
+    client: Client, tq: str, ledger: Ledger, *, second_level: bool = False, **on_deadline: Any
+) -> tuple[WorkflowHandle[Any, Any], Parties]:
+    """The customer's own request (issue 13, item 4), waiting for its reseller."""
+    parties = ledger.second_level(card=False) if second_level else ledger.direct(card=False)
+    deadlines = Deadlines(on_deadline=DeadlineActions(**on_deadline))
+    handle, submitted = await submit(
+        client, tq, parties, requested_by=Requester.CUSTOMER, deadlines=deadlines
+    )
+    assert submitted.status is S.PENDING_RESELLER_REVIEW, submitted
+    return handle, parties
+
+
+async def customer_request_approved(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The reseller approves; the customer binds a card; cut over."""
+    handle, parties = await _customer_request(client, tq, ledger)
+    await act(handle, ActionKind.RESELLER_REVIEW, parties.reseller, approve=True)
+    ledger.pc.set_account(parties.customer, card_bound=True)
+    await act(handle, ActionKind.CARD_BOUND, parties.customer)
+    return handle
+
+
+async def customer_request_rejected(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    handle, parties = await _customer_request(client, tq, ledger)
+    await act(handle, ActionKind.RESELLER_REVIEW, parties.reseller, approve=False, reason="no")
+    return handle
+
+
+async def customer_request_expired(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The reseller's deadline set to expire: nobody reviews."""
+    handle, _ = await _customer_request(client, tq, ledger, reseller_review=OnDeadline.EXPIRE)
+    return handle
+
+
+async def customer_request_approved_by_the_deadlines(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The reseller's deadline hands the review to the distributor, whose own
+    deadline approves it; then the card never comes and that wait expires."""
+    handle, _ = await _customer_request(
+        client,
+        tq,
+        ledger,
+        second_level=True,
+        reseller_review=OnDeadline.DISTRIBUTOR,
+        distributor_review=OnDeadline.APPROVE,
+    )
+    return handle
+
+
+async def _confirmed_for_the_end_of_the_month(
+    client: Client, tq: str, ledger: Ledger
+) -> tuple[WorkflowHandle[Any, Any], Parties]:
+    """Confirmed, with the cutover at the end of the billing month (issue 13, item 5)."""
+    parties = ledger.direct()
+    ledger.pc.add_discount(parties.customer, "Compute 20% off")
+    ledger.pc.end_discount(parties.customer, "Compute 20% off")  # the notice's promise
+    handle, _ = await submit(client, tq, parties, effective=Effective.END_OF_MONTH)
+    confirmed = await act(handle, ActionKind.CONFIRM, parties.customer)
+    assert confirmed.status is S.AWAITING_EFFECTIVE_DATE, confirmed
+    return handle, parties
+
+
+async def cutover_at_the_end_of_the_month(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """The durable timer to the date, then the final check and the cutover."""
+    handle, _ = await _confirmed_for_the_end_of_the_month(client, tq, ledger)
+    return handle
+
+
+async def withdrawn_before_the_effective_date(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    handle, parties = await _confirmed_for_the_end_of_the_month(client, tq, ledger)
+    await act(handle, ActionKind.WITHDRAW, parties.reseller, reason="not yet")
+    return handle
+
+
+async def cancelled_before_the_effective_date(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    handle, _ = await _confirmed_for_the_end_of_the_month(client, tq, ledger)
+    await handle.cancel()
+    return handle
 
 
 async def ending_with_a_pending_update(
@@ -230,6 +335,70 @@ async def signed_confirmation(client: Client, tq: str, ledger: Ledger) -> Workfl
     return handle
 
 
+# Recorded with issue 13's notice checks, consent texts and quotas (no new
+# commands: the checks travel in the check activities' answers, the texts'
+# hashes in the actions, the start and the record).
+
+
+async def notice_and_consents_recorded(
+    client: Client, tq: str, ledger: Ledger
+) -> WorkflowHandle[Any, Any]:
+    """A versioned notice acknowledged, the distributor's and the customer's
+    decisions on their texts, and a final check failed by an overdue bill, a
+    discount and incomplete information, settled and rechecked."""
+    parties = ledger.second_level()
+    customer, distributor = parties.customer, parties.distributor
+    assert distributor is not None
+    handle, submitted = await submit(
+        client,
+        tq,
+        parties,
+        notice_version=CURRENT.version,
+        notice_sha256=CURRENT.sha256(Consent.NOTICE),
+    )
+    assert submitted.accepted, submitted
+    review = CURRENT.sha256(Consent.REVIEW)
+    await act(handle, ActionKind.REVIEW, distributor, approve=True, text_sha256=review)
+    ledger.pc.set_account(customer, overdue_bills=1, info_complete=False)
+    ledger.pc.add_discount(customer, "Storage 10% off")
+    confirmation = CURRENT.sha256(Consent.CONFIRMATION)
+    waiting = await act(handle, ActionKind.CONFIRM, customer, text_sha256=confirmation)
+    assert waiting.status is S.AWAITING_REMEDIATION, waiting
+    ledger.pc.set_account(customer, overdue_bills=0, info_complete=True)
+    ledger.pc.end_discount(customer, "Storage 10% off")
+    done = await act(handle, ActionKind.RECHECK, parties.reseller)
+    assert done.status is S.COMPLETED, done
+    return handle
+
+
+async def quota_refused(client: Client, tq: str, ledger: Ledger) -> WorkflowHandle[Any, Any]:
+    """A fourth application for the customer within three months."""
+    parties = ledger.direct()
+    for n in range(3):
+        ledger.pc.save_record(
+            UnbindingRecord(
+                application_id=f"earlier-{parties.customer}-{n}",
+                workflow_id=workflow_id_for(parties.customer),
+                revision=1,
+                customer_uin=parties.customer,
+                initiator_uin=parties.reseller,
+                reseller_uin=parties.reseller,
+                distributor_uin=None,
+                status=S.CUSTOMER_REJECTED,
+                submitted_at=datetime.now(UTC) - timedelta(days=10 * (n + 1)),
+                notice_acknowledged_by=parties.reseller,
+                notice_acknowledged_at=datetime.now(UTC),
+                updated_at=datetime.now(UTC),
+            )
+        )
+    handle, submitted = await submit(client, tq, parties)
+    assert [c.check for c in submitted.failed_checks] == [
+        CheckName.CUSTOMER_QUOTA,
+        CheckName.PAIR_QUOTA,
+    ], submitted
+    return handle
+
+
 PATHS: list[Path_] = [
     direct_happy_path,
     second_level_with_card_binding,
@@ -243,6 +412,15 @@ PATHS: list[Path_] = [
     card_read_again_on_confirmation,
     card_removed_before_confirmation,
     card_removed_while_awaiting_remediation,
+    notice_and_consents_recorded,
+    quota_refused,
+    customer_request_approved,
+    customer_request_rejected,
+    customer_request_expired,
+    customer_request_approved_by_the_deadlines,
+    cutover_at_the_end_of_the_month,
+    withdrawn_before_the_effective_date,
+    cancelled_before_the_effective_date,
 ]
 GATED_PATHS: list[GatedPath] = [ending_with_a_pending_update, decided_while_the_wait_was_announced]
 SIGNED_PATHS: list[Path_] = [signed_confirmation]

@@ -20,6 +20,8 @@ from workflows.model import (
     ActionResult,
     ApplicationInput,
     Deadlines,
+    Effective,
+    Requester,
     SubmissionResult,
     UnbindingState,
     UnbindStatus,
@@ -27,6 +29,7 @@ from workflows.model import (
 from workflows.unbinding import UnbindingWorkflow
 
 UPDATES = {
+    ActionKind.RESELLER_REVIEW: UnbindingWorkflow.reseller_review_update,
     ActionKind.REVIEW: UnbindingWorkflow.review_update,
     ActionKind.CONFIRM: UnbindingWorkflow.confirm_update,
     ActionKind.REJECT: UnbindingWorkflow.reject_update,
@@ -35,6 +38,7 @@ UPDATES = {
     ActionKind.RECHECK: UnbindingWorkflow.recheck_update,
 }
 SIGNALS = {
+    ActionKind.RESELLER_REVIEW: UnbindingWorkflow.reseller_review_signal,
     ActionKind.REVIEW: UnbindingWorkflow.review_signal,
     ActionKind.CONFIRM: UnbindingWorkflow.confirm_signal,
     ActionKind.REJECT: UnbindingWorkflow.reject_signal,
@@ -52,15 +56,24 @@ async def submit(
     *,
     deadlines: Deadlines | None = None,
     submitter: str | None = None,
+    requested_by: Requester = Requester.RESELLER,
+    effective: Effective = Effective.AT_ONCE,
+    **notice: str,
 ) -> tuple[WorkflowHandle[Any, UnbindingState], SubmissionResult]:
+    """Submit as the reseller, or (``requested_by=CUSTOMER``) as the customer
+    itself; ``notice``: the acknowledged ``notice_version`` and ``notice_sha256``, if any."""
+    initiator = parties.customer if requested_by is Requester.CUSTOMER else parties.reseller
     application = ApplicationInput(
         application_id=uuid.uuid4().hex,
         customer_uin=parties.customer,
-        initiator_uin=parties.reseller,
-        submitter_uin=submitter or parties.reseller,
+        initiator_uin=initiator,
+        submitter_uin=submitter or initiator,
         notice_acknowledged=True,
         acknowledged_at=datetime.now(UTC),
         deadlines=deadlines or Deadlines(),
+        requested_by=requested_by,
+        effective=effective,
+        **notice,
     )
     handle = await client.start_workflow(
         UnbindingWorkflow.run,

@@ -39,6 +39,11 @@ ACTORS: dict[Role, str] = {
 }
 # SPEC section 4: who may take each action, and in which states.
 ALLOWED_ROLES: dict[ActionKind, frozenset[Role]] = {
+    # Issue 13, item 4: only the customer's reseller reviews the customer's own
+    # request; among these roles that is the initiator's account (the reseller
+    # initiates the help page's flow). The customer's flow is checked with its
+    # own parties in tests/workflows/test_customer_request.py.
+    K.RESELLER_REVIEW: frozenset({"initiator"}),
     K.REVIEW: frozenset({"distributor"}),
     K.CONFIRM: frozenset({"customer"}),
     K.REJECT: frozenset({"customer"}),
@@ -49,14 +54,18 @@ ALLOWED_ROLES: dict[ActionKind, frozenset[Role]] = {
 _BEFORE_CUTOVER = frozenset(
     {
         S.VALIDATING,
+        S.PENDING_RESELLER_REVIEW,
         S.PENDING_DISTRIBUTOR_REVIEW,
         S.PENDING_CUSTOMER_CONFIRMATION,
         S.PENDING_CARD_BINDING,
+        # Issue 13, item 5: withdraw stays possible until the cutover begins.
+        S.AWAITING_EFFECTIVE_DATE,
         S.FINAL_CHECK,
         S.AWAITING_REMEDIATION,
     }
 )
 SPEC_ACCEPTED_IN: dict[ActionKind, frozenset[UnbindStatus]] = {
+    K.RESELLER_REVIEW: frozenset({S.PENDING_RESELLER_REVIEW}),
     K.REVIEW: frozenset({S.PENDING_DISTRIBUTOR_REVIEW}),
     K.CONFIRM: frozenset({S.PENDING_CUSTOMER_CONFIRMATION}),
     K.REJECT: frozenset({S.PENDING_CUSTOMER_CONFIRMATION}),
@@ -69,18 +78,52 @@ SPEC_ACCEPTED_IN: dict[ActionKind, frozenset[UnbindStatus]] = {
 _ENDED_EARLY = frozenset({S.WITHDRAWN, S.CANCELLED})
 SPEC_NEXT: dict[UnbindStatus, frozenset[UnbindStatus]] = {
     S.VALIDATING: frozenset(
-        {S.PRECHECK_FAILED, S.PENDING_DISTRIBUTOR_REVIEW, S.PENDING_CUSTOMER_CONFIRMATION}
+        {
+            S.PRECHECK_FAILED,
+            S.PENDING_RESELLER_REVIEW,
+            S.PENDING_DISTRIBUTOR_REVIEW,
+            S.PENDING_CUSTOMER_CONFIRMATION,
+        }
+    )
+    | _ENDED_EARLY,
+    # Issue 13, item 4: the customer's request skips the customer's confirmation;
+    # the reseller's deadline may approve it or hand it to the distributor.
+    S.PENDING_RESELLER_REVIEW: frozenset(
+        {
+            S.PENDING_DISTRIBUTOR_REVIEW,
+            S.PENDING_CARD_BINDING,
+            S.AWAITING_EFFECTIVE_DATE,
+            S.FINAL_CHECK,
+            S.RESELLER_REJECTED,
+            S.EXPIRED,
+        }
     )
     | _ENDED_EARLY,
     S.PENDING_DISTRIBUTOR_REVIEW: frozenset(
-        {S.PENDING_CUSTOMER_CONFIRMATION, S.DISTRIBUTOR_REJECTED, S.EXPIRED}
+        {
+            S.PENDING_CUSTOMER_CONFIRMATION,
+            S.PENDING_CARD_BINDING,
+            S.AWAITING_EFFECTIVE_DATE,
+            S.FINAL_CHECK,
+            S.DISTRIBUTOR_REJECTED,
+            S.EXPIRED,
+        }
     )
     | _ENDED_EARLY,
     S.PENDING_CUSTOMER_CONFIRMATION: frozenset(
-        {S.PENDING_CARD_BINDING, S.FINAL_CHECK, S.CUSTOMER_REJECTED, S.EXPIRED}
+        {
+            S.PENDING_CARD_BINDING,
+            S.AWAITING_EFFECTIVE_DATE,
+            S.FINAL_CHECK,
+            S.CUSTOMER_REJECTED,
+            S.EXPIRED,
+        }
     )
     | _ENDED_EARLY,
-    S.PENDING_CARD_BINDING: frozenset({S.FINAL_CHECK, S.EXPIRED}) | _ENDED_EARLY,
+    S.PENDING_CARD_BINDING: frozenset({S.AWAITING_EFFECTIVE_DATE, S.FINAL_CHECK, S.EXPIRED})
+    | _ENDED_EARLY,
+    # Issue 13, item 5: the date comes (the final check then), or it ends early.
+    S.AWAITING_EFFECTIVE_DATE: frozenset({S.FINAL_CHECK}) | _ENDED_EARLY,
     S.FINAL_CHECK: frozenset({S.CUTTING_OVER, S.AWAITING_REMEDIATION}) | _ENDED_EARLY,
     S.AWAITING_REMEDIATION: frozenset({S.FINAL_CHECK, S.EXPIRED}) | _ENDED_EARLY,
     S.CUTTING_OVER: frozenset({S.COMPLETED, S.FAILED}),
@@ -98,12 +141,18 @@ SUBMISSION_CHECKS: tuple[str, ...] = (
     "group_membership",
     "savings_plan_unit",
     "open_application",
+    # Issue 13: the notice's promises, checked; and the quotas.
+    "overdue_bills",
+    "active_discounts",
+    "customer_quota",
+    "pair_quota",
 )
-ACCOUNT_CHECKS: tuple[str, ...] = SUBMISSION_CHECKS[2:7]
-FINAL_CHECKS: tuple[str, ...] = (*ACCOUNT_CHECKS, "card")
+ACCOUNT_CHECKS: tuple[str, ...] = (*SUBMISSION_CHECKS[2:7], "overdue_bills", "active_discounts")
+FINAL_CHECKS: tuple[str, ...] = (*ACCOUNT_CHECKS, "card", "account_information")
 SPEC_TERMINAL = frozenset(
     {
         S.PRECHECK_FAILED,
+        S.RESELLER_REJECTED,
         S.DISTRIBUTOR_REJECTED,
         S.CUSTOMER_REJECTED,
         S.EXPIRED,
@@ -113,6 +162,9 @@ SPEC_TERMINAL = frozenset(
         S.FAILED,
     }
 )
+# The help page's flow's waits (the reseller's application, at once), which the
+# authorization and API tests walk; the customer's request and the effective
+# date have tests of their own.
 HUMAN_WAITS = frozenset(
     {
         S.PENDING_DISTRIBUTOR_REVIEW,

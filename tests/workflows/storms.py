@@ -170,7 +170,7 @@ class Storm:
             if self.cast.is_refused(kind, role, statuses):
                 break
         fields: dict[str, Any] = {}
-        if kind is ActionKind.REVIEW:
+        if kind in (ActionKind.REVIEW, ActionKind.RESELLER_REVIEW):
             fields["approve"] = self.rng.random() < 0.5
         if kind in (ActionKind.REVIEW, ActionKind.REJECT, ActionKind.WITHDRAW):
             fields["reason"] = self.rng.choice([None, "storm", "x" * 400])

@@ -25,7 +25,7 @@ async def test_the_web_ui_lists_every_action_with_its_description(
     queries = {d.name: d.description for d in definition.query_definitions}
 
     by_name = {kind.value: spec.description for kind, spec in ACTIONS.items()}
-    assert len(by_name) == 6
+    assert len(by_name) == 7
     assert signals == by_name
     assert {name: updates[name] for name in by_name} == by_name
     assert set(updates) == set(by_name) | {SUBMISSION_UPDATE}

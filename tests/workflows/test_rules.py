@@ -30,8 +30,9 @@ ROLES = rules.Roles(
     customer_uin=ACTORS["customer"],
     initiator_uin=ACTORS["initiator"],
     distributor_uin=ACTORS["distributor"],
+    reseller_uin=ACTORS["initiator"],
 )
-EXTRA = {ActionKind.REVIEW: {"approve": True}}
+EXTRA = {ActionKind.REVIEW: {"approve": True}, ActionKind.RESELLER_REVIEW: {"approve": True}}
 
 
 @pytest.mark.cross_product

@@ -82,7 +82,9 @@ class Application:
     @property
     def roles(self) -> rules.Roles:
         distributor = ACTORS["distributor"] if self.second_level else None
-        return rules.Roles(ACTORS["customer"], ACTORS["initiator"], distributor)
+        return rules.Roles(
+            ACTORS["customer"], ACTORS["initiator"], distributor, reseller_uin=ACTORS["initiator"]
+        )
 
     def enter(self, status: UnbindStatus) -> None:
         assert rules.is_legal(self.status, status), (self.status, status)
@@ -165,7 +167,7 @@ steps = st.lists(st.one_of(acts, acts, acts, world), max_size=60)
 
 
 def build(act: Act, number: int) -> Action:
-    extra = {"approve": act.approve} if act.kind is K.REVIEW else {}
+    extra = {"approve": act.approve} if act.kind in (K.REVIEW, K.RESELLER_REVIEW) else {}
     return ACTION_TYPES[act.kind](action_id=f"a-{number}", actor=ACTORS[act.role], **extra)
 
 

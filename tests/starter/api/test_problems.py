@@ -86,5 +86,18 @@ async def test_malformed_json_names_the_body(http: httpx.AsyncClient) -> None:
 async def test_the_openapi_document_lists_one_route_per_action(http: httpx.AsyncClient) -> None:
     document = (await http.get("/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
-    actions = {path.rsplit("/", 1)[-1] for path in document["paths"] if path.count("/") == 3}
-    assert actions == {"review", "confirm", "reject", "card_bound", "withdraw", "recheck"}
+    # An action is a POST under an application (GET .../evidence reads one).
+    actions = {
+        path.rsplit("/", 1)[-1]
+        for path, operations in document["paths"].items()
+        if path.count("/") == 3 and "post" in operations
+    }
+    assert actions == {
+        "reseller_review",
+        "review",
+        "confirm",
+        "reject",
+        "card_bound",
+        "withdraw",
+        "recheck",
+    }
