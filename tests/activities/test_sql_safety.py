@@ -57,7 +57,6 @@ ALLOWED_RAW_SQL = {
     # The readiness ping (SqlPartnerCenter.ping).
     "SELECT 1",
     "BEGIN",
-    "SELECT 1",  # the readiness check's ping (SqlPartnerCenter.ping)
 }
 
 
