@@ -218,8 +218,9 @@ async def test_the_backend_example_runs_and_reaches_the_status_it_prints(
 
 
 def test_the_cli_at_a_glance_names_real_commands_and_options() -> None:
-    """Each ``unbind`` line of the README parses with the real ``unbind`` (``--help`` stops it before
-    anything runs): every command and option it names exists."""
+    """Each ``unbind`` line of the README parses with the real ``unbind``
+    (``--help`` stops it before anything runs): every command and option it
+    names exists."""
     runner = CliRunner()
     text = README.read_text()
     lines = [
