@@ -7,6 +7,7 @@ installs is enough for the demo."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shlex
 import subprocess
@@ -74,9 +75,13 @@ def test_both_commands_are_make_targets_that_set_up_and_run(
     """``make -n`` in a fresh venv location: the target exists, creates the
     venv, installs its extra (the demo: only ``[demo]``) and runs the job."""
     venv = tmp_path / "venv"
+    # Under `make test` the parent make's flags would make this one print
+    # "Entering/Leaving directory" lines: run it as from a shell.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     dry = subprocess.run(
-        ["make", "-n", target, f"VENV={venv}"],
+        ["make", "--no-print-directory", "-n", target, f"VENV={venv}"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
