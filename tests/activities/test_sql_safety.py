@@ -56,8 +56,7 @@ ALLOWED_RAW_SQL = {
     "BEGIN IMMEDIATE",
     # The readiness ping (SqlPartnerCenter.ping).
     "SELECT 1",
-    "BEGIN",
-    "SELECT 1",  # the readiness check's ping (SqlPartnerCenter.ping)
+    "BEGIN",  # the readiness check's ping (SqlPartnerCenter.ping)
 }
 
 
