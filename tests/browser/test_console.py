@@ -6,8 +6,9 @@ docs/images/ for docs/CONSOLE.md."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Page, expect
@@ -540,3 +541,37 @@ async def test_the_customer_sees_the_end_of_month_plan_and_the_application_waits
         f"SHA-256 {CURRENT.sha256(Consent.NOTICE)} (matches the text)"
     )
     await reseller.check("evidence")
+
+
+async def request_to_leave(customer: Person) -> None:
+    await customer.go("/account")
+    await customer.page.get_by_role("link", name="Request to leave my reseller").click()
+    await customer.page.get_by_label("I have read and understood the above").check()
+    await customer.page.get_by_role("button", name="Send my request").click()
+
+
+async def test_a_customer_withdraws_its_requests_until_the_quota_names_the_next_date(
+    console_stack: ConsoleStack, parties: Parties, people: list[Person]
+) -> None:
+    """Three requests withdrawn by the customer count (3 in 3 months by
+    default): the fourth is refused, the quota named with when the next is allowed."""
+    customer = people[0]
+    await customer.sign_in(parties.customer)
+    for _ in range(3):
+        await request_to_leave(customer)
+        await status_is(customer.page, "PENDING_RESELLER_REVIEW")
+        await customer.page.get_by_role("button", name="Withdraw my request").click()
+        await status_is(customer.page, "WITHDRAWN")
+        await expect(customer.page.get_by_test_id("status")).to_have_text(
+            "Withdrawn by the customer"
+        )
+    await request_to_leave(customer)
+    alert = customer.page.get_by_role("alert")
+    await expect(alert).to_contain_text("customer_quota")
+    # The hint names the first moment another request is allowed: months ahead.
+    found = re.search(r"allowed from (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", await alert.inner_text())
+    assert found, await alert.inner_text()
+    next_allowed = datetime.strptime(found[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert next_allowed > datetime.now(UTC) + timedelta(days=28), next_allowed
+    await customer.check("refused-quota")
+    assert len(console_stack.partner_center.records(parties.customer)) == 3
