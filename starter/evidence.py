@@ -161,7 +161,7 @@ def _cell(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def _tables(data: dict[str, Any]) -> dict[str, Table]:
+def tables(data: dict[str, Any]) -> dict[str, Table]:
     """The page's tables (head, rows), the same in Markdown and HTML."""
     app = data["application"]
     facts = ["customer", "initiator", "distributor", "workflow", "status", "submitted", "effective"]
@@ -213,7 +213,7 @@ def as_markdown(data: dict[str, Any]) -> str:
     (``markdown_text``), the texts are shown verbatim in indented blocks."""
     esc = markdown_text
     lines = [f"# Consent evidence: application {esc(data['application']['application_id'])}"]
-    for title, (head, rows) in _tables(data).items():
+    for title, (head, rows) in tables(data).items():
         lines += ["", f"## {title}", ""]
         if not rows:
             lines.append("none")
@@ -240,7 +240,7 @@ def as_html(data: dict[str, Any]) -> str:
         return html.escape(one_line(str(value)))
 
     parts = []
-    for title, (head, rows) in _tables(data).items():
+    for title, (head, rows) in tables(data).items():
         header = "".join(f"<th>{esc(h)}</th>" for h in head)
         body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
         parts.append(f"<h2>{esc(title)}</h2><table><tr>{header}</tr>{body}</table>")

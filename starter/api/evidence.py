@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from starter.api.applications import NOT_FOUND, CustomerPath
-from starter.api.deps import Caller, ServicesDep, in_database
+from starter.api.auth import Principal
+from starter.api.deps import Caller, Services, ServicesDep, in_database
 from starter.api.problems import ApiProblem
 from starter.api.visibility import is_party
 from starter.errors import Refused
@@ -48,6 +49,24 @@ async def export_evidence(
     """Who acknowledged or decided what, when, through which principal, on
     which text (with the texts, to check the hashes): for its parties and
     operators, read from the database (404 for anyone else)."""
+    data = await visible_evidence(customer_uin, principal, services, application_id)
+    if format is EvidenceFormat.JSON:
+        return data
+    page = rendered(data, format)
+    response: Response
+    if format is EvidenceFormat.HTML:
+        response = HTMLResponse(page)
+    else:
+        response = PlainTextResponse(page, media_type="text/markdown")
+    return response
+
+
+async def visible_evidence(
+    customer_uin: str, principal: Principal, services: Services, application_id: str | None = None
+) -> dict[str, Any]:
+    """The evidence as JSON-ready data, for its parties and operators; the
+    same 404 for a missing application and for one the caller is no party to
+    (the console's evidence page goes through here too)."""
     not_found = ApiProblem(404, NOT_FOUND.format(customer=customer_uin), slug="not-found")
     try:
         data = await in_database(evidence, services.partner_center, customer_uin, application_id)
@@ -62,12 +81,4 @@ async def export_evidence(
         distributor_uin=app["distributor_uin"],
     ):
         raise not_found
-    if format is EvidenceFormat.JSON:
-        return data
-    page = rendered(data, format)
-    response: Response
-    if format is EvidenceFormat.HTML:
-        response = HTMLResponse(page)
-    else:
-        response = PlainTextResponse(page, media_type="text/markdown")
-    return response
+    return data

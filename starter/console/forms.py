@@ -18,7 +18,7 @@ from starter.api.problems import ApiProblem, from_validation
 from starter.console.pages import CsrfField, signed_in
 from starter.console.view import ConsoleRoute, console_of, see_other, services_of
 from workflows.actions import ACTIONS
-from workflows.model import ActionKind
+from workflows.model import ActionKind, Effective, Requester
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form()]
@@ -31,28 +31,57 @@ async def submit_application(
     csrf: CsrfField = None,
     acknowledge_notice: Text = "",
     reason: Text = "",
+    effective: Text = Effective.AT_ONCE.value,
 ) -> Response:
     """Submit Application: the notice must be ticked (422 otherwise, as in the API)."""
     principal, _ = await signed_in(request)
     console_of(request).sessions.check_form(request, csrf)
+    body = _submission(customer_uin, Requester.RESELLER, acknowledge_notice, reason, effective)
+    await submit(body, principal, services_of(request))
+    return see_other(f"/applications/{customer_uin}")
+
+
+@router.post("/account/request")
+async def request_to_leave(
+    request: Request,
+    csrf: CsrfField = None,
+    acknowledge_notice: Text = "",
+    reason: Text = "",
+    effective: Text = Effective.AT_ONCE.value,
+) -> Response:
+    """The customer's own request to leave its reseller (``requested_by:
+    customer``): the request text must be ticked; its reseller reviews."""
+    principal, _ = await signed_in(request)
+    console_of(request).sessions.check_form(request, csrf)
+    body = _submission(principal.sub, Requester.CUSTOMER, acknowledge_notice, reason, effective)
+    await submit(body, principal, services_of(request))
+    return see_other("/account")
+
+
+def _submission(
+    customer_uin: str, requested_by: Requester, acknowledge: str, reason: str, effective: str
+) -> SubmitBody:
+    """The API's submission body from a form; 422 naming the field otherwise."""
     try:
         body = SubmitBody.model_validate(
             {
                 "customer_uin": customer_uin,
-                "acknowledge_notice": acknowledge_notice == "yes",
+                "acknowledge_notice": acknowledge == "yes",
                 "reason": reason.strip() or None,
+                "requested_by": requested_by,
+                "effective": effective,
             }
         )
     except ValidationError as error:
         raise from_validation(error) from None
     if not body.acknowledge_notice:
+        what = "notice" if requested_by is Requester.RESELLER else "request"
         raise ApiProblem(
             422,
-            "the notice was not acknowledged",
-            errors=[{"field": "notice", "rule": "tick the box to confirm you read the notice"}],
+            f"the {what} was not acknowledged",
+            errors=[{"field": what, "rule": f"tick the box to confirm you read the {what}"}],
         )
-    await submit(body, principal, services_of(request))
-    return see_other(f"/applications/{customer_uin}")
+    return body
 
 
 @router.post("/applications/{customer_uin}/{kind}")

@@ -16,10 +16,16 @@ from activities.sql.demo import (
     DEMO_SECOND_LEVEL_RESELLER,
     DEMO_SUBUSER,
 )
-from starter.api.applications import MAX_PAGE_SIZE, list_applications, visible_application
+from starter.api.applications import (
+    MAX_PAGE_SIZE,
+    ApplicationView,
+    list_applications,
+    visible_application,
+)
 from starter.api.auth import Principal, Unauthenticated
 from starter.api.deps import in_database
 from starter.api.devkeys import issue_dev_token
+from starter.api.evidence import visible_evidence
 from starter.api.me import my_messages, my_worklist
 from starter.api.problems import ApiProblem
 from starter.api.visibility import awaited_actions, roles_of
@@ -28,9 +34,10 @@ from starter.console.party import Party, customers_with_eligibility, party_of
 from starter.console.session import CSRF_FIELD, end_session, start_session
 from starter.console.view import ConsoleRoute, console_of, render, see_other, services_of
 from starter.console.words import TRANSIENT, WAITS_FOR
+from starter.evidence import tables
 from workflows.actions import ACTIONS
 from workflows.fields import UIN_PATTERN
-from workflows.model import TERMINAL_STATUSES, ActionKind, UnbindStatus
+from workflows.model import TERMINAL_STATUSES, ActionKind, Effective, UnbindStatus
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -170,6 +177,7 @@ async def notice(request: Request, customer_uin: str) -> Response:
         intro=NOTICE_INTRO,
         items=NOTICE_ITEMS,
         acknowledgement=ACKNOWLEDGEMENT,
+        E=Effective,
     )
 
 
@@ -215,24 +223,76 @@ async def unbinding_customers(
 @router.get("/reviews")
 async def reviews(request: Request) -> Response:
     """The distributor's review queue, soonest deadline first."""
+    return await _review_queue(
+        request,
+        ActionKind.REVIEW,
+        title="Review queue",
+        intro="Applications of your second-level resellers that wait for your review, "
+        "soonest deadline first.",
+        link_words="Review the application for",
+    )
+
+
+@router.get("/reseller-reviews")
+async def reseller_reviews(request: Request) -> Response:
+    """The reseller's queue: its customers' own requests to leave, soonest
+    deadline first (like the distributor's review queue)."""
+    return await _review_queue(
+        request,
+        ActionKind.RESELLER_REVIEW,
+        title="Customers' requests to leave",
+        intro="Your customers' own requests to leave you, waiting for your review, "
+        "soonest deadline first.",
+        link_words="Review the request of",
+    )
+
+
+async def _review_queue(
+    request: Request, kind: ActionKind, *, title: str, intro: str, link_words: str
+) -> Response:
     principal, party = await signed_in(request)
     items = [
-        item
-        for item in await my_worklist(principal, services_of(request))
-        if ActionKind.REVIEW in item.actions
+        item for item in await my_worklist(principal, services_of(request)) if kind in item.actions
     ]
-    return render(request, "reviews.html", principal, party=party, items=items)
+    return render(
+        request,
+        "reviews.html",
+        principal,
+        party=party,
+        items=items,
+        title=title,
+        intro=intro,
+        link_words=link_words,
+    )
+
+
+def actions_of(principal: Principal, state: ApplicationView) -> list[ActionKind]:
+    """What the caller may do now: what the application waits for from it,
+    and withdrawing while that is allowed."""
+    roles = roles_of(state)
+    actions = awaited_actions(principal, state.status, roles)
+    withdraw = ACTIONS[ActionKind.WITHDRAW]
+    if state.status in withdraw.accepted_in and withdraw.may_act(principal.actor, roles):
+        actions.append(ActionKind.WITHDRAW)
+    return actions
+
+
+@router.get("/applications/{customer_uin}/evidence")
+async def evidence_page(request: Request, customer_uin: str) -> Response:
+    """The application's consent evidence (``GET .../evidence``), readable:
+    for its parties only, the same 404 for anyone else."""
+    principal, party = await signed_in(request)
+    data = await visible_evidence(customer_uin, principal, services_of(request))
+    return render(
+        request, "evidence.html", principal, party=party, evidence=data, tables=tables(data)
+    )
 
 
 @router.get("/applications/{customer_uin}")
 async def application(request: Request, customer_uin: str) -> Response:
     principal, party = await signed_in(request)
     state = await visible_application(customer_uin, principal, services_of(request))
-    roles = roles_of(state)
-    actions = awaited_actions(principal, state.status, roles)
-    withdraw = ACTIONS[ActionKind.WITHDRAW]
-    if state.status in withdraw.accepted_in and withdraw.may_act(principal.actor, roles):
-        actions.append(ActionKind.WITHDRAW)
+    actions = actions_of(principal, state)
     return render(
         request,
         "application.html",
@@ -265,12 +325,22 @@ async def account(request: Request) -> Response:
         principal,
         party=party,
         state=state,
+        actions=actions_of(principal, state) if state else [],
+        may_request=party.is_customer and (state is None or state.status.is_terminal),
         refresh=state is not None and state.status in TRANSIENT,
         S=UnbindStatus,
         web_ui_link=console_of(request).workflow_link(request, state.workflow_id)
         if state
         else None,
     )
+
+
+@router.get("/account/request")
+async def request_page(request: Request) -> Response:
+    """Request to leave my reseller: the request text the customer
+    acknowledges (its hash is recorded), and when the cutover takes effect."""
+    principal, party = await signed_in(request)
+    return render(request, "request.html", principal, party=party, E=Effective)
 
 
 @router.get("/messages")

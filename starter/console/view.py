@@ -33,6 +33,7 @@ from starter.console.words import (
     status_words,
     trouble_of,
 )
+from workflows.notice import CURRENT, Consent
 
 log = logging.getLogger("starter.console")
 
@@ -69,6 +70,10 @@ templates.env.filters["action_words"] = lambda kind: ACTION_WORDS.get(str(kind),
 # Fixed when the page is made: posting the same form twice is one action.
 templates.env.globals["new_action_id"] = lambda kind: f"console-{kind}-{uuid4().hex}"
 templates.env.filters["when"] = when
+# The texts people decide on, as the API shows them (GET /notice): a decision
+# made here records the hash of exactly this text.
+templates.env.globals["consent_text"] = lambda consent: CURRENT.texts[Consent(consent)]
+templates.env.globals["consent_sha256"] = lambda consent: CURRENT.sha256(Consent(consent))
 templates.env.filters["customer_of"] = lambda workflow_id: workflow_id.removeprefix("unbind-")
 
 

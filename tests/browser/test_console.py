@@ -6,7 +6,9 @@ docs/images/ for docs/CONSOLE.md."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Page, expect
@@ -15,6 +17,7 @@ from activities.sql import SqlPartnerCenter
 from activities.sql.demo import DEMO_RESELLER, DEMO_SUBUSER
 from starter.api.devkeys import dev_key_pair, issue_dev_token
 from starter.console.notice import NOTICE_ITEMS
+from starter.console.view import when
 from tests.browser.console_stack import (
     ConsoleStack,
     Parties,
@@ -24,6 +27,8 @@ from tests.browser.console_stack import (
     people,
 )
 from tests.conftest import eventually
+from workflows.notice import CURRENT, Consent
+from workflows.rules import end_of_billing_month
 
 pytestmark = pytest.mark.browser
 __all__ = ["console_stack", "parties", "people"]  # fixtures, used by name
@@ -35,7 +40,9 @@ async def status_is(page: Page, status: str) -> None:
     await expect(page.get_by_test_id("status")).to_have_attribute("data-status", status)
 
 
-async def submit_from_notice(reseller: Person, customer: str, *, shot: str = "") -> None:
+async def submit_from_notice(
+    reseller: Person, customer: str, *, shot: str = "", end_of_month: bool = False
+) -> None:
     """Customer Management → Unbind Reselling Relationship → the notice, ticked → Submit."""
     await reseller.go("/customers")
     await reseller.page.get_by_role(
@@ -47,6 +54,8 @@ async def submit_from_notice(reseller: Person, customer: str, *, shot: str = "")
             await expect(reseller.page.get_by_text(item, exact=True)).to_be_visible()
         await reseller.check(shot)
     await reseller.page.get_by_label("I have read and understood the above notice").check()
+    if end_of_month:
+        await reseller.page.get_by_label("At the end of the billing month").check()
     await reseller.page.get_by_role("button", name="Submit Application").click()
 
 
@@ -407,3 +416,162 @@ async def test_unbinding_customers_a_page_at_a_time(
     await expect(
         reseller.page.get_by_role("heading", name="Please correct what you entered")
     ).to_be_visible()
+
+
+# ---- issue 13: the customer's own request, the effective date, the evidence -----
+
+
+async def test_a_customer_requests_and_its_reseller_approves_in_the_console(
+    console_stack: ConsoleStack, parties: Parties, people: list[Person]
+) -> None:
+    reseller, other_reseller, customer = people
+    pc = console_stack.partner_center
+
+    await customer.sign_in(parties.customer)
+    await customer.go("/account")
+    await customer.page.get_by_role("link", name="Request to leave my reseller").click()
+    request_text = customer.page.get_by_test_id("text-sha256-request")
+    await expect(request_text).to_have_text(CURRENT.sha256(Consent.REQUEST))
+    await customer.check("request")
+    await customer.page.get_by_label("I have read and understood the above").check()
+    await customer.page.get_by_label("Reason (optional)").fill("we manage billing ourselves")
+    await customer.page.get_by_role("button", name="Send my request").click()
+    await status_is(customer.page, "PENDING_RESELLER_REVIEW")
+    await expect(customer.page.get_by_role("main")).to_contain_text("the customer itself")
+    await customer.check("account-requested")
+
+    await reseller.sign_in(parties.reseller)
+    review_link = reseller.page.get_by_role(
+        "link", name=f"Review the request of {parties.customer}"
+    )
+    await until_listed(reseller, "/reseller-reviews", review_link.is_visible)
+    await reseller.check("reseller-reviews")
+    await review_link.click()
+    await expect(reseller.page.get_by_test_id("text-sha256-reseller_review")).to_have_text(
+        CURRENT.sha256(Consent.RESELLER_REVIEW)
+    )
+    await reseller.check("reseller-review")
+
+    # Another reseller: not in its queue, and the review not by its address either.
+    await other_reseller.sign_in(parties.other_reseller)
+    await other_reseller.go("/reseller-reviews")
+    await expect(other_reseller.page.get_by_role("main")).not_to_contain_text(parties.customer)
+    for path in (f"/applications/{parties.customer}", f"/applications/{parties.customer}/evidence"):
+        await other_reseller.go(path)
+        await expect(other_reseller.page.get_by_role("heading", name="Not found")).to_be_visible()
+    # Nor by posting the review's form without the page: refused, nothing changed.
+    await other_reseller.go("/reseller-reviews")
+    token = await other_reseller.page.locator('input[name="csrf_token"]').first.input_value()
+    forged = await other_reseller.page.request.post(
+        f"{console_stack.url}/applications/{parties.customer}/reseller_review",
+        form={"csrf_token": token, "action_id": "console-forged-1", "approve": "true"},
+    )
+    assert forged.status == 404, forged.status
+
+    await reseller.page.get_by_label("Reason for approve").fill("agreed on the phone")
+    await reseller.page.get_by_role("button", name="Approve").click()
+    await status_is(reseller.page, "PENDING_CARD_BINDING")
+
+    await customer.go("/account")
+    await status_is(customer.page, "PENDING_CARD_BINDING")
+    await customer.page.get_by_role("button", name="Bind a card (demo)").click()
+    await status_is(customer.page, "COMPLETED")
+    assert pc.show(parties.customer)["partner"] is None
+
+    # The evidence: the customer's request text and the reseller's decision, by hash.
+    await customer.page.get_by_role("link", name="Consent evidence").click()
+    events = customer.page.get_by_role("region", name="Who acknowledged or decided what")
+    await expect(events).to_contain_text(CURRENT.sha256(Consent.REQUEST))
+    await expect(events).to_contain_text("approved the customer's request")
+    await expect(events).to_contain_text(CURRENT.sha256(Consent.RESELLER_REVIEW))
+
+
+async def test_the_customer_sees_the_end_of_month_plan_and_the_application_waits_for_it(
+    console_stack: ConsoleStack, parties: Parties, people: list[Person]
+) -> None:
+    reseller, distributor, customer = people
+    before = end_of_billing_month(datetime.now(UTC))
+    await reseller.sign_in(parties.reseller)
+    await submit_from_notice(reseller, parties.customer, end_of_month=True)
+    await status_is(reseller.page, "PENDING_DISTRIBUTOR_REVIEW")
+    await distributor.sign_in(parties.distributor)
+    await distributor.go(f"/applications/{parties.customer}")
+    await distributor.page.get_by_role("button", name="Approve").click()
+    await status_is(distributor.page, "PENDING_CUSTOMER_CONFIRMATION")
+    dates = {when(before), when(end_of_billing_month(datetime.now(UTC)))}
+
+    await customer.sign_in(parties.customer)
+    await customer.go("/account")
+    await status_is(customer.page, "PENDING_CUSTOMER_CONFIRMATION")
+    plan = customer.page.get_by_test_id("plan")
+    shown = await customer.page.get_by_test_id("effective-on").inner_text()
+    assert shown in dates, (shown, dates)
+    await expect(plan).to_contain_text(f"at the end of the billing month: {shown}")
+    await expect(plan).to_contain_text("No discount of the reseller's ends at the cutover")
+    await expect(plan).to_contain_text("billed to the reseller")
+    await expect(plan).to_contain_text("still charged to the reseller")
+    # The plan comes before the decision on the page.
+    assert await plan.evaluate(
+        "(plan, button) => !!(plan.compareDocumentPosition(button) & 4)",
+        await customer.page.get_by_role("button", name="Confirm Unbinding").element_handle(),
+    )
+    await expect(customer.page.get_by_test_id("text-sha256-confirmation")).to_have_text(
+        CURRENT.sha256(Consent.CONFIRMATION)
+    )
+    await customer.check("account-confirm-plan")
+    await customer.page.get_by_role("button", name="Confirm Unbinding").click()
+    await status_is(customer.page, "PENDING_CARD_BINDING")
+    await customer.page.get_by_role("button", name="Bind a card (demo)").click()
+    await status_is(customer.page, "AWAITING_EFFECTIVE_DATE")
+    await expect(
+        customer.page.get_by_role("heading", name=f"the unbinding takes effect on {shown}")
+    ).to_be_visible()
+    await customer.check("account-awaiting-date")
+    # Still the reseller's customer until the date.
+    assert console_stack.partner_center.show(parties.customer)["partner"]["uin"] == parties.reseller
+
+    # The evidence page shows the notice the reseller acknowledged, by its hash.
+    await reseller.go(f"/applications/{parties.customer}")
+    await status_is(reseller.page, "AWAITING_EFFECTIVE_DATE")
+    await reseller.page.get_by_role("link", name="Consent evidence").click()
+    events = reseller.page.get_by_role("region", name="Who acknowledged or decided what")
+    await expect(events).to_contain_text(CURRENT.sha256(Consent.NOTICE))
+    await expect(events).to_contain_text(CURRENT.sha256(Consent.CONFIRMATION))
+    await expect(reseller.page.get_by_role("main")).to_contain_text(
+        f"SHA-256 {CURRENT.sha256(Consent.NOTICE)} (matches the text)"
+    )
+    await reseller.check("evidence")
+
+
+async def request_to_leave(customer: Person) -> None:
+    await customer.go("/account")
+    await customer.page.get_by_role("link", name="Request to leave my reseller").click()
+    await customer.page.get_by_label("I have read and understood the above").check()
+    await customer.page.get_by_role("button", name="Send my request").click()
+
+
+async def test_a_customer_withdraws_its_requests_until_the_quota_names_the_next_date(
+    console_stack: ConsoleStack, parties: Parties, people: list[Person]
+) -> None:
+    """Three requests withdrawn by the customer count (3 in 3 months by
+    default): the fourth is refused, the quota named with when the next is allowed."""
+    customer = people[0]
+    await customer.sign_in(parties.customer)
+    for _ in range(3):
+        await request_to_leave(customer)
+        await status_is(customer.page, "PENDING_RESELLER_REVIEW")
+        await customer.page.get_by_role("button", name="Withdraw my request").click()
+        await status_is(customer.page, "WITHDRAWN")
+        await expect(customer.page.get_by_test_id("status")).to_have_text(
+            "Withdrawn by the customer"
+        )
+    await request_to_leave(customer)
+    alert = customer.page.get_by_role("alert")
+    await expect(alert).to_contain_text("customer_quota")
+    # The hint names the first moment another request is allowed: months ahead.
+    found = re.search(r"allowed from (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", await alert.inner_text())
+    assert found, await alert.inner_text()
+    next_allowed = datetime.strptime(found[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    assert next_allowed > datetime.now(UTC) + timedelta(days=28), next_allowed
+    await customer.check("refused-quota")
+    assert len(console_stack.partner_center.records(parties.customer)) == 3
