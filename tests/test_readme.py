@@ -234,7 +234,7 @@ def test_the_cli_at_a_glance_names_real_commands_and_options() -> None:
         for line in commands(body)
         if line.startswith("unbind ")
     ]
-    assert len(lines) >= 14  # the CLI at a glance and the partner safeguards
+    assert len(lines) >= 12  # the CLI at a glance and the partner safeguards
     for line in lines:
         program, *args = shlex.split(line)
         assert program == "unbind"
