@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -173,6 +175,27 @@ def idempotent_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.
             raise NotImplementedError(f"unsupported database: {other}")
 
 
+WAL_SWITCH_ATTEMPTS: Final = 100
+WAL_SWITCH_PAUSE: Final = 0.05
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode=WAL``. Switching a file that is not yet in WAL
+    needs an exclusive lock, and SQLite answers "database is locked" at once,
+    without the busy handler, while another connection holds a write lock: so
+    two processes opening a brand-new file together (two ``unbind db upgrade``
+    at once) race here. The mode is persistent, so only a new file's first
+    connections can meet this; they wait a bounded while for the other one."""
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(WAL_SWITCH_PAUSE)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     """WAL for readers beside a writer, a generous busy timeout for several
     threads and processes, and our own BEGIN so that writers take the write
@@ -182,12 +205,9 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # pysqlite stops issuing BEGIN itself
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "PRAGMA busy_timeout=30000",
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA synchronous=NORMAL",
-        ):
+        cursor.execute("PRAGMA busy_timeout=30000")
+        _switch_to_wal(cursor)
+        for pragma in ("PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"):
             cursor.execute(pragma)
         cursor.close()
 
