@@ -31,7 +31,7 @@ from activities.partner_center import PartnerCenter, Quotas
 from activities.unbinding import UnbindingActivities
 from starter.configuration import database_url, quotas_from_env
 from starter.connection import connect_client, connect_config, task_queue_from_env
-from starter.database import open_partner_center, require_migrated, shown
+from starter.database import open_partner_center, shown
 from starter.errors import BadConfiguration, UnbindError
 from starter.health import (
     HEALTH_ADDRESS_VARIABLE,
@@ -199,11 +199,12 @@ async def _serve_health(
 async def main() -> None:
     configuration = configuration_from_env()
     configure_logging(configuration.log_format)
-    # A database behind the code's schema would fail mid-run: refuse before polling.
-    require_migrated(configuration.database_url)
+    # Opening the partner center refuses a database behind the code's schema
+    # (exit 2, "run unbind db upgrade"): done before connecting, so that
+    # mistake is named before anything polls.
+    partner_center = open_partner_center(configuration.database_url, pool_size=ACTIVITY_THREADS)
     telemetry = configuration.telemetry
     client = await connect_client(configuration.connection, telemetry)
-    partner_center = open_partner_center(configuration.database_url, pool_size=ACTIVITY_THREADS)
     reporting = (
         asyncio.create_task(
             report_applications_past_deadline(client, telemetry.runtime, configuration.task_queue)

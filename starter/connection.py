@@ -39,7 +39,8 @@ async def connect_client(config: dict | None = None, telemetry: Telemetry | None
     and it (and any worker built on it) is traced, outermost of the
     ``interceptors`` in ``config``."""
     config = dict(config if config is not None else connect_config())
-    config.setdefault("data_converter", data_converter_from_env())
+    if "data_converter" not in config:  # connect_config() has already read the keys
+        config["data_converter"] = data_converter_from_env()
     if telemetry is not None:
         extra = telemetry.client_options()
         config["interceptors"] = [*extra.pop("interceptors", []), *config.get("interceptors", [])]
