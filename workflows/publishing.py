@@ -6,7 +6,7 @@ activities, each called with its summary and policy)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -24,6 +24,14 @@ from workflows.model import (
 from workflows.settings import SETTINGS, ActivityPolicy
 from workflows.state import WorkflowState
 from workflows.texts import Message, describe
+
+
+LOCAL_STEPS_PATCH = "partner-center-steps-as-local-activities"
+# A local activity's retries back off inside the worker, holding the workflow
+# task, only this long; a longer backoff (the partner center down) waits on a
+# durable timer instead, so the task completes and people's actions are still
+# answered meanwhile.
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
 
 
 def publish(state: UnbindingState) -> None:
@@ -105,7 +113,20 @@ async def call(
     policy: ActivityPolicy = SETTINGS.partner_center,
 ) -> Any:
     """Run one activity with the timeout and retries of ``policy``, and a summary
-    operators read in the Web UI."""
+    operators read in the Web UI.
+
+    Histories recorded before the partner center's short steps ran as local
+    activities replay them as server-side ones: the patch is asked at a run's
+    first call and the SDK keeps its answer for the rest of the run."""
+    if policy.local and workflow.patched(LOCAL_STEPS_PATCH):
+        return await workflow.execute_local_activity_method(
+            activity,  # type: ignore[arg-type]
+            arg,
+            start_to_close_timeout=policy.start_to_close,
+            retry_policy=policy.retry,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+            summary=summary,
+        )
     return await workflow.execute_activity_method(
         activity,  # type: ignore[arg-type]
         arg,

@@ -16,6 +16,11 @@ from temporalio.common import RetryPolicy
 class ActivityPolicy:
     start_to_close: timedelta
     retry: RetryPolicy
+    # A short idempotent SQL step runs as a local activity: inside the
+    # workflow task that asked for it, with no round trip through the server
+    # (issue 12). Anything long or irreversible stays a server-side activity,
+    # visible as pending in the Web UI and retried across worker crashes.
+    local: bool = False
 
 
 def backing_off(*, up_to: timedelta) -> RetryPolicy:
@@ -79,7 +84,9 @@ class Settings:
     # Reads and idempotent writes against the partner center: retried with
     # backoff for as long as the wait they serve allows.
     partner_center: ActivityPolicy = ActivityPolicy(
-        start_to_close=timedelta(seconds=30), retry=backing_off(up_to=timedelta(minutes=1))
+        start_to_close=timedelta(seconds=30),
+        retry=backing_off(up_to=timedelta(minutes=1)),
+        local=True,
     )
     # The irreversible cutover is retried until done: no maximum attempts.
     cutover: ActivityPolicy = ActivityPolicy(

@@ -305,6 +305,17 @@ class HistorySize:
         return HistorySize(self.events - other.events, self.bytes - other.bytes)
 
 
+# The first refused update within moments of a workflow task that ran local
+# activities may be written as one ordinary workflow task (seen on the dev
+# server 1.32: three events, once, gone after ~3 s); every later refusal writes
+# nothing. Tests of "refused without a trace" send one first and allow that.
+ONE_WORKFLOW_TASK = HistorySize(3, 0)
+
+
+def at_most_one_workflow_task(cost: HistorySize) -> bool:
+    return cost.events in (0, ONE_WORKFLOW_TASK.events)
+
+
 async def history_size(
     client: Client, handle: WorkflowHandle[Any, Any], run_id: str | None = None
 ) -> HistorySize:

@@ -34,6 +34,9 @@ from workflows.unbinding import UnbindingWorkflow
 
 S = UnbindStatus
 NON_DETERMINISTIC = WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR
+UNHANDLED_FAILURE = (
+    WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE
+)
 RECEIVED_PATCH = "deploy-test-customer-told-on-receipt"
 RECEIVED = Message("Unbinding application received", "Your reseller applied to unbind you.")
 
@@ -184,7 +187,10 @@ async def test_the_same_change_unguarded_breaks_the_old_run(
         # A signal makes a workflow task, which build B must replay the history for.
         await old.signal(SIGNALS[ActionKind.CONFIRM], action(ActionKind.CONFIRM, parties.customer))
         causes = await eventually(failure_causes, bool)
-    assert causes and set(causes) == {NON_DETERMINISTIC}, causes
+    # A server-side step out of place is named non-deterministic; a local one
+    # (the partner center's steps) is matched to its recorded result by order,
+    # so the task fails on a result of the wrong shape. Either way it fails.
+    assert causes and set(causes) <= {NON_DETERMINISTIC, UNHANDLED_FAILURE}, causes
 
     # Build A again (the rollback) takes the task and finishes the run along its path.
     async with build(client, partner_center, executor, tq, "build-a"):

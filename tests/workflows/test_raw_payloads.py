@@ -29,8 +29,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
 from activities.sql.schema import metadata
-from tests.conftest import Ledger, eventually, running_worker
+from tests.conftest import Ledger, eventually, history_length, running_worker
 from tests.workflows.scenarios import act, submit
+from tests.workflows.storms import HistorySize, at_most_one_workflow_task
 from workflows.actions import ACTION_TYPES
 from workflows.contract import INVALID_ACTION
 from workflows.model import ActionKind, UnbindingState, UnbindStatus
@@ -223,6 +224,11 @@ async def test_malformed_raw_signals_and_updates_never_wedge_the_application(
                 cases.append((kind.value, f"{kind.value}: random #{number}", args))
             for case, args in UNDECODABLE.items():
                 cases.append((kind.value, f"{kind.value}: {case}", args))
+        warm_up = await history_length(handle)
+        name, _case, args = cases[0]
+        with pytest.raises(WorkflowUpdateFailedError):
+            await raw.execute_update(name, args=args, result_type=dict)
+        assert at_most_one_workflow_task(HistorySize(await history_length(handle) - warm_up, 0))
         state_before: UnbindingState = await handle.query(UnbindingWorkflow.status)
         rows_before = _database_rows(database_url)
         events_before = await _history(handle)

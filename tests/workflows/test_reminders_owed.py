@@ -21,8 +21,9 @@ pytestmark = pytest.mark.timeskipping
 
 DEADLINE = timedelta(minutes=1)
 REMINDERS_BEFORE = (timedelta(seconds=55), timedelta(seconds=50))
-# Notify retries back off 1 + 2 + 4 + 8 s: the wait begins 15 s after the
-# state was entered, past both reminders (due 5 s and 10 s after it).
+# Notify retries back off 1 + 2 + 4 + 8 s (the first two inside the worker, the
+# others on durable timers: ``LOCAL_RETRY_THRESHOLD``): the wait begins 15 s
+# after the state was entered, past both reminders (due 5 s and 10 s after it).
 FAILED_ATTEMPTS = 4
 
 

@@ -44,6 +44,7 @@ from tests.workflows.signing_keys import (
     REQUIRED,
     ROTATING,
 )
+from tests.workflows.storms import HistorySize, at_most_one_workflow_task
 from workflows.contract import ACTION_REFUSED, workflow_id_for
 from workflows.intake import UNSIGNED_SIGNAL
 from workflows.model import Action, ActionKind, UnbindingState, UnbindStatus
@@ -227,7 +228,12 @@ async def test_a_signature_that_does_not_hold_is_refused_without_a_trace(
     dev_env: WorkflowEnvironment, signed_worker: Worker, pending: Pending, stamp: Stamp, reason: str
 ) -> None:
     parties, handle = pending.parties, pending.handle
+    warm_up = await history_length(handle)
+    await stamped(dev_env.client, signed_worker, stamp).confirm(
+        parties.customer, actor=parties.customer
+    )
     before = await history_length(handle)
+    assert at_most_one_workflow_task(HistorySize(before - warm_up, 0))
     result = await stamped(dev_env.client, signed_worker, stamp).confirm(
         parties.customer, actor=parties.customer
     )
