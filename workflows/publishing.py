@@ -25,7 +25,6 @@ from workflows.settings import SETTINGS, ActivityPolicy
 from workflows.state import WorkflowState
 from workflows.texts import Message, describe
 
-
 LOCAL_STEPS_PATCH = "partner-center-steps-as-local-activities"
 # A local activity's retries back off inside the worker, holding the workflow
 # task, only this long; a longer backoff (the partner center down) waits on a
