@@ -20,6 +20,7 @@ from workflows.model import (
     FailedCheck,
     GroupRole,
     Notification,
+    Outbox,
     OverduePrivilege,
     PartnerKind,
     Requester,
@@ -191,6 +192,11 @@ class PartnerCenter(Protocol):
     def deliver(self, notification: Notification) -> int:
         """Put one message per recipient in the inbox, once per application,
         workflow (customer) and event; returns how many were new."""
+        ...
+
+    def commit(self, outbox: Outbox) -> int:
+        """``save_record`` and ``deliver`` of everything in ``outbox``, in one
+        transaction; returns how many messages were new."""
         ...
 
     def cut_over(self, request: CutoverRequest) -> CutoverResult:

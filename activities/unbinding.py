@@ -31,6 +31,7 @@ from workflows.model import (
     CutoverRequest,
     CutoverResult,
     Notification,
+    Outbox,
     Parties,
     PrecheckRequest,
     PrecheckResult,
@@ -138,6 +139,11 @@ class UnbindingActivities:
     def notify(self, notification: Notification) -> int:
         return self._pc.deliver(notification)
 
+    @activity.defn(name="commit")
+    def commit(self, outbox: Outbox) -> int:
+        """The record and the messages of a state change, in one transaction."""
+        return self._pc.commit(outbox)
+
     @activity.defn(name="cut_over")
     def cut_over(self, request: CutoverRequest) -> CutoverResult:
         try:
@@ -158,5 +164,6 @@ class UnbindingActivities:
             self.check_card,
             self.save_record,
             self.notify,
+            self.commit,
             self.cut_over,
         ]

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from bench.paths import PATHS
+from bench.skeleton import Segment
 
 FROZEN_NAME = "skeleton-v1"
 FROZEN_FILE = Path(__file__).with_name(f"{FROZEN_NAME}.json")
@@ -19,7 +20,7 @@ class BadFrozenSkeleton(ValueError):
     """The frozen shapes file does not describe every path of the bench."""
 
 
-def frozen_shapes(path: Path = FROZEN_FILE) -> dict[str, list[int]]:
+def frozen_shapes(path: Path = FROZEN_FILE) -> dict[str, list[Segment]]:
     """Activities per segment of each path, checked against the bench's paths."""
     shapes = json.loads(path.read_text())["shapes"]
     names = {story.name for story in PATHS}

@@ -48,8 +48,16 @@ from activities.sql import SqlPartnerCenter
 from bench import report, stack
 from bench.frozen import FROZEN_NAME, frozen_shapes
 from bench.idle import IDLE_APPS, idle
+from bench.markers import local_activity_type
 from bench.paths import DIRECT_CARD, PATHS, Driver, Latencies, Partners, Story, Uins, mixed
-from bench.skeleton import ACTION_UPDATE, SKELETON_WORKFLOW, SUBMISSION_UPDATE
+from bench.skeleton import (
+    ACTION_UPDATE,
+    LOCAL_STEP,
+    SERVER_STEP,
+    SKELETON_WORKFLOW,
+    SUBMISSION_UPDATE,
+    Segment,
+)
 from bench.stack import WorkerSpec
 from bench.verdicts import (
     KB,
@@ -234,7 +242,7 @@ class Bench:
     address: str
     server: ChildProcess
     uins: Uins = field(default_factory=Uins)
-    shapes: dict[str, list[int]] = field(default_factory=dict)
+    shapes: dict[str, list[Segment]] = field(default_factory=dict)
     """Activities per segment of each path, counted in a real history."""
     workers: list[ChildProcess] = field(default_factory=list)
     trouble: list[str] = field(default_factory=list)
@@ -366,7 +374,7 @@ async def unbinding_burst(
 
 
 async def submit_skeleton(
-    client: Client, task_queue: str, shape: list[int], workflow_id: str
+    client: Client, task_queue: str, shape: list[Segment], workflow_id: str
 ) -> int:
     """Start a skeleton and wait for its submission answer, as the real
     client's update-with-start does."""
@@ -383,7 +391,7 @@ async def submit_skeleton(
 
 
 async def skeleton_app(
-    client: Client, task_queue: str, shape: list[int], workflow_id: str, latencies: Latencies
+    client: Client, task_queue: str, shape: list[Segment], workflow_id: str, latencies: Latencies
 ) -> None:
     await latencies.timed(submit_skeleton(client, task_queue, shape, workflow_id))
     handle = client.get_workflow_handle(workflow_id)
@@ -397,7 +405,7 @@ async def skeleton_burst(
     task_queue: str,
     count: int,
     into: Burst,
-    shaped_as: dict[str, list[int]] | None = None,
+    shaped_as: dict[str, list[Segment]] | None = None,
 ) -> None:
     """``count`` skeletons of the mixed paths, shaped as learned (or as ``shaped_as``)."""
     shapes = [(shaped_as or bench.shapes)[story.name] for story in mixed(count)]
@@ -431,21 +439,23 @@ def cpu_note(burst: Burst) -> str:
 
 
 async def learn_shapes(bench: Bench, task_queue: str, partners: Partners) -> None:
-    """One application per path; count activities between accepted actions."""
+    """One application per path; the activities between accepted actions, by kind."""
     driver = bench.driver(task_queue, Latencies(), partners)
     customers = await bench.customers(driver, PATHS)
     for story, customer in zip(PATHS, customers, strict=True):
         await driver.play(story, customer)
         history = await bench.client.get_workflow_handle(f"unbind-{customer}").fetch_history()
-        segments: list[int] = [0]
+        segments: list[Segment] = [""]
         accepted = 0
         for event in history.events:
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
                 accepted += 1
                 if accepted > 1:
-                    segments.append(0)
+                    segments.append("")
             elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                segments[-1] += 1
+                segments[-1] = f"{segments[-1]}{SERVER_STEP}"
+            elif local_activity_type(event) is not None:
+                segments[-1] = f"{segments[-1]}{LOCAL_STEP}"
         bench.shapes[story.name] = segments
 
 

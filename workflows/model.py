@@ -578,6 +578,19 @@ class Notification(_Message):
     at: datetime
 
 
+class Outbox(_Message):
+    """What one state change leaves for the outside world, written in one
+    transaction (issue 12): the newest record and the messages queued since
+    the last write. The record says X exactly when the message about X is queued."""
+
+    record: UnbindingRecord | None = None
+    notifications: list[Notification] = []
+
+    @property
+    def empty(self) -> bool:
+        return self.record is None and not self.notifications
+
+
 class CutoverRequest(_Message):
     application_id: str
     customer_uin: str

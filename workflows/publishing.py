@@ -18,6 +18,7 @@ from workflows.model import (
     ActionKind,
     DecisionRecord,
     Notification,
+    Outbox,
     UnbindingRecord,
     UnbindingState,
 )
@@ -25,7 +26,7 @@ from workflows.settings import SETTINGS, ActivityPolicy
 from workflows.state import WorkflowState
 from workflows.texts import Message, describe
 
-LOCAL_STEPS_PATCH = "partner-center-steps-as-local-activities"
+LOCAL_STEPS_PATCH = "local-steps-and-one-write-per-state-change"
 # A local activity's retries back off inside the worker, holding the workflow
 # task, only this long; a longer backoff (the partner center down) waits on a
 # durable timer instead, so the task completes and people's actions are still
@@ -114,9 +115,10 @@ async def call(
     """Run one activity with the timeout and retries of ``policy``, and a summary
     operators read in the Web UI.
 
-    Histories recorded before the partner center's short steps ran as local
-    activities replay them as server-side ones: the patch is asked at a run's
-    first call and the SDK keeps its answer for the rest of the run."""
+    Histories recorded before the partner center's reads ran as local
+    activities (and before the outbox, ``flush``) replay them as server-side
+    ones: the patch is asked at a run's first read and the SDK keeps its
+    answer for the rest of the run."""
     if policy.local and workflow.patched(LOCAL_STEPS_PATCH):
         return await workflow.execute_local_activity_method(
             activity,  # type: ignore[arg-type]
@@ -136,29 +138,58 @@ async def call(
 
 
 async def save_record(state: WorkflowState) -> None:
-    """Write the current state to the "Unbinding Customers" page."""
+    """Write the current state to the "Unbinding Customers" page (or, with the
+    outbox, leave it there: the newest state supersedes an unwritten older one)."""
     state.revision += 1
     public = state.public
+    record = record_of(public, revision=state.revision, at=workflow.now())
+    if workflow.patched(LOCAL_STEPS_PATCH):
+        state.outbox = state.outbox.model_copy(update={"record": record})
+        return
     await call(
         UnbindingActivities.save_record,
-        record_of(public, revision=state.revision, at=workflow.now()),
+        record,
         summary=f"Record status {public.status} on the Unbinding Customers page",
     )
 
 
 async def notify(state: WorkflowState, event: str, recipients: list[str], message: Message) -> None:
-    """A system message to each recipient, delivered once per event."""
+    """A system message to each recipient, delivered once per event (with the
+    outbox: queued, and written with the record of the same state change)."""
     public = state.public
+    notification = Notification(
+        application_id=public.application_id,
+        workflow_id=public.workflow_id,
+        event=event,
+        recipients=tuple(recipients),
+        subject=message.subject,
+        body=message.body,
+        at=workflow.now(),
+    )
+    if workflow.patched(LOCAL_STEPS_PATCH):
+        queued = [*state.outbox.notifications, notification]
+        state.outbox = state.outbox.model_copy(update={"notifications": queued})
+        return
     await call(
         UnbindingActivities.notify,
-        Notification(
-            application_id=public.application_id,
-            workflow_id=public.workflow_id,
-            event=event,
-            recipients=tuple(recipients),
-            subject=message.subject,
-            body=message.body,
-            at=workflow.now(),
-        ),
+        notification,
         summary=f"Notify {', '.join(recipients)}: {message.subject}",
     )
+
+
+async def flush(state: WorkflowState) -> None:
+    """Write what the outbox holds in one transaction. Called wherever the story
+    may rest (a wait for people, the end) and before the cutover, so nothing
+    written late is ever seen out of order by a person or by the cutover."""
+    outbox = state.outbox
+    if outbox.empty:
+        return
+    state.outbox = Outbox()
+    await call(UnbindingActivities.commit, outbox, summary=_summary_of(outbox))
+
+
+def _summary_of(outbox: Outbox) -> str:
+    parts = [] if outbox.record is None else [f"Record status {outbox.record.status}"]
+    parts += [f"notify {', '.join(n.recipients)}: {n.subject}" for n in outbox.notifications]
+    summary = "; ".join(parts)
+    return summary[:1].upper() + summary[1:]

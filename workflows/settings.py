@@ -6,6 +6,7 @@ bounds below, and the resolved values are recorded in the workflow input.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,10 +17,13 @@ from temporalio.common import RetryPolicy
 class ActivityPolicy:
     start_to_close: timedelta
     retry: RetryPolicy
-    # A short idempotent SQL step runs as a local activity: inside the
-    # workflow task that asked for it, with no round trip through the server
-    # (issue 12). Anything long or irreversible stays a server-side activity,
-    # visible as pending in the Web UI and retried across worker crashes.
+    # A read runs as a local activity: inside the workflow task that asked for
+    # it, with no round trip through the server (issue 12). A write never
+    # does: a local activity runs again, perhaps with other arguments, when
+    # the task that ran it is not recorded (a worker crash, or the server
+    # refusing a completion while actions arrive), and its first run would
+    # leave a record or a message about a path the application never took.
+    # A server-side activity runs only once its command is in the history.
     local: bool = False
 
 
@@ -84,10 +88,9 @@ class Settings:
     # Reads and idempotent writes against the partner center: retried with
     # backoff for as long as the wait they serve allows.
     partner_center: ActivityPolicy = ActivityPolicy(
-        start_to_close=timedelta(seconds=30),
-        retry=backing_off(up_to=timedelta(minutes=1)),
-        local=True,
+        start_to_close=timedelta(seconds=30), retry=backing_off(up_to=timedelta(minutes=1))
     )
+    partner_center_reads: ActivityPolicy = dataclasses.replace(partner_center, local=True)
     # The irreversible cutover is retried until done: no maximum attempts.
     cutover: ActivityPolicy = ActivityPolicy(
         start_to_close=timedelta(seconds=60), retry=backing_off(up_to=timedelta(minutes=2))

@@ -22,7 +22,14 @@ from pydantic import (
 
 from workflows.actions import ACTIONS, Decision, Roles
 from workflows.contract import action_fingerprint
-from workflows.model import Action, ActionKind, FailedCheck, UnbindingState, UnbindStatus
+from workflows.model import (
+    Action,
+    ActionKind,
+    FailedCheck,
+    Outbox,
+    UnbindingState,
+    UnbindStatus,
+)
 
 
 def _action_of(value: Any) -> Action:
@@ -121,6 +128,9 @@ class WorkflowState(BaseModel):
     # Per run, so not handed over: ``workflows.handover.take_over`` sets them.
     resume_in: UnbindStatus | None = Field(default=None, exclude=True)
     """Set in a continued run until it is back in the wait the previous run left."""
+    outbox: Outbox = Field(default_factory=Outbox, exclude=True)
+    """The record and messages of state changes not written yet
+    (``workflows.publishing.flush``); always empty when a run hands over."""
     settled: bool = Field(default=False, exclude=True)
     """False while the story has work to do; updates answer once it is back to
     waiting for people (or ended), with the status that results."""

@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         UnbindStatus,
         WithdrawAction,
     )
-    from workflows.publishing import call, notify, parties, publish, save_record
+    from workflows.publishing import call, flush, notify, parties, publish, save_record
     from workflows.settings import SETTINGS
     from workflows.waits import HumanWait, Wake, awaited_party, wait_length
 
@@ -114,6 +114,7 @@ class UnbindingWorkflow(Handlers):
             if not is_cancelled_exception(err):
                 raise
             await self._on_cancel()
+        await flush(self._state)
         self._state.settled = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.public
@@ -133,6 +134,7 @@ class UnbindingWorkflow(Handlers):
                 requested_by=application.requested_by,
             ),
             summary="Check the unbinding preconditions",
+            policy=SETTINGS.partner_center_reads,
         )
         public.failed_checks = list(result.failed_checks)
         if result.failed_checks or result.parties is None:
@@ -304,6 +306,7 @@ class UnbindingWorkflow(Handlers):
                 UnbindingActivities.check_card,
                 CardCheckRequest(customer_uin=self._input.customer_uin),
                 summary="Verify the customer's card binding",
+                policy=SETTINGS.partner_center_reads,
             )
             answer(state, claim, bound, None if bound else "no card is bound in the partner center")
             del state.decisions[Decision.CARD_CLAIM]
@@ -343,6 +346,7 @@ class UnbindingWorkflow(Handlers):
             UnbindingActivities.check_card,
             CardCheckRequest(customer_uin=self._input.customer_uin),
             summary="Read the customer's card binding after the confirmation",
+            policy=SETTINGS.partner_center_reads,
         )
         await self._end_if_withdrawn()
 
@@ -362,6 +366,7 @@ class UnbindingWorkflow(Handlers):
                         customer_uin=self._input.customer_uin,
                     ),
                     summary="Re-check the customer account before cutover",
+                    policy=SETTINGS.partner_center_reads,
                 )
                 public.failed_checks = list(result.failed_checks)
                 public.card_bound = result.card_bound
@@ -408,6 +413,9 @@ class UnbindingWorkflow(Handlers):
         """Irreversible: the customer becomes a direct customer of the provider
         and the reseller customer agreement is invalidated, together."""
         await self._enter(S.CUTTING_OVER)
+        # The record says CUTTING_OVER before anything is cut: `unbind
+        # close-terminated` and a retried cutover both go by it.
+        await flush(self._state)
         public = self._state.public
         assert public.reseller_uin is not None
         try:
@@ -458,6 +466,10 @@ class UnbindingWorkflow(Handlers):
         return wake
 
     def _continue_as_new(self, next_auto_recheck_at: datetime | None) -> None:
+        # A bug, not a business outcome, if something is still unwritten: the
+        # outbox is not handed over. Fail the task rather than lose it.
+        if not self._state.outbox.empty:
+            raise RuntimeError("continue-as-new with an unwritten outbox")
         application = self._input.model_copy(update={"carried_over": None})
         carried = hand_over(self._state, next_auto_recheck_at=next_auto_recheck_at)
         workflow.continue_as_new(args=[application, carried])

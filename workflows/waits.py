@@ -125,6 +125,8 @@ class HumanWait:
         may_continue = workflow.patched(CONTINUE_AS_NEW_PATCH)
         woken_or_long = lambda: woken() or (may_continue and history_is_long())  # noqa: E731
         while True:
+            # What the story left for the outside world is written before it rests.
+            await publishing.flush(state)
             alarms = {
                 t: REMINDER
                 for t in reminders

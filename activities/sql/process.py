@@ -43,6 +43,7 @@ from workflows.model import (
     CutoverRequest,
     CutoverResult,
     Notification,
+    Outbox,
     UnbindingRecord,
     UnbindStatus,
 )
@@ -127,35 +128,18 @@ class ProcessStore(SqlDatabase):
         return None if row is None else record_from(row)
 
     def save_record(self, record: UnbindingRecord) -> None:
-        values = record.model_dump(exclude={"failed_checks", "plan", *EVIDENCE_FIELDS})
-        values["failed_checks"] = json.dumps(
-            [check.model_dump(mode="json") for check in record.failed_checks]
-        )
-        plan = record.plan
-        values["cutover_plan"] = None if plan is None else plan.model_dump_json()
-        values["effective_on"] = None if plan is None else plan.effective_on
-        stmt = self._insert(unbinding_records).values(values)
-        stored = unbinding_records.c
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[stored.application_id],
-            set_={name: stmt.excluded[name] for name in values if name != "application_id"},
-            where=and_(
-                # A late retry of an older write never overwrites a newer state.
-                stored.revision < stmt.excluded.revision,
-                # A reused application id never takes over another customer's record.
-                stored.customer_uin == stmt.excluded.customer_uin,
-                stored.workflow_id == stmt.excluded.workflow_id,
-                # A closed record stays closed (it may be written again as it is).
-                or_(stored.status.not_in(TERMINAL_STATUSES), stored.status == stmt.excluded.status),
-            ),
-        )
         with self._write() as conn:
-            conn.execute(stmt)
-            keep_evidence_in(conn, record)
+            save_record_in(conn, record)
 
     def deliver(self, notification: Notification) -> int:
         with self._write() as conn:
             return deliver_in(conn, notification)
+
+    def commit(self, outbox: Outbox) -> int:
+        with self._write() as conn:
+            if outbox.record is not None:
+                save_record_in(conn, outbox.record)
+            return sum(deliver_in(conn, n) for n in outbox.notifications)
 
     def cut_over(self, request: CutoverRequest) -> CutoverResult:
         with self._write() as conn:
@@ -234,6 +218,34 @@ def _refuse_a_foreign_or_closed_application(
             f"{application} is already closed as {record.status}: its cutover "
             f"cannot run again (customer {request.customer_uin})"
         )
+
+
+def save_record_in(conn: Connection, record: UnbindingRecord) -> None:
+    """Upsert the record (and keep its evidence), inside the caller's transaction."""
+    values = record.model_dump(exclude={"failed_checks", "plan", *EVIDENCE_FIELDS})
+    values["failed_checks"] = json.dumps(
+        [check.model_dump(mode="json") for check in record.failed_checks]
+    )
+    plan = record.plan
+    values["cutover_plan"] = None if plan is None else plan.model_dump_json()
+    values["effective_on"] = None if plan is None else plan.effective_on
+    stmt = idempotent_insert(conn.dialect.name, unbinding_records).values(values)
+    stored = unbinding_records.c
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[stored.application_id],
+        set_={name: stmt.excluded[name] for name in values if name != "application_id"},
+        where=and_(
+            # A late retry of an older write never overwrites a newer state.
+            stored.revision < stmt.excluded.revision,
+            # A reused application id never takes over another customer's record.
+            stored.customer_uin == stmt.excluded.customer_uin,
+            stored.workflow_id == stmt.excluded.workflow_id,
+            # A closed record stays closed (it may be written again as it is).
+            or_(stored.status.not_in(TERMINAL_STATUSES), stored.status == stmt.excluded.status),
+        ),
+    )
+    conn.execute(stmt)
+    keep_evidence_in(conn, record)
 
 
 def deliver_in(conn: Connection, notification: Notification) -> int:

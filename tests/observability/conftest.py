@@ -32,6 +32,7 @@ from workflows.contract import WORKFLOW_TYPE, workflow_id_for
 from workflows.model import (
     Deadlines,
     Notification,
+    Outbox,
     OverduePrivilege,
     UnbindingState,
     UnbindStatus,
@@ -59,6 +60,12 @@ class FlakyInbox(SqlPartnerCenter):
             self.failed = True
             raise ConnectionError("the inbox database went away (injected once)")
         return super().deliver(notification)
+
+    def commit(self, outbox: Outbox) -> int:
+        if outbox.notifications and not self.failed:
+            self.failed = True
+            raise ConnectionError("the inbox database went away (injected once)")
+        return super().commit(outbox)
 
 
 @dataclass(frozen=True)

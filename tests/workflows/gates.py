@@ -36,7 +36,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities.partner_center import Submitted
 from activities.sql import SqlPartnerCenter
 from tests.conftest import running_worker
-from workflows.model import CutoverRequest, Notification, UnbindingRecord
+from workflows.model import CutoverRequest, Notification, Outbox, UnbindingRecord
 
 GATE_WITHIN = 30.0
 """Seconds a test waits for an activity to reach its gate, and the longest a
@@ -94,14 +94,22 @@ class GatedPartnerCenter:
                 gate.release()
 
     @contextmanager
-    def _gated(self, argument: Any) -> Iterator[None]:
-        """Hold the call at its gate, if one is armed for it; mark it passed after."""
+    def _gated(self, argument: Any, *, as_: Sequence[tuple[str, Any]] = ()) -> Iterator[None]:
+        """Hold the call at its gate, if one is armed for it; mark it passed after.
+        ``as_``: the (activity type, argument) pairs the call also stands for (a
+        commit is the record's save and each message's notify)."""
         gate = None
         if activity.in_activity():
-            kind = activity.info().activity_type
+            calls = [(activity.info().activity_type, argument), *as_]
             with self._lock:
                 gate = next(
-                    (g for g in self._armed if g.activity_type == kind and g.when(argument)), None
+                    (
+                        g
+                        for g in self._armed
+                        for kind, arg in calls
+                        if g.activity_type == kind and g.when(arg)
+                    ),
+                    None,
                 )
                 if gate is not None:
                     self._armed.remove(gate)
@@ -143,6 +151,13 @@ class GatedPartnerCenter:
     def deliver(self, notification: Notification) -> int:
         with self._gated(notification):
             return self.inner.deliver(notification)
+
+    def commit(self, outbox: Outbox) -> int:
+        stands_for = [("notify", n) for n in outbox.notifications]
+        if outbox.record is not None:
+            stands_for.insert(0, ("save_record", outbox.record))
+        with self._gated(outbox, as_=stands_for):
+            return self.inner.commit(outbox)
 
     def cut_over(self, request: CutoverRequest) -> Any:
         with self._gated(request):

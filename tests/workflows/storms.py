@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from temporalio import activity
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
@@ -42,6 +44,8 @@ from workflows.model import (
     ActionKind,
     ActionResult,
     Deadlines,
+    Notification,
+    Outbox,
     UnbindingState,
     UnbindStatus,
 )
@@ -303,6 +307,39 @@ class HistorySize:
 
     def __sub__(self, other: HistorySize) -> HistorySize:
         return HistorySize(self.events - other.events, self.bytes - other.bytes)
+
+
+class Announcing(SqlPartnerCenter):
+    """The real partner center, keeping every notification the workflow had
+    written (alone or in a commit), once the write went through, by the step
+    of the run that wrote it. A local activity runs again when the workflow
+    task that ran it is not recorded (the server refuses a completion while
+    actions keep arriving): the same step, one announcement."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._lock = threading.Lock()
+        self._announced: dict[tuple[str, str, str], Notification] = {}
+
+    def _keep(self, notifications: Iterable[Notification]) -> None:
+        info = activity.info()
+        with self._lock:
+            for n in notifications:
+                self._announced[(info.workflow_run_id or "", info.activity_id, n.event)] = n
+
+    def deliver(self, notification: Notification) -> int:
+        new = super().deliver(notification)
+        self._keep([notification])
+        return new
+
+    def commit(self, outbox: Outbox) -> int:
+        new = super().commit(outbox)
+        self._keep(outbox.notifications)
+        return new
+
+    def announced(self, application_id: str) -> list[Notification]:
+        with self._lock:
+            return [n for n in self._announced.values() if n.application_id == application_id]
 
 
 # The first refused update within moments of a workflow task that ran local

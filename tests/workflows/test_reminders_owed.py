@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.sql import SqlPartnerCenter
 from tests.conftest import Ledger, running_worker
 from tests.workflows.scenarios import submit
-from workflows.model import Deadlines, Notification, UnbindStatus
+from workflows.model import Deadlines, Notification, Outbox, UnbindStatus
 
 S = UnbindStatus
 pytestmark = pytest.mark.timeskipping
@@ -40,6 +40,13 @@ class SlowToNotify(SqlPartnerCenter):
             self.failures += 1
             raise ConnectionError("partner center unavailable")
         return super().deliver(notification)
+
+    def commit(self, outbox: Outbox) -> int:
+        asked = any(n.event == "confirmation_requested" for n in outbox.notifications)
+        if asked and self.failures < FAILED_ATTEMPTS:
+            self.failures += 1
+            raise ConnectionError("partner center unavailable")
+        return super().commit(outbox)
 
 
 async def test_reminders_due_before_the_wait_began_are_still_sent(

@@ -15,24 +15,23 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.sql import SqlPartnerCenter
-from tests.activity_runs import activity_types
 from tests.conftest import Ledger, Parties, running_worker
 from tests.workflows.scenarios import submit
 from tests.workflows.spec_oracle import Role, is_legal_path
 from tests.workflows.storms import (
     CONCURRENCY,
     SHORT_HISTORY_EVENTS,
+    Announcing,
     Cast,
     HistorySize,
     Storm,
@@ -231,43 +230,38 @@ async def run_storm(
     ids = await run_ids(client_env.client, handle)
     sizes = [await history_size(client_env.client, handle, run_id) for run_id in ids]
     total = HistorySize(sum(s.events for s in sizes), sum(s.bytes for s in sizes))
-    await assert_each_effect_once(client_env.client, handle, ids, pc, parties, result)
+    assert_each_effect_once(pc, parties, result)
     return Outcome(path, result, storm, total, len(ids), refused_updates_cost)
 
 
-async def notifications_sent(client: Client, handle: WorkflowHandle[Any, Any], run_id: str) -> int:
-    history = await client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
-    return activity_types(history).count("notify")
+@pytest.fixture
+def partner_center(database_url: str) -> Iterator[Announcing]:
+    """The real partner center, keeping what the workflow announced."""
+    pc = Announcing(database_url)
+    yield pc
+    pc.dispose()
 
 
-async def assert_each_effect_once(
-    client: Client,
-    handle: WorkflowHandle[Any, Any],
-    ids: list[str],
-    pc: SqlPartnerCenter,
-    parties: Parties,
-    result: UnbindingState,
-) -> None:
-    """The database holds one record, at most one cutover, and one inbox
-    message per recipient per event; every notification the workflow sent
-    across every run announced an event of its own (a local activity's marker
-    keeps no input, so an event sent twice shows as one event fewer than sends)."""
+def assert_each_effect_once(pc: Announcing, parties: Parties, result: UnbindingState) -> None:
+    """The database holds one record, at most one cutover, and exactly one
+    inbox message per recipient per event the workflow announced, each event
+    announced once across every run."""
     [record] = pc.records(parties.customer)
     assert record.status is result.status
     completed = result.status is S.COMPLETED
     assert pc.count("cutovers", application_id=result.application_id) == int(completed)
-    sent = sum([await notifications_sent(client, handle, run_id) for run_id in ids])
-    recipients = {parties.customer, parties.reseller, parties.distributor}
-    delivered = [
+    notified = pc.announced(result.application_id)
+    events = Counter(n.event for n in notified)
+    assert all(times == 1 for times in events.values()), f"announced twice: {events}"
+    expected = {(r, n.event) for n in notified for r in n.recipients}
+    delivered = {
         (uin, m["event"])
-        for uin in recipients
-        if uin is not None
+        for uin in {r for r, _ in expected}
         for m in pc.inbox(uin)
         if m["application_id"] == result.application_id
-    ]
-    assert len(delivered) == len(set(delivered)), Counter(delivered)
-    assert len({event for _, event in delivered}) == sent, (sent, delivered)
-    assert pc.count("inbox", application_id=result.application_id) == len(delivered)
+    }
+    assert delivered == expected
+    assert pc.count("inbox", application_id=result.application_id) == len(expected)
 
 
 def assert_walked(outcome: Outcome) -> None:
@@ -381,7 +375,7 @@ async def test_a_storm_past_the_history_bound_continues_as_new_and_loses_nothing
         result = await long.handle.result()
         ids = await run_ids(client, long.handle)
         sizes = [await history_size(client, long.handle, run_id) for run_id in ids]
-        await assert_each_effect_once(client, long.handle, ids, partner_center, parties, result)
+        assert_each_effect_once(partner_center, parties, result)
 
     report(
         f"continue-as-new storm (server suggests it at {SHORT_HISTORY_EVENTS} events)",
