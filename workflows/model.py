@@ -598,6 +598,9 @@ class CutoverRequest(_Message):
     not_before: datetime | None = None
     """The effective date of a cutover at the end of the billing month: the
     billing boundary recorded is never earlier (None: the commit's time)."""
+    outbox: Outbox | None = None
+    """Written first, in the cutover's transaction (committed even when the
+    cutover is refused)."""
 
 
 class CutoverResult(_Message):

@@ -35,7 +35,15 @@ LOCAL_RETRY_THRESHOLD = timedelta(seconds=2)
 
 
 def publish(state: UnbindingState) -> None:
-    """Search attributes and current details, for operators in the Web UI."""
+    """Current details now, and the search attributes operators filter on in
+    the Web UI: now in histories from before the outbox, else with the next
+    write (``flush``), once per state change that is seen."""
+    workflow.set_current_details(describe(state))
+    if not workflow.patched(LOCAL_STEPS_PATCH):
+        workflow.upsert_search_attributes(_search_attributes(state))
+
+
+def _search_attributes(state: UnbindingState) -> list[SearchAttributeUpdate[Any]]:
     updates: list[SearchAttributeUpdate[Any]] = [
         sa.UNBIND_STATUS.value_set(state.status.value),
         sa.CUSTOMER_UIN.value_set(state.customer_uin),
@@ -46,8 +54,16 @@ def publish(state: UnbindingState) -> None:
     ]
     if state.distributor_uin:
         updates.append(sa.DISTRIBUTOR_UIN.value_set(state.distributor_uin))
-    workflow.upsert_search_attributes(updates)
-    workflow.set_current_details(describe(state))
+    return updates
+
+
+def _publish_search_attributes(state: WorkflowState) -> None:
+    """Upsert the search attributes if they changed since this run last did."""
+    public = state.public
+    shown = (public.status, public.deadline, public.reseller_uin, public.distributor_uin)
+    if shown != state.search_attributes_shown:
+        state.search_attributes_shown = shown
+        workflow.upsert_search_attributes(_search_attributes(public))
 
 
 def record_of(state: UnbindingState, *, revision: int, at: datetime) -> UnbindingRecord:
@@ -178,14 +194,22 @@ async def notify(state: WorkflowState, event: str, recipients: list[str], messag
 
 
 async def flush(state: WorkflowState) -> None:
-    """Write what the outbox holds in one transaction. Called wherever the story
-    may rest (a wait for people, the end) and before the cutover, so nothing
-    written late is ever seen out of order by a person or by the cutover."""
-    outbox = state.outbox
-    if outbox.empty:
-        return
-    state.outbox = Outbox()
-    await call(UnbindingActivities.commit, outbox, summary=_summary_of(outbox))
+    """Write what the outbox holds in one transaction, and show the state in
+    the search attributes. Called wherever the story may rest (a wait for
+    people, the end), so nothing is ever seen late or out of order."""
+    outbox = take_outbox(state)
+    if not outbox.empty:
+        await call(UnbindingActivities.commit, outbox, summary=_summary_of(outbox))
+
+
+def take_outbox(state: WorkflowState) -> Outbox:
+    """Empty the outbox into the caller's write (the cutover takes it into its
+    own transaction); the search attributes are shown with it."""
+    if not workflow.patched(LOCAL_STEPS_PATCH):
+        return Outbox()
+    _publish_search_attributes(state)
+    outbox, state.outbox = state.outbox, Outbox()
+    return outbox
 
 
 def _summary_of(outbox: Outbox) -> str:

@@ -6,7 +6,6 @@ bounds below, and the resolved values are recorded in the workflow input.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -90,7 +89,11 @@ class Settings:
     partner_center: ActivityPolicy = ActivityPolicy(
         start_to_close=timedelta(seconds=30), retry=backing_off(up_to=timedelta(minutes=1))
     )
-    partner_center_reads: ActivityPolicy = dataclasses.replace(partner_center, local=True)
+    partner_center_reads: ActivityPolicy = ActivityPolicy(
+        start_to_close=timedelta(seconds=30),
+        retry=backing_off(up_to=timedelta(minutes=1)),
+        local=True,
+    )
     # The irreversible cutover is retried until done: no maximum attempts.
     cutover: ActivityPolicy = ActivityPolicy(
         start_to_close=timedelta(seconds=60), retry=backing_off(up_to=timedelta(minutes=2))

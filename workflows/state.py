@@ -131,6 +131,8 @@ class WorkflowState(BaseModel):
     outbox: Outbox = Field(default_factory=Outbox, exclude=True)
     """The record and messages of state changes not written yet
     (``workflows.publishing.flush``); always empty when a run hands over."""
+    search_attributes_shown: tuple[object, ...] | None = Field(default=None, exclude=True)
+    """The values this run last upserted (``workflows.publishing``)."""
     settled: bool = Field(default=False, exclude=True)
     """False while the story has work to do; updates answer once it is back to
     waiting for people (or ended), with the status that results."""

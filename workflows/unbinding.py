@@ -50,7 +50,15 @@ with workflow.unsafe.imports_passed_through():
         UnbindStatus,
         WithdrawAction,
     )
-    from workflows.publishing import call, flush, notify, parties, publish, save_record
+    from workflows.publishing import (
+        call,
+        flush,
+        notify,
+        parties,
+        publish,
+        save_record,
+        take_outbox,
+    )
     from workflows.settings import SETTINGS
     from workflows.waits import HumanWait, Wake, awaited_party, wait_length
 
@@ -413,9 +421,10 @@ class UnbindingWorkflow(Handlers):
         """Irreversible: the customer becomes a direct customer of the provider
         and the reseller customer agreement is invalidated, together."""
         await self._enter(S.CUTTING_OVER)
-        # The record says CUTTING_OVER before anything is cut: `unbind
-        # close-terminated` and a retried cutover both go by it.
-        await flush(self._state)
+        # The record says CUTTING_OVER in the cutover's own transaction, with
+        # the messages queued since the last write (the cutover commits them
+        # even when it refuses): `unbind close-terminated` goes by the record.
+        outbox = take_outbox(self._state)
         public = self._state.public
         assert public.reseller_uin is not None
         try:
@@ -426,6 +435,7 @@ class UnbindingWorkflow(Handlers):
                     customer_uin=self._input.customer_uin,
                     reseller_uin=public.reseller_uin,
                     not_before=public.plan.effective_on if public.plan else None,
+                    outbox=None if outbox.empty else outbox,
                 ),
                 summary="Cut over: end the reselling relationship, invalidate the agreement",
                 policy=SETTINGS.cutover,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Executable, and_, delete, func, or_, select, update
 
 from activities.partner_center import (
     AccountSnapshot,
@@ -137,11 +138,10 @@ class ProcessStore(SqlDatabase):
 
     def commit(self, outbox: Outbox) -> int:
         with self._write() as conn:
-            if outbox.record is not None:
-                save_record_in(conn, outbox.record)
-            return sum(deliver_in(conn, n) for n in outbox.notifications)
+            return commit_in(conn, outbox)
 
     def cut_over(self, request: CutoverRequest) -> CutoverResult:
+        refusal: RelationshipConflict | None = None
         with self._write() as conn:
             # Lock the relationship first: a concurrent duplicate of this cutover
             # then waits here and, below, finds the cutover the first one made.
@@ -162,40 +162,58 @@ class ProcessStore(SqlDatabase):
                     cutovers.c.customer_uin, cutovers.c.effective_at, cutovers.c.agreement_id
                 ).where(cutovers.c.application_id == request.application_id)
             ).first()
-            _refuse_a_foreign_or_closed_application(request, record, done)
-            if done is not None:  # a retry after the commit
-                return CutoverResult(effective_at=done.effective_at, agreement_id=done.agreement_id)
-            if agreement is None or agreement.partner_uin != request.reseller_uin:
-                bound_to = agreement.partner_uin if agreement else "no partner"
-                raise RelationshipConflict(
-                    f"customer {request.customer_uin} is bound to {bound_to}, "
-                    f"not to {request.reseller_uin}: application "
-                    f"{request.application_id} cannot cut it over"
-                )
-            # A cutover at the end of the month is never billed from before its
-            # date (a clock behind the workflow's; late, it is the commit's).
-            effective_at = max(filter(None, (now(), request.not_before)))
-            conn.execute(
-                update(agreements)
-                .where(agreements.c.id == agreement.id)
-                .values(
-                    state=AgreementState.INVALIDATED,
-                    invalidated_at=effective_at,
-                    invalidated_by_application=request.application_id,
-                )
-            )
-            conn.execute(
-                cutovers.insert().values(
-                    application_id=request.application_id,
-                    customer_uin=request.customer_uin,
-                    partner_uin=agreement.partner_uin,
-                    agreement_id=agreement.id,
-                    effective_at=effective_at,
-                )
-            )
-            # The reseller's discounts end with the relationship (the plan listed them).
-            conn.execute(delete(discounts).where(discounts.c.customer_uin == request.customer_uin))
-        return CutoverResult(effective_at=effective_at, agreement_id=agreement.id)
+            # The record and messages of the change into CUTTING_OVER: written
+            # whatever the cutover does (a refusal is an answer, not a rollback).
+            if request.outbox is not None:
+                commit_in(conn, request.outbox)
+            try:
+                _refuse_a_foreign_or_closed_application(request, record, done)
+                if done is not None:  # a retry after the commit
+                    return CutoverResult(
+                        effective_at=done.effective_at, agreement_id=done.agreement_id
+                    )
+                if agreement is None or agreement.partner_uin != request.reseller_uin:
+                    bound_to = agreement.partner_uin if agreement else "no partner"
+                    raise RelationshipConflict(
+                        f"customer {request.customer_uin} is bound to {bound_to}, "
+                        f"not to {request.reseller_uin}: application "
+                        f"{request.application_id} cannot cut it over"
+                    )
+            except RelationshipConflict as refused:
+                refusal = refused
+            else:
+                return _cut_over_in(conn, request, agreement.id, agreement.partner_uin)
+        raise refusal
+
+
+def _cut_over_in(
+    conn: Connection, request: CutoverRequest, agreement_id: int, partner_uin: str
+) -> CutoverResult:
+    """End the relationship of ``request``, inside the caller's transaction."""
+    # A cutover at the end of the month is never billed from before its
+    # date (a clock behind the workflow's; late, it is the commit's).
+    effective_at = max(filter(None, (now(), request.not_before)))
+    conn.execute(
+        update(agreements)
+        .where(agreements.c.id == agreement_id)
+        .values(
+            state=AgreementState.INVALIDATED,
+            invalidated_at=effective_at,
+            invalidated_by_application=request.application_id,
+        )
+    )
+    conn.execute(
+        cutovers.insert().values(
+            application_id=request.application_id,
+            customer_uin=request.customer_uin,
+            partner_uin=partner_uin,
+            agreement_id=agreement_id,
+            effective_at=effective_at,
+        )
+    )
+    # The reseller's discounts end with the relationship (the plan listed them).
+    conn.execute(delete(discounts).where(discounts.c.customer_uin == request.customer_uin))
+    return CutoverResult(effective_at=effective_at, agreement_id=agreement_id)
 
 
 def _refuse_a_foreign_or_closed_application(
@@ -220,6 +238,14 @@ def _refuse_a_foreign_or_closed_application(
         )
 
 
+def commit_in(conn: Connection, outbox: Outbox) -> int:
+    """The outbox's record, then its messages, inside the caller's
+    transaction; how many messages were new."""
+    if outbox.record is not None:
+        save_record_in(conn, outbox.record)
+    return sum(deliver_in(conn, n) for n in outbox.notifications)
+
+
 def save_record_in(conn: Connection, record: UnbindingRecord) -> None:
     """Upsert the record (and keep its evidence), inside the caller's transaction."""
     values = record.model_dump(exclude={"failed_checks", "plan", *EVIDENCE_FIELDS})
@@ -229,11 +255,19 @@ def save_record_in(conn: Connection, record: UnbindingRecord) -> None:
     plan = record.plan
     values["cutover_plan"] = None if plan is None else plan.model_dump_json()
     values["effective_on"] = None if plan is None else plan.effective_on
-    stmt = idempotent_insert(conn.dialect.name, unbinding_records).values(values)
+    conn.execute(_record_upsert(conn.dialect.name, tuple(values)), values)
+    keep_evidence_in(conn, record)
+
+
+@cache
+def _record_upsert(dialect: str, columns: tuple[str, ...]) -> Executable:
+    """The record's upsert, built once per dialect and column set: the values
+    are bound at execution, so the database layer compiles it once (issue 12)."""
+    stmt = idempotent_insert(dialect, unbinding_records)
     stored = unbinding_records.c
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[stored.application_id],
-        set_={name: stmt.excluded[name] for name in values if name != "application_id"},
+        set_={name: stmt.excluded[name] for name in columns if name != "application_id"},
         where=and_(
             # A late retry of an older write never overwrites a newer state.
             stored.revision < stmt.excluded.revision,
@@ -244,8 +278,6 @@ def save_record_in(conn: Connection, record: UnbindingRecord) -> None:
             or_(stored.status.not_in(TERMINAL_STATUSES), stored.status == stmt.excluded.status),
         ),
     )
-    conn.execute(stmt)
-    keep_evidence_in(conn, record)
 
 
 def deliver_in(conn: Connection, notification: Notification) -> int:

@@ -153,15 +153,20 @@ class GatedPartnerCenter:
             return self.inner.deliver(notification)
 
     def commit(self, outbox: Outbox) -> int:
-        stands_for = [("notify", n) for n in outbox.notifications]
-        if outbox.record is not None:
-            stands_for.insert(0, ("save_record", outbox.record))
-        with self._gated(outbox, as_=stands_for):
+        with self._gated(outbox, as_=_stands_for(outbox)):
             return self.inner.commit(outbox)
 
     def cut_over(self, request: CutoverRequest) -> Any:
-        with self._gated(request):
+        with self._gated(request, as_=_stands_for(request.outbox)):
             return self.inner.cut_over(request)
+
+
+def _stands_for(outbox: Outbox | None) -> list[tuple[str, Any]]:
+    """The record's save and each message's notify that a write of ``outbox`` is."""
+    if outbox is None:
+        return []
+    record = [] if outbox.record is None else [("save_record", outbox.record)]
+    return [*record, *(("notify", n) for n in outbox.notifications)]
 
 
 @asynccontextmanager

@@ -33,6 +33,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.partner_center import RelationshipConflict
 from activities.sql import SqlPartnerCenter
 from starter.devstack.sdk_servers import dev_server_environment
 from tests import counted
@@ -43,6 +44,8 @@ from workflows.model import (
     Action,
     ActionKind,
     ActionResult,
+    CutoverRequest,
+    CutoverResult,
     Deadlines,
     Notification,
     Outbox,
@@ -336,6 +339,16 @@ class Announcing(SqlPartnerCenter):
         new = super().commit(outbox)
         self._keep(outbox.notifications)
         return new
+
+    def cut_over(self, request: CutoverRequest) -> CutoverResult:
+        queued = request.outbox.notifications if request.outbox else []
+        try:
+            result = super().cut_over(request)
+        except RelationshipConflict:  # refused, with the outbox written
+            self._keep(queued)
+            raise
+        self._keep(queued)
+        return result
 
     def announced(self, application_id: str) -> list[Notification]:
         with self._lock:
