@@ -193,13 +193,13 @@ async def notify(state: WorkflowState, event: str, recipients: list[str], messag
     )
 
 
-async def flush(state: WorkflowState) -> None:
+async def flush(state: WorkflowState, *, policy: ActivityPolicy = SETTINGS.partner_center) -> None:
     """Write what the outbox holds in one transaction, and show the state in
     the search attributes. Called wherever the story may rest (a wait for
     people, the end), so nothing is ever seen late or out of order."""
     outbox = take_outbox(state)
     if not outbox.empty:
-        await call(UnbindingActivities.commit, outbox, summary=_summary_of(outbox))
+        await call(UnbindingActivities.commit, outbox, summary=_summary_of(outbox), policy=policy)
 
 
 def take_outbox(state: WorkflowState) -> Outbox:

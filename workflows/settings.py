@@ -94,6 +94,15 @@ class Settings:
         retry=backing_off(up_to=timedelta(minutes=1)),
         local=True,
     )
+    # The one write that may run locally: the last, once the cutover's outcome
+    # is in the history. Nothing can change the path from there, so a run
+    # again writes the same record and messages (the revision guard and the
+    # inbox's key keep the first).
+    after_the_cutover: ActivityPolicy = ActivityPolicy(
+        start_to_close=timedelta(seconds=30),
+        retry=backing_off(up_to=timedelta(minutes=1)),
+        local=True,
+    )
     # The irreversible cutover is retried until done: no maximum attempts.
     cutover: ActivityPolicy = ActivityPolicy(
         start_to_close=timedelta(seconds=60), retry=backing_off(up_to=timedelta(minutes=2))

@@ -75,6 +75,10 @@ K = ActionKind
 ANSWER_AT_THE_END_PATCH = "answer-unchecked-claims-at-the-end"
 
 
+# The endings only the cutover's recorded outcome leads to.
+AFTER_THE_CUTOVER = frozenset({S.COMPLETED, S.FAILED})
+
+
 class _Ended(Exception):
     """Raised inside the story once the application reached a terminal state."""
 
@@ -122,7 +126,12 @@ class UnbindingWorkflow(Handlers):
             if not is_cancelled_exception(err):
                 raise
             await self._on_cancel()
-        await flush(self._state)
+        await flush(
+            self._state,
+            policy=SETTINGS.after_the_cutover
+            if self._state.status in AFTER_THE_CUTOVER
+            else SETTINGS.partner_center,
+        )
         self._state.settled = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.public

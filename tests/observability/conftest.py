@@ -21,6 +21,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 
+from activities.partner_center import AccountSnapshot
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.connection import connect_client
@@ -48,12 +49,20 @@ EXPIRY_WITHIN = 150.0
 
 
 class FlakyInbox(SqlPartnerCenter):
-    """The real partner center, whose first delivery fails as a database
-    hiccup would: the activity is retried, and the SDK counts the failure."""
+    """The real partner center, whose first delivery and first account read
+    fail as a database hiccup would: each activity (a server-side write, a
+    local read) is retried, and the SDK counts the failure."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.failed = False
+        self.read_failed = False
+
+    def account(self, uin: str) -> AccountSnapshot | None:
+        if not self.read_failed:
+            self.read_failed = True
+            raise ConnectionError("the accounts database went away (injected once)")
+        return super().account(uin)
 
     def deliver(self, notification: Notification) -> int:
         if not self.failed:
