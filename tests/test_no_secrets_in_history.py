@@ -35,7 +35,8 @@ from tests.conftest import Ledger, Parties, fresh_uin, running_worker
 from tests.workflows.record_histories import PATHS
 from workflows.model import PartnerKind
 
-HISTORIES = sorted((Path(__file__).parent / "workflows" / "histories").rglob("*.json"))
+HISTORIES_DIR = Path(__file__).parent / "workflows" / "histories"
+HISTORIES = sorted(HISTORIES_DIR.rglob("*.json"))
 
 # Planted secrets: none may ever show up in a history.
 CARD_NUMBER = "4111 1111 1111 1111"
@@ -122,7 +123,7 @@ def test_the_scanner_finds_what_it_looks_for() -> None:
 
 
 def test_the_scanner_reads_every_payload_and_failure() -> None:
-    [history_file] = [h for h in HISTORIES if h.stem == "second_level_with_card_binding"]
+    history_file = HISTORIES_DIR / "second_level_with_card_binding.json"
     corpus = history_corpus(WorkflowHistory.from_json("x", history_file.read_text()))
     # Decoded payloads (inputs, activity results, update results), search
     # attributes, summaries, and the refused card-binding reason are all read.

@@ -590,6 +590,13 @@ class Outbox(_Message):
     def empty(self) -> bool:
         return self.record is None and not self.notifications
 
+    @property
+    def application_id(self) -> str | None:
+        """Whose outbox it is (for logs and traces)."""
+        if self.record is not None:
+            return self.record.application_id
+        return self.notifications[0].application_id if self.notifications else None
+
 
 class CutoverRequest(_Message):
     application_id: str

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawAction,
     )
     from workflows.publishing import (
+        LOCAL_STEPS_PATCH,
         call,
         flush,
         notify,
@@ -126,12 +127,7 @@ class UnbindingWorkflow(Handlers):
             if not is_cancelled_exception(err):
                 raise
             await self._on_cancel()
-        await flush(
-            self._state,
-            policy=SETTINGS.after_the_cutover
-            if self._state.status in AFTER_THE_CUTOVER
-            else SETTINGS.partner_center,
-        )
+        await self._write_out()
         self._state.settled = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.public
@@ -540,10 +536,23 @@ class UnbindingWorkflow(Handlers):
         metrics.application_ended(status.value)
         if state.awaiting_the_story() and workflow.patched(ANSWER_AT_THE_END_PATCH):
             answer_the_unanswered(state)
-        state.settled = True
-        await self._announce_end()
+        if workflow.patched(LOCAL_STEPS_PATCH):
+            # The ending's record and messages are written before anyone is answered.
+            await self._announce_end()
+            await self._write_out()
+            state.settled = True
+        else:
+            state.settled = True
+            await self._announce_end()
         if raise_ended:
             raise _Ended()
+
+    async def _write_out(self) -> None:
+        """Write what the outbox holds: the last write after the cutover's
+        recorded outcome runs locally (``SETTINGS.after_the_cutover``)."""
+        after_the_cutover = self._state.status in AFTER_THE_CUTOVER
+        policy = SETTINGS.after_the_cutover if after_the_cutover else SETTINGS.partner_center
+        await flush(self._state, policy=policy)
 
     async def _announce_end(self) -> None:
         public = self._state.public

@@ -169,7 +169,7 @@ def test_a_small_real_idle_run_writes_its_results_file_and_figures(tmp_path: Pat
     assert last["idle_round_trip_ms"]["apply: client beyond the server"] > 0
     # The worker's own timing of each activity, by type (bench.timing).
     in_worker = last["idle_activity_in_worker_ms"]
-    assert in_worker["all"] > 0 and in_worker["save_record"] > 0
+    assert in_worker["all"] > 0 and in_worker["commit"] > 0
     written = json.loads(results_file.read_text())
     assert len(written["latency_samples_ms"]["idle confirm"]) == 2
     assert (tmp_path / "results" / "latency.png").is_file()

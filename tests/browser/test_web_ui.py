@@ -246,13 +246,15 @@ async def test_an_application_shows_its_summary_and_current_details(
     assert state.deadline is not None
 
     await page.goto(web_ui.workflow_page(workflow_id))
-    # The timeline names each step in business words.
+    # The timeline names each write and wait in business words; the partner
+    # center's reads, local activities, by their activity type (the Web UI
+    # shows no summary for those).
     timeline = page.locator("main")
     for step in (
-        "Check the unbinding preconditions",
-        "Re-check the customer account before cutover",
-        "Record status AWAITING_REMEDIATION on the Unbinding Customers page",
-        f"Notify {parties.reseller}: Unbinding is waiting for a fix",
+        "check_application",
+        "check_account",
+        "Record status AWAITING_REMEDIATION",
+        f"notify {parties.reseller}: Customer confirmed the unbinding application",
         "Scheduled recheck while waiting for the initiator to fix the failed checks",
     ):
         await expect(timeline.get_by_text(step).first).to_be_visible()

@@ -154,10 +154,11 @@ async def test_the_stopped_runs_late_record_save_does_not_reopen_the_record(
     gated: FaultyPartnerCenter,
     unbind: Unbind,
 ) -> None:
-    """Terminated while its save of FINAL_CHECK was in flight: the repair closes
-    the record, then the save lands (its revision is the one the repair wrote)."""
+    """Terminated while its save of CUTTING_OVER was in flight (in the cutover's
+    own transaction): the repair closes the record, then the save lands and
+    changes nothing, and the closed record stops the cutover."""
     parties = ledger.direct(card=True)
-    final_check = gated.hold("save_record", when=lambda r: r.status is S.FINAL_CHECK)
+    final_check = gated.hold("save_record", when=lambda r: r.status is S.CUTTING_OVER)
     assert (await apply(unbind, parties)).code == 0
     waiting = record_of(partner_center, parties)
     await confirm_signal(dev_env, parties)

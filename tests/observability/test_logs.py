@@ -122,14 +122,13 @@ async def test_a_worker_writes_json_lines_with_its_context_and_no_secret(
     assert {line.get("application_id") for line in workflow_lines} == {record.application_id}
     assert {line["activity_type"] for line in activity_lines} >= {
         "check_application",
-        "notify",
-        "save_record",
+        "commit",
         "cut_over",
     }
     assert all(
         line["application_id"] == record.application_id
         for line in activity_lines
-        if line["activity_type"] in ("check_application", "save_record", "cut_over")
+        if line["activity_type"] in ("check_application", "commit", "cut_over")
     )
 
     secrets = [NEW_ENTRY.split(":", 1)[1], *signer.made]

@@ -150,7 +150,9 @@ def test_an_older_carried_over_hand_over_still_decodes() -> None:
 
 
 def test_a_recorded_hand_over_is_the_application_and_the_whole_state() -> None:
-    application, carried = _inputs(HISTORIES / "continued_as_new_run2.json")
+    application, carried = _inputs(
+        HISTORIES / "2026-11-30-before-issue-12" / "continued_as_new_run2.json"
+    )
     assert ApplicationInput.model_validate(application).carried_over is None
     continued = take_over(carried)
     assert continued.public.runs == 2
