@@ -27,6 +27,34 @@ from workflows.state import WorkflowState
 from workflows.texts import Message, describe
 
 LOCAL_STEPS_PATCH = "local-steps-and-one-write-per-state-change"
+# Every other patch the workflow asks, decided together with LOCAL_STEPS_PATCH
+# in runs that take it (``local_steps``). A local activity can stretch a
+# workflow task past its heartbeat, which splits the task's commands over two
+# recorded tasks; a patch asked after that split would be asked, on replay,
+# before the SDK has seen its marker, and would answer otherwise. Asked
+# before the first local activity, every patch's marker is in the first task.
+# Not "party-signals-refused-under-signing": its marker means the signing
+# policy applies, and the story asks it first thing in every run anyway.
+LATER_PATCHES = (
+    "card-read-after-confirmation",
+    "answer-unchecked-claims-at-the-end",
+    "continue-as-new-when-history-is-long",
+    "reminders-owed-since-the-wait-began",
+    "answer-after-the-decision",
+    "action-ids-scoped-to-the-action",
+)
+
+
+def local_steps() -> bool:
+    """Whether this run takes issue 12's path (local reads, the outbox); in
+    such a run, every patch is decided here, before any local activity."""
+    if not workflow.patched(LOCAL_STEPS_PATCH):
+        return False
+    for patch in LATER_PATCHES:
+        workflow.patched(patch)
+    return True
+
+
 # A local activity's retries back off inside the worker, holding the workflow
 # task, only this long; a longer backoff (the partner center down) waits on a
 # durable timer instead, so the task completes and people's actions are still
@@ -39,7 +67,7 @@ def publish(state: UnbindingState) -> None:
     the Web UI: now in histories from before the outbox, else with the next
     write (``flush``), once per state change that is seen."""
     workflow.set_current_details(describe(state))
-    if not workflow.patched(LOCAL_STEPS_PATCH):
+    if not local_steps():
         workflow.upsert_search_attributes(_search_attributes(state))
 
 
@@ -135,7 +163,7 @@ async def call(
     activities (and before the outbox, ``flush``) replay them as server-side
     ones: the patch is asked at a run's first read and the SDK keeps its
     answer for the rest of the run."""
-    if policy.local and workflow.patched(LOCAL_STEPS_PATCH):
+    if policy.local and local_steps():
         return await workflow.execute_local_activity_method(
             activity,  # type: ignore[arg-type]
             arg,
@@ -159,7 +187,7 @@ async def save_record(state: WorkflowState) -> None:
     state.revision += 1
     public = state.public
     record = record_of(public, revision=state.revision, at=workflow.now())
-    if workflow.patched(LOCAL_STEPS_PATCH):
+    if local_steps():
         state.outbox = state.outbox.model_copy(update={"record": record})
         return
     await call(
@@ -182,7 +210,7 @@ async def notify(state: WorkflowState, event: str, recipients: list[str], messag
         body=message.body,
         at=workflow.now(),
     )
-    if workflow.patched(LOCAL_STEPS_PATCH):
+    if local_steps():
         queued = [*state.outbox.notifications, notification]
         state.outbox = state.outbox.model_copy(update={"notifications": queued})
         return
@@ -205,7 +233,7 @@ async def flush(state: WorkflowState, *, policy: ActivityPolicy = SETTINGS.partn
 def take_outbox(state: WorkflowState) -> Outbox:
     """Empty the outbox into the caller's write (the cutover takes it into its
     own transaction); the search attributes are shown with it."""
-    if not workflow.patched(LOCAL_STEPS_PATCH):
+    if not local_steps():
         return Outbox()
     _publish_search_attributes(state)
     outbox, state.outbox = state.outbox, Outbox()

@@ -51,9 +51,9 @@ with workflow.unsafe.imports_passed_through():
         WithdrawAction,
     )
     from workflows.publishing import (
-        LOCAL_STEPS_PATCH,
         call,
         flush,
+        local_steps,
         notify,
         parties,
         publish,
@@ -536,7 +536,7 @@ class UnbindingWorkflow(Handlers):
         metrics.application_ended(status.value)
         if state.awaiting_the_story() and workflow.patched(ANSWER_AT_THE_END_PATCH):
             answer_the_unanswered(state)
-        if workflow.patched(LOCAL_STEPS_PATCH):
+        if local_steps():
             # The ending's record and messages are written before anyone is answered.
             await self._announce_end()
             await self._write_out()
