@@ -33,20 +33,12 @@ from workflows.model import (
     TimelineEntry,
     UnbindStatus,
 )
+from workflows.patches import PARTY_SIGNALS_REFUSED_PATCH, SCOPED_IDS_PATCH
 from workflows.settings import SETTINGS
 from workflows.state import Answer, WorkflowState, action_key, id_and_actor, legacy_key
 
 _Parsed = TypeVar("_Parsed", bound=BaseModel)
 
-# Histories recorded when an action id stood for any action with that id (a
-# second party's action was a "repeat") replay without it. Asked only when an
-# action's id was used by another action, so other histories carry no marker.
-SCOPED_IDS_PATCH = "action-ids-scoped-to-the-action"
-
-# Written in a run's first workflow task when the worker requires signed
-# actions, so that run refuses parties' signals for good: a replay reads the
-# marker, not the replaying worker's flag or keys (``Intake.party_signals_refused``).
-PARTY_SIGNALS_REFUSED_PATCH = "party-signals-refused-under-signing"
 
 UNSIGNED_SIGNAL = (
     "a party's action must be signed: send it as an update through the API, not as a signal"

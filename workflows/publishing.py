@@ -22,27 +22,10 @@ from workflows.model import (
     UnbindingRecord,
     UnbindingState,
 )
+from workflows.patches import LATER_PATCHES, LOCAL_STEPS_PATCH
 from workflows.settings import SETTINGS, ActivityPolicy
 from workflows.state import WorkflowState
 from workflows.texts import Message, describe
-
-LOCAL_STEPS_PATCH = "local-steps-and-one-write-per-state-change"
-# Every other patch the workflow asks, decided together with LOCAL_STEPS_PATCH
-# in runs that take it (``local_steps``). A local activity can stretch a
-# workflow task past its heartbeat, which splits the task's commands over two
-# recorded tasks; a patch asked after that split would be asked, on replay,
-# before the SDK has seen its marker, and would answer otherwise. Asked
-# before the first local activity, every patch's marker is in the first task.
-# Not "party-signals-refused-under-signing": its marker means the signing
-# policy applies, and the story asks it first thing in every run anyway.
-LATER_PATCHES = (
-    "card-read-after-confirmation",
-    "answer-unchecked-claims-at-the-end",
-    "continue-as-new-when-history-is-long",
-    "reminders-owed-since-the-wait-began",
-    "answer-after-the-decision",
-    "action-ids-scoped-to-the-action",
-)
 
 
 def local_steps() -> bool:

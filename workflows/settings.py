@@ -6,6 +6,7 @@ bounds below, and the resolved values are recorded in the workflow input.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,6 +37,12 @@ def backing_off(*, up_to: timedelta) -> RetryPolicy:
         maximum_interval=up_to,
         non_retryable_error_types=["RelationshipConflict"],
     )
+
+
+_PARTNER_CENTER = ActivityPolicy(
+    start_to_close=timedelta(seconds=30), retry=backing_off(up_to=timedelta(minutes=1))
+)
+_PARTNER_CENTER_LOCALLY = dataclasses.replace(_PARTNER_CENTER, local=True)
 
 
 @dataclass(frozen=True)
@@ -86,23 +93,13 @@ class Settings:
 
     # Reads and idempotent writes against the partner center: retried with
     # backoff for as long as the wait they serve allows.
-    partner_center: ActivityPolicy = ActivityPolicy(
-        start_to_close=timedelta(seconds=30), retry=backing_off(up_to=timedelta(minutes=1))
-    )
-    partner_center_reads: ActivityPolicy = ActivityPolicy(
-        start_to_close=timedelta(seconds=30),
-        retry=backing_off(up_to=timedelta(minutes=1)),
-        local=True,
-    )
+    partner_center: ActivityPolicy = _PARTNER_CENTER
+    partner_center_reads: ActivityPolicy = _PARTNER_CENTER_LOCALLY
     # The one write that may run locally: the last, once the cutover's outcome
     # is in the history. Nothing can change the path from there, so a run
     # again writes the same record and messages (the revision guard and the
     # inbox's key keep the first).
-    after_the_cutover: ActivityPolicy = ActivityPolicy(
-        start_to_close=timedelta(seconds=30),
-        retry=backing_off(up_to=timedelta(minutes=1)),
-        local=True,
-    )
+    after_the_cutover: ActivityPolicy = _PARTNER_CENTER_LOCALLY
     # The irreversible cutover is retried until done: no maximum attempts.
     cutover: ActivityPolicy = ActivityPolicy(
         start_to_close=timedelta(seconds=60), retry=backing_off(up_to=timedelta(minutes=2))

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         UnbindStatus,
         WithdrawAction,
     )
+    from workflows.patches import ANSWER_AT_THE_END_PATCH, CARD_READ_AFTER_CONFIRMATION_PATCH
     from workflows.publishing import (
         call,
         flush,
@@ -63,17 +64,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.settings import SETTINGS
     from workflows.waits import HumanWait, Wake, awaited_party, wait_length
 
-# Histories recorded before the card was read again on confirmation (the
-# card read at submission decided) must replay without that read.
-CARD_READ_AFTER_CONFIRMATION_PATCH = "card-read-after-confirmation"
 
 SYSTEM = "system"
 S = UnbindStatus
 K = ActionKind
-
-# Histories recorded before an ending answered the claims it left unchecked
-# replay without it (asked only when one is left, so other endings write no marker).
-ANSWER_AT_THE_END_PATCH = "answer-unchecked-claims-at-the-end"
 
 
 # The endings only the cutover's recorded outcome leads to.

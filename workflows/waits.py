@@ -16,20 +16,16 @@ from temporalio import workflow
 
 from workflows import metrics, publishing, rules, texts
 from workflows.model import Deadlines, UnbindingState, UnbindStatus
+from workflows.patches import (
+    ANSWER_AFTER_THE_DECISION_PATCH,
+    CONTINUE_AS_NEW_PATCH,
+    REMINDERS_OWED_PATCH,
+)
 from workflows.settings import SETTINGS
 from workflows.state import WorkflowState
 
 S = UnbindStatus
 
-# Histories recorded before continue-as-new existed must replay without it.
-CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-is-long"
-# Histories recorded before reminders were owed from the start of the wait
-# (not from when the wait's timers were set) must replay without it.
-REMINDERS_OWED_PATCH = "reminders-owed-since-the-wait-began"
-# Histories recorded when an action taken while the wait was announced or a
-# reminder went out was answered with the status from before it was decided
-# replay without it (asked only then, so other histories carry no marker).
-ANSWER_AFTER_THE_DECISION_PATCH = "answer-after-the-decision"
 
 REMINDER = "Reminder"
 SCHEDULED_RECHECK = "Scheduled recheck"

@@ -9,8 +9,7 @@ import importlib
 import pkgutil
 
 import workflows
-from workflows.intake import PARTY_SIGNALS_REFUSED_PATCH
-from workflows.publishing import LATER_PATCHES, LOCAL_STEPS_PATCH
+from workflows.patches import LATER_PATCHES, LOCAL_STEPS_PATCH, PARTY_SIGNALS_REFUSED_PATCH
 
 
 def test_every_patch_of_the_workflow_is_decided_with_the_local_steps() -> None:
