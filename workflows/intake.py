@@ -33,7 +33,7 @@ from workflows.model import (
     TimelineEntry,
     UnbindStatus,
 )
-from workflows.patches import PARTY_SIGNALS_REFUSED_PATCH, SCOPED_IDS_PATCH
+from workflows.patches import PARTY_SIGNALS_REFUSED_PATCH, SCOPED_IDS_PATCH, patched
 from workflows.settings import SETTINGS
 from workflows.state import Answer, WorkflowState, action_key, id_and_actor, legacy_key
 
@@ -283,7 +283,7 @@ class Intake:
         used = bool(self._keys_with(action_id)) or any(
             waiting.action_id == action_id for waiting in state.awaiting_the_story()
         )
-        return used and not workflow.patched(SCOPED_IDS_PATCH)
+        return used and not patched(SCOPED_IDS_PATCH)
 
     def _first_answer(self, action_id: str) -> Answer | None:
         """The answer an id got first (what a repeat got before ids were scoped)."""

@@ -4,6 +4,8 @@ change to the workflow's commands so that histories recorded before it replay
 
 from __future__ import annotations
 
+from temporalio import workflow
+
 # Histories recorded before the card was read again on confirmation (the
 # card read at submission decided) must replay without that read.
 CARD_READ_AFTER_CONFIRMATION_PATCH = "card-read-after-confirmation"
@@ -51,3 +53,28 @@ LATER_PATCHES = (
     ANSWER_AFTER_THE_DECISION_PATCH,
     SCOPED_IDS_PATCH,
 )
+
+# Written in a run's first workflow task: the run started on code in which every
+# patch above applies. None of them is asked again (one marker and one
+# ``TemporalChangeVersion`` upsert instead of seven of each), and the partner
+# center's reads and the last write run as server-side activities again. On
+# SDK 1.35 a local activity whose result was recorded in a task without what
+# the workflow then did (seen after a worker kill -9 in the fault suite, and on
+# a worker without a cache) replays that continuation as if it were history: an
+# update answered there is sent without its message, the server refuses every
+# later task, and the application is stuck for good.
+EVERY_PATCH_AT_THE_START = "every-patch-decided-at-the-start"
+
+
+def started_with_every_patch() -> bool:
+    """Whether this run began on code where every patch above applies. Asked
+    first thing in every run (the story's first line, or a handler before it,
+    both in the first workflow task), so a run started earlier answers no on
+    replay and keeps taking the paths it took."""
+    return workflow.patched(EVERY_PATCH_AT_THE_START)
+
+
+def patched(patch_id: str) -> bool:
+    """``workflow.patched(patch_id)``, without a marker of its own in a run that
+    started with every patch."""
+    return started_with_every_patch() or workflow.patched(patch_id)

@@ -22,20 +22,32 @@ from workflows.model import (
     UnbindingRecord,
     UnbindingState,
 )
-from workflows.patches import LATER_PATCHES, LOCAL_STEPS_PATCH
+from workflows.patches import LATER_PATCHES, LOCAL_STEPS_PATCH, started_with_every_patch
 from workflows.settings import SETTINGS, ActivityPolicy
 from workflows.state import WorkflowState
 from workflows.texts import Message, describe
 
 
 def local_steps() -> bool:
-    """Whether this run takes issue 12's path (local reads, the outbox); in
-    such a run, every patch is decided here, before any local activity."""
+    """Whether this run takes issue 12's path (the outbox, one write per state
+    change). In a run that took it before every patch was decided at the start
+    (``started_with_every_patch``), every patch is decided here, before any
+    local activity."""
+    if started_with_every_patch():
+        return True
     if not workflow.patched(LOCAL_STEPS_PATCH):
         return False
     for patch in LATER_PATCHES:
         workflow.patched(patch)
     return True
+
+
+def reads_locally() -> bool:
+    """Whether the partner center's reads (and the last write) run as local
+    activities: only in runs that took issue 12's path before every patch was
+    decided at the start (``workflows.patches.EVERY_PATCH_AT_THE_START`` says why
+    no longer)."""
+    return local_steps() and not started_with_every_patch()
 
 
 # A local activity's retries back off inside the worker, holding the workflow
@@ -142,11 +154,10 @@ async def call(
     """Run one activity with the timeout and retries of ``policy``, and a summary
     operators read in the Web UI.
 
-    Histories recorded before the partner center's reads ran as local
-    activities (and before the outbox, ``flush``) replay them as server-side
-    ones: the patch is asked at a run's first read and the SDK keeps its
-    answer for the rest of the run."""
-    if policy.local and local_steps():
+    A policy marked ``local`` runs as a local activity only in the runs that
+    took that path (``reads_locally``); the SDK keeps a patch's answer for the
+    rest of the run."""
+    if policy.local and reads_locally():
         return await workflow.execute_local_activity_method(
             activity,  # type: ignore[arg-type]
             arg,

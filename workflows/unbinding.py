@@ -50,7 +50,12 @@ with workflow.unsafe.imports_passed_through():
         UnbindStatus,
         WithdrawAction,
     )
-    from workflows.patches import ANSWER_AT_THE_END_PATCH, CARD_READ_AFTER_CONFIRMATION_PATCH
+    from workflows.patches import (
+        ANSWER_AT_THE_END_PATCH,
+        CARD_READ_AFTER_CONFIRMATION_PATCH,
+        patched,
+        started_with_every_patch,
+    )
     from workflows.publishing import (
         call,
         flush,
@@ -104,7 +109,9 @@ class UnbindingWorkflow(Handlers):
     @workflow.run
     async def run(self, *payload: Any) -> UnbindingState:
         """``payload`` is the one :class:`ApplicationInput`, already taken by ``__init__``."""
-        # Whether parties' signals are refused is fixed now, in the first task.
+        # Which code the run started on, and whether parties' signals are
+        # refused, are fixed now, in the first task.
+        started_with_every_patch()
         self._intake.party_signals_refused()
         try:
             await self._check_preconditions()
@@ -297,7 +304,7 @@ class UnbindingWorkflow(Handlers):
         state = self._state
         if resumes_past(state.resume_in, S.PENDING_CARD_BINDING):
             return
-        if state.resume_in is None and workflow.patched(CARD_READ_AFTER_CONFIRMATION_PATCH):
+        if state.resume_in is None and patched(CARD_READ_AFTER_CONFIRMATION_PATCH):
             await self._read_card_after_confirmation()
         if rules.after_confirmation(bool(state.public.card_bound)) is S.FINAL_CHECK:
             return
@@ -528,7 +535,7 @@ class UnbindingWorkflow(Handlers):
         state.public.outcome_reason = reason
         await self._enter(status)
         metrics.application_ended(status.value)
-        if state.awaiting_the_story() and workflow.patched(ANSWER_AT_THE_END_PATCH):
+        if state.awaiting_the_story() and patched(ANSWER_AT_THE_END_PATCH):
             answer_the_unanswered(state)
         if local_steps():
             # The ending's record and messages are written before anyone is answered.

@@ -20,6 +20,7 @@ from workflows.patches import (
     ANSWER_AFTER_THE_DECISION_PATCH,
     CONTINUE_AS_NEW_PATCH,
     REMINDERS_OWED_PATCH,
+    patched,
 )
 from workflows.settings import SETTINGS
 from workflows.state import WorkflowState
@@ -118,7 +119,7 @@ class HumanWait:
             )
         )
         woken = self._woken
-        may_continue = workflow.patched(CONTINUE_AS_NEW_PATCH)
+        may_continue = patched(CONTINUE_AS_NEW_PATCH)
         woken_or_long = lambda: woken() or (may_continue and history_is_long())  # noqa: E731
         while True:
             # What the story left for the outside world is written before it rests.
@@ -132,7 +133,7 @@ class HumanWait:
                 alarms.setdefault(recheck_at, SCHEDULED_RECHECK)
             alarms[deadline] = DEADLINE
             alarm = min(alarms)
-            if woken() and workflow.patched(ANSWER_AFTER_THE_DECISION_PATCH):
+            if woken() and patched(ANSWER_AFTER_THE_DECISION_PATCH):
                 # Decided while the wait was announced or a reminder went out:
                 # not idle, so no answer yet; the story takes the decision first.
                 break
@@ -157,7 +158,7 @@ class HumanWait:
     def _reminders_owed_since(self, status: UnbindStatus, deadline: datetime) -> datetime:
         """Reminders due since the wait began are still owed, even those that fell
         due while the state was being entered (worker down, database slow)."""
-        if not workflow.patched(REMINDERS_OWED_PATCH):
+        if not patched(REMINDERS_OWED_PATCH):
             return workflow.now()
         return deadline - wait_length(status, self._state.public.deadlines)
 

@@ -1,18 +1,35 @@
-"""Every patch the workflow asks is decided in the first workflow task of a
-run that takes issue 12's path (``workflows.publishing.local_steps``): a patch
-left out could be asked after a local activity split a task, and answer
-otherwise on replay (found by the fault suite's worker kills)."""
+"""How the workflow asks its patches: a run started on today's code records one
+marker (``EVERY_PATCH_AT_THE_START``) and no local activity; a run that took
+issue 12's path before decides every patch with its first read
+(``workflows.publishing.local_steps``): a patch left out could be asked after a
+local activity split a task, and answer otherwise on replay (found by the
+fault suite's worker kills)."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import WorkflowEnvironment
 
 import workflows
-from workflows.patches import LATER_PATCHES, LOCAL_STEPS_PATCH, PARTY_SIGNALS_REFUSED_PATCH
+from tests.conftest import Ledger, running_worker
+from tests.workflows.record_histories import direct_happy_path
+from workflows.patches import (
+    EVERY_PATCH_AT_THE_START,
+    LATER_PATCHES,
+    LOCAL_STEPS_PATCH,
+    PARTY_SIGNALS_REFUSED_PATCH,
+)
+
+WORKFLOWS = Path(workflows.__file__).parent
 
 
-def test_every_patch_of_the_workflow_is_decided_with_the_local_steps() -> None:
+def _patch_ids() -> set[str]:
     asked = set()
     for module in pkgutil.iter_modules(workflows.__path__):
         loaded = importlib.import_module(f"workflows.{module.name}")
@@ -21,7 +38,52 @@ def test_every_patch_of_the_workflow_is_decided_with_the_local_steps() -> None:
             for name, value in vars(loaded).items()
             if name.endswith("_PATCH") and isinstance(value, str)
         }
+    return asked
+
+
+def test_every_patch_of_the_workflow_is_decided_with_the_local_steps() -> None:
     # The signing policy's marker means the policy applies: asked first in
     # every run (``Intake.party_signals_refused``), never asked to decide it.
-    assert asked - {LOCAL_STEPS_PATCH, PARTY_SIGNALS_REFUSED_PATCH} == set(LATER_PATCHES)
+    assert _patch_ids() - {LOCAL_STEPS_PATCH, PARTY_SIGNALS_REFUSED_PATCH} == set(LATER_PATCHES)
     assert len(LATER_PATCHES) == len(set(LATER_PATCHES))
+
+
+def test_later_patches_are_asked_only_through_the_start_marker() -> None:
+    """A ``workflow.patched`` asked directly would write a marker in a run that
+    started with every patch: only the start marker, the signing policy and
+    the older runs' decisions in ``local_steps`` ask the SDK themselves."""
+    direct = {
+        (path.name, match.group(1))
+        for path in WORKFLOWS.glob("*.py")
+        for match in re.finditer(r"workflow\.patched\((\w+)\)", path.read_text())
+    }
+    assert direct == {
+        ("patches.py", "EVERY_PATCH_AT_THE_START"),
+        ("patches.py", "patch_id"),
+        ("intake.py", "PARTY_SIGNALS_REFUSED_PATCH"),
+        ("publishing.py", "LOCAL_STEPS_PATCH"),
+        ("publishing.py", "patch"),
+    }
+
+
+async def test_a_new_run_records_one_patch_marker_and_no_local_activity(
+    time_skipping_env: WorkflowEnvironment, ledger: Ledger, executor: ThreadPoolExecutor
+) -> None:
+    client = time_skipping_env.client
+    async with running_worker(client, ledger.pc, executor) as worker:
+        handle = await direct_happy_path(client, worker.task_queue, ledger)
+        await handle.result()
+        history = await handle.fetch_history()
+    markers = [
+        event.marker_recorded_event_attributes
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+    ]
+    assert [marker.marker_name for marker in markers] == ["core_patch"]
+    assert EVERY_PATCH_AT_THE_START.encode() in markers[0].details["patch-data"].payloads[0].data
+    scheduled = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert "check_application" in scheduled
