@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.intake import Intake, answer, answer_the_unanswered, log
     from workflows.model import (
         AccountCheckRequest,
+        AccountCheckResult,
         ActionKind,
         CardCheckRequest,
         ConfirmAction,
@@ -103,6 +104,10 @@ class UnbindingWorkflow(Handlers):
         self._intake = Intake(self._state)
         self._discounts: tuple[str, ...] = ()
         """The discounts the precheck found (kept in the plan from then on)."""
+        self._account_read: AccountCheckResult | None = None
+        """The account as read right after the confirmation (runs that started
+        with every patch): the final check's reading when the story goes on to
+        it without waiting for anyone."""
 
     # ---- the story --------------------------------------------------------
 
@@ -356,13 +361,33 @@ class UnbindingWorkflow(Handlers):
         """The card read at submission may be weeks old, and a card removed
         since would leave the customer with nothing to be billed from: decide
         whether to ask for one from what the partner center says now."""
-        self._state.public.card_bound = await call(
-            UnbindingActivities.check_card,
-            CardCheckRequest(customer_uin=self._input.customer_uin),
-            summary="Read the customer's card binding after the confirmation",
+        if started_with_every_patch():
+            # One read for both: the card, and the final check that follows
+            # at once when the card is bound and the cutover is due now.
+            self._account_read = await self._read_account(
+                "Read the customer account after the confirmation"
+            )
+            self._state.public.card_bound = self._account_read.card_bound
+        else:
+            self._state.public.card_bound = await call(
+                UnbindingActivities.check_card,
+                CardCheckRequest(customer_uin=self._input.customer_uin),
+                summary="Read the customer's card binding after the confirmation",
+                policy=SETTINGS.partner_center_reads,
+            )
+        await self._end_if_withdrawn()
+
+    async def _read_account(self, summary: str) -> AccountCheckResult:
+        result: AccountCheckResult = await call(
+            UnbindingActivities.check_account,
+            AccountCheckRequest(
+                application_id=self._input.application_id,
+                customer_uin=self._input.customer_uin,
+            ),
+            summary=summary,
             policy=SETTINGS.partner_center_reads,
         )
-        await self._end_if_withdrawn()
+        return result
 
     async def _check_again_until_remedied(self) -> None:
         state, public = self._state, self._state.public
@@ -373,15 +398,10 @@ class UnbindingWorkflow(Handlers):
             if not self._resumed(S.AWAITING_REMEDIATION):
                 await self._enter(S.FINAL_CHECK)
                 state.final_checks += 1
-                result = await call(
-                    UnbindingActivities.check_account,
-                    AccountCheckRequest(
-                        application_id=self._input.application_id,
-                        customer_uin=self._input.customer_uin,
-                    ),
-                    summary="Re-check the customer account before cutover",
-                    policy=SETTINGS.partner_center_reads,
+                result = self._account_read or await self._read_account(
+                    "Re-check the customer account before cutover"
                 )
+                self._account_read = None
                 public.failed_checks = list(result.failed_checks)
                 public.card_bound = result.card_bound
                 await self._end_if_withdrawn()
@@ -469,6 +489,7 @@ class UnbindingWorkflow(Handlers):
         ``auto_recheck_every``) the scheduled recheck. A withdrawal ends the
         application here."""
         state = self._state
+        self._account_read = None  # whatever was read is old once anyone is waited for
         wake = await HumanWait(
             state,
             woken=lambda: state.decided(decision) or state.decided(Decision.WITHDRAWAL),
