@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from tests.conftest import Ledger, eventually, history_length, running_worker
 from tests.workflows.scenarios import act, action, status, submit
 from workflows import rules
-from workflows.model import ActionKind, Effective, Requester, UnbindStatus
+from workflows.model import ActionKind, CheckName, Effective, Requester, UnbindStatus
 from workflows.unbinding import UnbindingWorkflow
 
 S = UnbindStatus
@@ -102,6 +102,34 @@ async def test_the_cutover_waits_for_the_end_of_the_month(
     for uin in (parties.customer, parties.reseller):
         assert "cutover_scheduled" in [m["event"] for m in ledger.pc.inbox(uin)]
     assert ledger.pc.show(parties.customer)["partner"] is None
+
+
+@pytest.mark.timeskipping
+async def test_the_final_check_reads_the_account_again_after_the_wait_for_the_date(
+    time_skipping_env: WorkflowEnvironment, ledger: Ledger, executor: ThreadPoolExecutor
+) -> None:
+    """The account read right after the confirmation stands for the final check
+    only when the story goes straight on to it: an account that changed while
+    the cutover waited for the end of the month is caught at the date."""
+    parties = ledger.direct()
+    async with running_worker(time_skipping_env.client, ledger.pc, executor) as worker:
+        handle, _ = await submit(
+            time_skipping_env.client, worker.task_queue, parties, effective=END_OF_MONTH
+        )
+        result = await act(handle, K.CONFIRM, parties.customer)
+        assert result.accepted and result.status is S.AWAITING_EFFECTIVE_DATE
+        ledger.pc.set_account(parties.customer, info_complete=False)
+        outcome = await handle.result()
+
+    statuses = [t.status for t in outcome.transitions]
+    assert statuses[statuses.index(S.AWAITING_EFFECTIVE_DATE) :][:3] == [
+        S.AWAITING_EFFECTIVE_DATE,
+        S.FINAL_CHECK,
+        S.AWAITING_REMEDIATION,
+    ]
+    assert outcome.status is S.EXPIRED and S.CUTTING_OVER not in statuses
+    assert [c.check for c in outcome.failed_checks] == [CheckName.ACCOUNT_INFORMATION]
+    assert ledger.pc.show(parties.customer)["partner"]["uin"] == parties.reseller
 
 
 @pytest.mark.timeskipping
