@@ -47,7 +47,7 @@ def reads_locally() -> bool:
     activities: only in runs that took issue 12's path before every patch was
     decided at the start (``workflows.patches.EVERY_PATCH_AT_THE_START`` says why
     no longer)."""
-    return local_steps() and not started_with_every_patch()
+    return not started_with_every_patch() and local_steps()
 
 
 # A local activity's retries back off inside the worker, holding the workflow

@@ -18,7 +18,9 @@ class ActivityPolicy:
     start_to_close: timedelta
     retry: RetryPolicy
     # A read runs as a local activity: inside the workflow task that asked for
-    # it, with no round trip through the server (issue 12). A write never
+    # it, with no round trip through the server (issue 12), but only in runs
+    # recorded before ``EVERY_PATCH_AT_THE_START`` (``publishing.reads_locally``
+    # and workflows/patches.py say why no longer). A write never
     # does: a local activity runs again, perhaps with other arguments, when
     # the task that ran it is not recorded (a worker crash, or the server
     # refusing a completion while actions arrive), and its first run would
@@ -95,8 +97,8 @@ class Settings:
     # backoff for as long as the wait they serve allows.
     partner_center: ActivityPolicy = _PARTNER_CENTER
     partner_center_reads: ActivityPolicy = _PARTNER_CENTER_LOCALLY
-    # The one write that may run locally: the last, once the cutover's outcome
-    # is in the history. Nothing can change the path from there, so a run
+    # The one write that may run locally (in those runs only): the last, once
+    # the cutover's outcome is in the history. Nothing can change the path from there, so a run
     # again writes the same record and messages (the revision guard and the
     # inbox's key keep the first).
     after_the_cutover: ActivityPolicy = _PARTNER_CENTER_LOCALLY

@@ -571,7 +571,8 @@ class UnbindingWorkflow(Handlers):
 
     async def _write_out(self) -> None:
         """Write what the outbox holds: the last write after the cutover's
-        recorded outcome runs locally (``SETTINGS.after_the_cutover``)."""
+        recorded outcome by ``SETTINGS.after_the_cutover`` (local only in runs
+        that read locally, ``publishing.reads_locally``)."""
         after_the_cutover = self._state.status in AFTER_THE_CUTOVER
         policy = SETTINGS.after_the_cutover if after_the_cutover else SETTINGS.partner_center
         await flush(self._state, policy=policy)
