@@ -22,6 +22,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from starter.database import reason_of
@@ -83,6 +84,12 @@ _QUEUE_KINDS = {
     "activity": TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
 }
 
+_ASK_AGAIN = {
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.UNAVAILABLE,
+}
+
 
 async def polling_identities(
     client: Client, task_queue: str, *, kinds: Iterable[str] = ("workflow",)
@@ -92,14 +99,23 @@ async def polling_identities(
     seen_since = datetime.now(UTC) - POLLER_SEEN_WITHIN
     found: dict[str, set[str]] = {}
     for kind in kinds:
-        described = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=client.namespace,
-                task_queue=TaskQueue(name=task_queue),
-                task_queue_type=_QUEUE_KINDS[kind],
-            ),
-            timeout=ANSWER_WITHIN,
+        request = DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=_QUEUE_KINDS[kind],
         )
+        try:
+            described = await client.workflow_service.describe_task_queue(
+                request, timeout=ANSWER_WITHIN
+            )
+        except RPCError as error:
+            # A busy server sometimes drops one describe ("operation was
+            # canceled"); asked once more before the worker is called unready.
+            if error.status not in _ASK_AGAIN:
+                raise
+            described = await client.workflow_service.describe_task_queue(
+                request, timeout=ANSWER_WITHIN
+            )
         found[kind] = {
             poller.identity
             for poller in described.pollers
