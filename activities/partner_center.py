@@ -202,8 +202,10 @@ class PartnerCenter(Protocol):
     def cut_over(self, request: CutoverRequest) -> CutoverResult:
         """In one transaction: end the relationship, invalidate the agreement and
         record the effective time (the commit's, never before ``request.not_before``,
-        the effective date of a cutover at the end of the month). Repeating it returns the first
-        result while the application is open; raises :class:`RelationshipConflict`
+        the effective date of a cutover at the end of the month), with the
+        request's outbox first and its ending (``texts.completed_on``) last.
+        Repeating it returns the first result while the application is open or
+        closed by that ending; raises :class:`RelationshipConflict`
         when the customer is bound to someone else and was never cut over by this
         application, :class:`ReusedApplicationId` when the application id is
         another customer's, :class:`ApplicationClosed` once its record is closed."""

@@ -608,6 +608,11 @@ class CutoverRequest(_Message):
     outbox: Outbox | None = None
     """Written first, in the cutover's transaction (committed even when the
     cutover is refused)."""
+    ending: Outbox | None = None
+    """The application's ending, written in the same transaction once the
+    relationship is cut: its record COMPLETED and the message every party
+    receives, both given the billing boundary the cutover commits
+    (``texts.completed_on``). None: the workflow writes the ending itself."""
 
 
 class CutoverResult(_Message):

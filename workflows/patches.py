@@ -65,13 +65,27 @@ LATER_PATCHES = (
 # later task, and the application is stuck for good.
 EVERY_PATCH_AT_THE_START = "every-patch-decided-at-the-start"
 
+# The next generation's start marker: a run started on code where the cutover
+# writes the application's ending (its record COMPLETED and the message every
+# party receives) in the cutover's own transaction, and implies everything
+# EVERY_PATCH_AT_THE_START does. Runs that started with the older marker write
+# the ending after the cutover, as they did.
+ENDING_WRITTEN_BY_THE_CUTOVER = "every-patch-and-the-ending-written-by-the-cutover"
+
 
 def started_with_every_patch() -> bool:
     """Whether this run began on code where every patch above applies. Asked
     first thing in every run (the story's first line, or a handler before it,
     both in the first workflow task), so a run started earlier answers no on
-    replay and keeps taking the paths it took."""
-    return workflow.patched(EVERY_PATCH_AT_THE_START)
+    replay and keeps taking the paths it took. The newest generation is asked
+    first: a new run records its marker alone."""
+    return ending_written_by_the_cutover() or workflow.patched(EVERY_PATCH_AT_THE_START)
+
+
+def ending_written_by_the_cutover() -> bool:
+    """Whether this run started on code where the cutover writes the ending
+    (``ENDING_WRITTEN_BY_THE_CUTOVER``)."""
+    return workflow.patched(ENDING_WRITTEN_BY_THE_CUTOVER)
 
 
 def patched(patch_id: str) -> bool:

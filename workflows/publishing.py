@@ -194,16 +194,7 @@ async def save_record(state: WorkflowState) -> None:
 async def notify(state: WorkflowState, event: str, recipients: list[str], message: Message) -> None:
     """A system message to each recipient, delivered once per event (with the
     outbox: queued, and written with the record of the same state change)."""
-    public = state.public
-    notification = Notification(
-        application_id=public.application_id,
-        workflow_id=public.workflow_id,
-        event=event,
-        recipients=tuple(recipients),
-        subject=message.subject,
-        body=message.body,
-        at=workflow.now(),
-    )
+    notification = notification_of(state, event, recipients, message)
     if local_steps():
         queued = [*state.outbox.notifications, notification]
         state.outbox = state.outbox.model_copy(update={"notifications": queued})
@@ -212,6 +203,21 @@ async def notify(state: WorkflowState, event: str, recipients: list[str], messag
         UnbindingActivities.notify,
         notification,
         summary=f"Notify {', '.join(recipients)}: {message.subject}",
+    )
+
+
+def notification_of(
+    state: WorkflowState, event: str, recipients: list[str], message: Message
+) -> Notification:
+    public = state.public
+    return Notification(
+        application_id=public.application_id,
+        workflow_id=public.workflow_id,
+        event=event,
+        recipients=tuple(recipients),
+        subject=message.subject,
+        body=message.body,
+        at=workflow.now(),
     )
 
 

@@ -20,6 +20,7 @@ from workflows.model import (
     ConfirmAction,
     CutoverPlan,
     FailedCheck,
+    Outbox,
     RejectAction,
     ResellerReviewAction,
     ReviewAction,
@@ -270,6 +271,26 @@ def outcome(
     if closed_by:
         body += f" Its process was stopped by hand and closed by {closed_by}."
     return Message(subject, _with_reason(body, reason))
+
+
+def completed_on(ending: Outbox, effective_at: datetime) -> Outbox:
+    """The ending the cutover writes (``CutoverRequest.ending``) with the
+    billing boundary it commits: the record's, and the body of every message,
+    the same text the workflow gives the run's own ending (``outcome``)."""
+    assert ending.record is not None and ending.record.status is S.COMPLETED
+    record = ending.record.model_copy(update={"effective_at": effective_at})
+    message = outcome(
+        S.COMPLETED,
+        customer_uin=record.customer_uin,
+        reseller_uin=record.reseller_uin,
+        effective_at=effective_at,
+        reason=None,  # a completion has no reason to give
+    )
+    notifications = [
+        n.model_copy(update={"subject": message.subject, "body": message.body})
+        for n in ending.notifications
+    ]
+    return Outbox(record=record, notifications=notifications)
 
 
 def describe(state: UnbindingState) -> str:

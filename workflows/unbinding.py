@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         CutoverRequest,
         Effective,
         OnDeadline,
+        Outbox,
         PrecheckRequest,
         RejectAction,
         Requester,
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (
         ANSWER_AT_THE_END_PATCH,
         CARD_READ_AFTER_CONFIRMATION_PATCH,
+        ending_written_by_the_cutover,
         patched,
         started_with_every_patch,
     )
@@ -61,9 +63,11 @@ with workflow.unsafe.imports_passed_through():
         call,
         flush,
         local_steps,
+        notification_of,
         notify,
         parties,
         publish,
+        record_of,
         save_record,
         take_outbox,
     )
@@ -75,6 +79,9 @@ SYSTEM = "system"
 S = UnbindStatus
 K = ActionKind
 
+
+COMPLETED_EVENT = S.COMPLETED.lower()
+"""The event of the message every party receives when the cutover completes."""
 
 # The endings only the cutover's recorded outcome leads to.
 AFTER_THE_CUTOVER = frozenset({S.COMPLETED, S.FAILED})
@@ -104,6 +111,8 @@ class UnbindingWorkflow(Handlers):
         self._intake = Intake(self._state)
         self._discounts: tuple[str, ...] = ()
         """The discounts the precheck found (kept in the plan from then on)."""
+        self._ending_written = False
+        """The cutover wrote the application's ending (``_ending_for_the_cutover``)."""
         self._account_read: AccountCheckResult | None = None
         """The account as read right after the confirmation (runs that started
         with every patch): the final check's reading when the story goes on to
@@ -453,6 +462,7 @@ class UnbindingWorkflow(Handlers):
         outbox = take_outbox(self._state)
         public = self._state.public
         assert public.reseller_uin is not None
+        ending = self._ending_for_the_cutover() if ending_written_by_the_cutover() else None
         try:
             result = await call(
                 UnbindingActivities.cut_over,
@@ -462,6 +472,7 @@ class UnbindingWorkflow(Handlers):
                     reseller_uin=public.reseller_uin,
                     not_before=public.plan.effective_on if public.plan else None,
                     outbox=None if outbox.empty else outbox,
+                    ending=ending,
                 ),
                 summary="Cut over: end the reselling relationship, invalidate the agreement",
                 policy=SETTINGS.cutover,
@@ -470,7 +481,23 @@ class UnbindingWorkflow(Handlers):
             await self._end(S.FAILED, str(err.cause or err), raise_ended=False)
             return
         public.effective_at = result.effective_at
+        self._ending_written = ending is not None
         await self._end(S.COMPLETED, None, raise_ended=False)
+
+    def _ending_for_the_cutover(self) -> Outbox:
+        """The record and the message ``_end(COMPLETED)`` makes once the
+        cutover answers, for the cutover to write in its own transaction: the
+        record says COMPLETED exactly when the relationship is cut, and no
+        write is left between them. The cutover adds the date it commits
+        (``texts.completed_on``); ``_write_out`` then leaves them out."""
+        state = self._state
+        completed = state.public.model_copy(
+            update={"status": S.COMPLETED, "deadline": None, "outcome_reason": None}
+        )
+        record = record_of(completed, revision=state.revision + 1, at=workflow.now())
+        rendered_by_the_cutover = texts.Message(subject="", body="")
+        message = notification_of(state, COMPLETED_EVENT, parties(state), rendered_by_the_cutover)
+        return Outbox(record=record, notifications=[message])
 
     # ---- waiting for people ----------------------------------------------
 
@@ -573,9 +600,17 @@ class UnbindingWorkflow(Handlers):
         """Write what the outbox holds: the last write after the cutover's
         recorded outcome by ``SETTINGS.after_the_cutover`` (local only in runs
         that read locally, ``publishing.reads_locally``)."""
-        after_the_cutover = self._state.status in AFTER_THE_CUTOVER
+        state = self._state
+        if self._ending_written:
+            # The cutover wrote the ending (``_ending_for_the_cutover``): only
+            # the search attributes, and anything else queued, are left.
+            self._ending_written = False
+            state.outbox = Outbox(
+                notifications=[n for n in state.outbox.notifications if n.event != COMPLETED_EVENT]
+            )
+        after_the_cutover = state.status in AFTER_THE_CUTOVER
         policy = SETTINGS.after_the_cutover if after_the_cutover else SETTINGS.partner_center
-        await flush(self._state, policy=policy)
+        await flush(state, policy=policy)
 
     async def _announce_end(self) -> None:
         public = self._state.public

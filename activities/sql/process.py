@@ -48,6 +48,7 @@ from workflows.model import (
     UnbindingRecord,
     UnbindStatus,
 )
+from workflows.texts import completed_on
 
 
 class ProcessStore(SqlDatabase):
@@ -153,7 +154,11 @@ class ProcessStore(SqlDatabase):
             # Then the record, which `unbind close-terminated` locks to close it:
             # whichever of the two commits first, the other sees it (the fence).
             record = conn.execute(
-                select(unbinding_records.c.customer_uin, unbinding_records.c.status)
+                select(
+                    unbinding_records.c.customer_uin,
+                    unbinding_records.c.status,
+                    unbinding_records.c.revision,
+                )
                 .where(unbinding_records.c.application_id == request.application_id)
                 .with_for_update()
             ).first()
@@ -182,7 +187,10 @@ class ProcessStore(SqlDatabase):
             except RelationshipConflict as refused:
                 refusal = refused
             else:
-                return _cut_over_in(conn, request, agreement.id, agreement.partner_uin)
+                cut = _cut_over_in(conn, request, agreement.id, agreement.partner_uin)
+                if request.ending is not None:
+                    commit_in(conn, completed_on(request.ending, cut.effective_at))
+                return cut
         raise refusal
 
 
@@ -231,11 +239,27 @@ def _refuse_a_foreign_or_closed_application(
                 f"{application} belongs to customer {owner.customer_uin}, not to "
                 f"{request.customer_uin}: it cannot cut over {request.customer_uin}"
             )
-    if record is not None and record.status in TERMINAL_STATUSES:
+    if (
+        record is not None
+        and record.status in TERMINAL_STATUSES
+        and not _closed_by_this_cutover(request, record, done)
+    ):
         raise ApplicationClosed(
             f"{application} is already closed as {record.status}: its cutover "
             f"cannot run again (customer {request.customer_uin})"
         )
+
+
+def _closed_by_this_cutover(request: CutoverRequest, record: SqlRow, done: SqlRow | None) -> bool:
+    """A retry of a cutover that committed with its ending (a worker that died
+    before reporting it): the record is closed by that very commit, at the
+    revision the ending carries, so the retry reports the committed cutover."""
+    ending = request.ending.record if request.ending is not None else None
+    return (
+        done is not None
+        and ending is not None
+        and (record.status, record.revision) == (ending.status, ending.revision)
+    )
 
 
 def commit_in(conn: Connection, outbox: Outbox) -> int:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from activities.partner_center import (
+    ApplicationClosed,
     LedgerConflict,
     RelationshipConflict,
     UnknownAccount,
@@ -24,6 +25,7 @@ from activities.sql.ledger import UNCHANGED, amount_from_cents, cents_from_amoun
 from starter.devstack.database import migrated
 from starter.devstack.process import ROOT
 from tests.workflows import spec_oracle
+from workflows import texts
 from workflows.model import (
     CheckName,
     CutoverPlan,
@@ -31,12 +33,15 @@ from workflows.model import (
     Effective,
     FailedCheck,
     GroupRole,
+    Outbox,
     OverduePrivilege,
     PartnerKind,
     Requester,
     UnbindingRecord,
     UnbindStatus,
 )
+
+S = UnbindStatus
 
 # ---- the database ------------------------------------------------------------
 
@@ -564,6 +569,88 @@ def test_cutting_over_an_unbound_customer_is_a_conflict(seeded) -> None:
                 reseller_uin=seeded.reseller,
             )
         )
+
+
+# ---- the ending written by the cutover (issue 12) ------------------------------
+
+
+def with_ending(seeded, application_id: str, *, revision: int) -> CutoverRequest:
+    """The cutover of ``application_id`` as a workflow sends it: its record
+    CUTTING_OVER at ``revision`` - 1 first, its ending (COMPLETED, one message
+    whose text the cutover renders) at ``revision``."""
+    return seeded.cutover(application_id).model_copy(
+        update={
+            "outbox": Outbox(
+                record=seeded.record(application_id, revision=revision - 1, status=S.CUTTING_OVER)
+            ),
+            "ending": Outbox(
+                record=seeded.record(application_id, revision=revision, status=S.COMPLETED),
+                notifications=[
+                    seeded.notification("completed", application_id=application_id).model_copy(
+                        update={"subject": "", "body": ""}
+                    )
+                ],
+            ),
+        }
+    )
+
+
+def completions(center: SqlPartnerCenter, uin: str) -> list[dict]:
+    return [m for m in center.inbox(uin) if m["event"] == "completed"]
+
+
+def test_a_cutover_writes_the_ending_in_its_own_transaction(seeded) -> None:
+    center = seeded.center
+    request = with_ending(seeded, "app-1", revision=5)
+
+    cut = center.cut_over(request)
+
+    [record] = center.records(seeded.customer)
+    assert (record.status, record.revision) == (S.COMPLETED, 5)
+    assert record.effective_at == cut.effective_at
+    expected = texts.outcome(
+        S.COMPLETED,
+        customer_uin=seeded.customer,
+        reseller_uin=seeded.reseller,
+        effective_at=record.effective_at,
+        reason=None,
+    )
+    for uin in (seeded.customer, seeded.reseller):
+        [message] = completions(center, uin)
+        assert (message["subject"], message["body"]) == (expected.subject, expected.body)
+
+    # A retry after that commit (the worker died before reporting it) reports
+    # the same cutover: the record closed by its own ending does not refuse it.
+    assert center.cut_over(request) == cut
+    assert center.count("cutovers") == 1
+    assert len(completions(center, seeded.customer)) == 1
+    assert center.records(seeded.customer) == [record]
+
+
+def test_a_refused_cutover_writes_its_outbox_but_no_ending(seeded) -> None:
+    center = seeded.center
+    # Sent by a reseller the customer is not bound to.
+    request = with_ending(seeded, "app-1", revision=5)
+    foreign = request.model_copy(update={"reseller_uin": seeded.other_reseller})
+
+    with pytest.raises(RelationshipConflict):
+        center.cut_over(foreign)
+
+    [record] = center.records(seeded.customer)
+    assert (record.status, record.revision, record.effective_at) == (S.CUTTING_OVER, 4, None)
+    assert completions(center, seeded.customer) == []
+
+
+def test_another_run_of_a_completed_application_is_refused_despite_its_ending(seeded) -> None:
+    center = seeded.center
+    center.cut_over(with_ending(seeded, "app-1", revision=5))
+    center.add_customer(seeded.customer, partner_uin=seeded.reseller)  # bound again later
+
+    with pytest.raises(ApplicationClosed, match="closed as COMPLETED"):
+        center.cut_over(with_ending(seeded, "app-1", revision=7))
+
+    assert center.count("cutovers") == 1
+    assert center.show(seeded.customer)["partner"]["uin"] == seeded.reseller
 
 
 # ---- many writers at once ------------------------------------------------------

@@ -101,49 +101,44 @@ async def run_statuses(
 # ---- what the run was doing when it stopped ----------------------------------
 
 
-async def test_a_terminate_after_the_cutover_committed_closes_as_completed(
+async def test_a_terminate_after_the_cutover_committed_leaves_nothing_to_repair(
     dev_env: WorkflowEnvironment,
     partner_center: SqlPartnerCenter,
     ledger: Ledger,
     gated: FaultyPartnerCenter,
     unbind: Unbind,
 ) -> None:
-    """Terminated in CUTTING_OVER, after the cutover's transaction committed but
-    before the run recorded COMPLETED: the repair closes COMPLETED with the
-    billing boundary, and each party gets the one ending message. The stopped
-    run's own save of COMPLETED, arriving late, changes nothing."""
+    """Terminated after the cutover's transaction committed, before the run
+    heard of it: that transaction also wrote the ending (the record COMPLETED
+    with the billing boundary, each party's one message), so the repair finds
+    nothing open and the stopped run's late report changes nothing. (Runs
+    started before the cutover wrote the ending are closed COMPLETED by the
+    repair: tests/activities/test_close_stopped.py.)"""
     parties = ledger.direct(card=True)
-    completing = gated.hold("save_record", when=lambda r: r.status is S.COMPLETED)
+    committed = gated.hold("cut_over", after=True)
     assert (await apply(unbind, parties)).data["status"] == "PENDING_CUSTOMER_CONFIRMATION"
     await confirm_signal(dev_env, parties)
-    await completing.entered()
-    assert record_of(partner_center, parties).status is S.CUTTING_OVER
-    cutover = partner_center.cutover_for(record_of(partner_center, parties).application_id)
+    await committed.entered()
+    record = record_of(partner_center, parties)
+    cutover = partner_center.cutover_for(record.application_id)
     assert cutover is not None and partner_center.show(parties.customer)["partner"] is None
+    assert record.status is S.COMPLETED and record.effective_at == cutover.effective_at
 
     await handle_for(dev_env, parties.customer).terminate(reason="pressed by mistake")
     repaired = await unbind(*repair(parties, "--reason", "terminated during the cutover"))
 
-    assert repaired.code == 0, repaired
-    [closed] = repaired.data["repairs"]
-    assert closed["execution_status"] == "TERMINATED"
-    assert (closed["status"], closed["closed_now"], closed["notified"]) == ("COMPLETED", True, 2)
-    record = record_of(partner_center, parties)
-    assert record.status is S.COMPLETED and record.effective_at == cutover.effective_at
-    assert partner_center.show(parties.customer)["partner"] is None
+    assert repaired.code == 0 and repaired.data["repairs"] == [], repaired
     reseller = assert_inbox(
         partner_center,
         parties.reseller,
         {"submitted", "customer_decision:confirmed", "completed"},
     )
     assert_inbox(partner_center, parties.customer, {"confirmation_requested", "completed"})
-    assert "terminated during the cutover" in message(reseller, "completed")["body"]
+    assert "is now a direct customer" in message(reseller, "completed")["body"]
 
-    completing.release()
-    await completing.passed()
+    committed.release()
+    await committed.passed()
     assert record_of(partner_center, parties) == record
-    again = await unbind(*repair(parties))
-    assert again.code == 0 and again.data["repairs"] == [], again
     assert len(partner_center.inbox(parties.customer)) == 2
 
 

@@ -47,9 +47,14 @@ class Gate:
     """One held activity call: ``entered`` once it arrived, blocked until
     ``release``, ``passed`` once the call behind the gate has returned or raised."""
 
-    def __init__(self, activity_type: str, when: Callable[[Any], bool]) -> None:
+    def __init__(
+        self, activity_type: str, when: Callable[[Any], bool], *, after: bool = False
+    ) -> None:
         self.activity_type = activity_type
         self.when = when
+        self.after = after
+        """Held once the call behind the gate has returned, before the activity
+        reports it: ``entered`` then says the call's transaction committed."""
         self._entered = threading.Event()
         self._released = threading.Event()
         self._passed = threading.Event()
@@ -79,9 +84,16 @@ class GatedPartnerCenter:
         self._armed: list[Gate] = []
         self._all: list[Gate] = []
 
-    def hold(self, activity_type: str, *, when: Callable[[Any], bool] = lambda _: True) -> Gate:
-        """Hold the next call of ``activity_type`` whose argument matches ``when``."""
-        gate = Gate(activity_type, when)
+    def hold(
+        self,
+        activity_type: str,
+        *,
+        when: Callable[[Any], bool] = lambda _: True,
+        after: bool = False,
+    ) -> Gate:
+        """Hold the next call of ``activity_type`` whose argument matches
+        ``when``: before it runs, or ``after`` it has returned."""
+        gate = Gate(activity_type, when, after=after)
         with self._lock:
             self._armed.append(gate)
             self._all.append(gate)
@@ -116,9 +128,12 @@ class GatedPartnerCenter:
         if gate is None:
             yield
             return
-        gate._hold()
+        if not gate.after:
+            gate._hold()
         try:
             yield
+            if gate.after:
+                gate._hold()
         finally:
             gate._passed.set()
 
@@ -157,7 +172,7 @@ class GatedPartnerCenter:
             return self.inner.commit(outbox)
 
     def cut_over(self, request: CutoverRequest) -> Any:
-        with self._gated(request, as_=_stands_for(request.outbox)):
+        with self._gated(request, as_=_stands_for(request.outbox) + _stands_for(request.ending)):
             return self.inner.cut_over(request)
 
 

@@ -53,6 +53,7 @@ from workflows.model import (
     UnbindStatus,
 )
 from workflows.rules import humanize
+from workflows.texts import completed_on
 from workflows.unbinding import UnbindingWorkflow
 
 S = UnbindStatus
@@ -348,6 +349,8 @@ class Announcing(SqlPartnerCenter):
             self._keep(queued)
             raise
         self._keep(queued)
+        if request.ending is not None:
+            self._keep(completed_on(request.ending, result.effective_at).notifications)
         return result
 
     def announced(self, application_id: str) -> list[Notification]:

@@ -20,6 +20,7 @@ import workflows
 from tests.conftest import Ledger, running_worker
 from tests.workflows.record_histories import direct_happy_path
 from workflows.patches import (
+    ENDING_WRITTEN_BY_THE_CUTOVER,
     EVERY_PATCH_AT_THE_START,
     LATER_PATCHES,
     LOCAL_STEPS_PATCH,
@@ -59,6 +60,7 @@ def test_later_patches_are_asked_only_through_the_start_marker() -> None:
     }
     assert direct == {
         ("patches.py", "EVERY_PATCH_AT_THE_START"),
+        ("patches.py", "ENDING_WRITTEN_BY_THE_CUTOVER"),
         ("patches.py", "patch_id"),
         ("intake.py", "PARTY_SIGNALS_REFUSED_PATCH"),
         ("publishing.py", "LOCAL_STEPS_PATCH"),
@@ -80,10 +82,14 @@ async def test_a_new_run_records_one_patch_marker_and_no_local_activity(
         if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
     ]
     assert [marker.marker_name for marker in markers] == ["core_patch"]
-    assert EVERY_PATCH_AT_THE_START.encode() in markers[0].details["patch-data"].payloads[0].data
+    # The newest generation's marker alone: it implies the older one.
+    decided = markers[0].details["patch-data"].payloads[0].data
+    assert ENDING_WRITTEN_BY_THE_CUTOVER.encode() in decided
+    assert EVERY_PATCH_AT_THE_START.encode() not in decided
     scheduled = [
         event.activity_task_scheduled_event_attributes.activity_type.name
         for event in history.events
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
-    assert "check_application" in scheduled
+    # Server-side activities only, and no write after the cutover: it wrote the ending.
+    assert scheduled == ["check_application", "commit", "check_account", "cut_over"]
