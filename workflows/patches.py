@@ -65,12 +65,14 @@ LATER_PATCHES = (
 # later task, and the application is stuck for good.
 EVERY_PATCH_AT_THE_START = "every-patch-decided-at-the-start"
 
-# The next generation's start marker: a run started on code where the cutover
-# writes the application's ending (its record COMPLETED and the message every
-# party receives) in the cutover's own transaction, and implies everything
-# EVERY_PATCH_AT_THE_START does. Runs that started with the older marker write
-# the ending after the cutover, as they did.
-ENDING_WRITTEN_BY_THE_CUTOVER = "every-patch-and-the-ending-written-by-the-cutover"
+# The second generation's start marker, implying everything
+# EVERY_PATCH_AT_THE_START does: the cutover writes the application's ending
+# (its record COMPLETED and the message every party receives) in its own
+# transaction, and the two steps that take seconds, the final check's read and
+# the cutover, are shown in the search attributes only once they last
+# (``UnbindingWorkflow._shown_if_slow``). Runs started with the older marker
+# write the ending after the cutover and show each step at once, as they did.
+SECOND_GENERATION = "every-patch-decided-at-the-start-2"
 
 
 def started_with_every_patch() -> bool:
@@ -79,13 +81,12 @@ def started_with_every_patch() -> bool:
     both in the first workflow task), so a run started earlier answers no on
     replay and keeps taking the paths it took. The newest generation is asked
     first: a new run records its marker alone."""
-    return ending_written_by_the_cutover() or workflow.patched(EVERY_PATCH_AT_THE_START)
+    return second_generation() or workflow.patched(EVERY_PATCH_AT_THE_START)
 
 
-def ending_written_by_the_cutover() -> bool:
-    """Whether this run started on code where the cutover writes the ending
-    (``ENDING_WRITTEN_BY_THE_CUTOVER``)."""
-    return workflow.patched(ENDING_WRITTEN_BY_THE_CUTOVER)
+def second_generation() -> bool:
+    """Whether this run started on code of the second generation (``SECOND_GENERATION``)."""
+    return workflow.patched(SECOND_GENERATION)
 
 
 def patched(patch_id: str) -> bool:

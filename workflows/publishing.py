@@ -80,7 +80,7 @@ def _search_attributes(state: UnbindingState) -> list[SearchAttributeUpdate[Any]
     return updates
 
 
-def _publish_search_attributes(state: WorkflowState) -> None:
+def show_search_attributes(state: WorkflowState) -> None:
     """Upsert the search attributes if they changed since this run last did."""
     public = state.public
     shown = (public.status, public.deadline, public.reseller_uin, public.distributor_uin)
@@ -230,12 +230,14 @@ async def flush(state: WorkflowState, *, policy: ActivityPolicy = SETTINGS.partn
         await call(UnbindingActivities.commit, outbox, summary=_summary_of(outbox), policy=policy)
 
 
-def take_outbox(state: WorkflowState) -> Outbox:
+def take_outbox(state: WorkflowState, *, show: bool = True) -> Outbox:
     """Empty the outbox into the caller's write (the cutover takes it into its
-    own transaction); the search attributes are shown with it."""
+    own transaction); the search attributes are shown with it unless the
+    caller shows them itself (``show_search_attributes``)."""
     if not local_steps():
         return Outbox()
-    _publish_search_attributes(state)
+    if show:
+        show_search_attributes(state)
     outbox, state.outbox = state.outbox, Outbox()
     return outbox
 

@@ -102,6 +102,12 @@ class Settings:
     # again writes the same record and messages (the revision guard and the
     # inbox's key keep the first).
     after_the_cutover: ActivityPolicy = _PARTNER_CENTER_LOCALLY
+    # A step that takes seconds (the final check's read, the cutover) is shown in
+    # the search attributes once it has lasted this long: usually over sooner,
+    # it then costs no upsert (a visibility write each, about as much server
+    # CPU as an activity); one that lasts (the partner center down) is listed
+    # by the runbook's "stuck" query (docs/OPERATIONS.md).
+    step_shown_after: timedelta = timedelta(seconds=5)
     # The irreversible cutover is retried until done: no maximum attempts.
     cutover: ActivityPolicy = ActivityPolicy(
         start_to_close=timedelta(seconds=60), retry=backing_off(up_to=timedelta(minutes=2))

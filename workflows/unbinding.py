@@ -19,8 +19,9 @@ undone.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, is_cancelled_exception
@@ -55,8 +56,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (
         ANSWER_AT_THE_END_PATCH,
         CARD_READ_AFTER_CONFIRMATION_PATCH,
-        ending_written_by_the_cutover,
         patched,
+        second_generation,
         started_with_every_patch,
     )
     from workflows.publishing import (
@@ -69,11 +70,14 @@ with workflow.unsafe.imports_passed_through():
         publish,
         record_of,
         save_record,
+        show_search_attributes,
         take_outbox,
     )
     from workflows.settings import SETTINGS
     from workflows.waits import HumanWait, Wake, awaited_party, wait_length
 
+
+T = TypeVar("T")
 
 SYSTEM = "system"
 S = UnbindStatus
@@ -407,9 +411,12 @@ class UnbindingWorkflow(Handlers):
             if not self._resumed(S.AWAITING_REMEDIATION):
                 await self._enter(S.FINAL_CHECK)
                 state.final_checks += 1
-                result = self._account_read or await self._read_account(
-                    "Re-check the customer account before cutover"
-                )
+                result = self._account_read
+                if result is None:
+                    result = await self._shown_if_slow(
+                        self._read_account("Re-check the customer account before cutover"),
+                        second_generation(),
+                    )
                 self._account_read = None
                 public.failed_checks = list(result.failed_checks)
                 public.card_bound = result.card_bound
@@ -459,23 +466,27 @@ class UnbindingWorkflow(Handlers):
         # The record says CUTTING_OVER in the cutover's own transaction, with
         # the messages queued since the last write (the cutover commits them
         # even when it refuses): `unbind close-terminated` goes by the record.
-        outbox = take_outbox(self._state)
+        later = second_generation()
+        outbox = take_outbox(self._state, show=not later)
         public = self._state.public
         assert public.reseller_uin is not None
-        ending = self._ending_for_the_cutover() if ending_written_by_the_cutover() else None
+        ending = self._ending_for_the_cutover() if later else None
         try:
-            result = await call(
-                UnbindingActivities.cut_over,
-                CutoverRequest(
-                    application_id=self._input.application_id,
-                    customer_uin=self._input.customer_uin,
-                    reseller_uin=public.reseller_uin,
-                    not_before=public.plan.effective_on if public.plan else None,
-                    outbox=None if outbox.empty else outbox,
-                    ending=ending,
+            result = await self._shown_if_slow(
+                call(
+                    UnbindingActivities.cut_over,
+                    CutoverRequest(
+                        application_id=self._input.application_id,
+                        customer_uin=self._input.customer_uin,
+                        reseller_uin=public.reseller_uin,
+                        not_before=public.plan.effective_on if public.plan else None,
+                        outbox=None if outbox.empty else outbox,
+                        ending=ending,
+                    ),
+                    summary="Cut over: end the reselling relationship, invalidate the agreement",
+                    policy=SETTINGS.cutover,
                 ),
-                summary="Cut over: end the reselling relationship, invalidate the agreement",
-                policy=SETTINGS.cutover,
+                later,
             )
         except ActivityError as err:
             await self._end(S.FAILED, str(err.cause or err), raise_ended=False)
@@ -498,6 +509,23 @@ class UnbindingWorkflow(Handlers):
         rendered_by_the_cutover = texts.Message(subject="", body="")
         message = notification_of(state, COMPLETED_EVENT, parties(state), rendered_by_the_cutover)
         return Outbox(record=record, notifications=[message])
+
+    async def _shown_if_slow(self, step: Awaitable[T], later: bool) -> T:
+        """A step that takes seconds, shown in the search attributes (the
+        runbook's "stuck" query) only once it has lasted
+        ``SETTINGS.step_shown_after`` when ``later`` (second-generation runs):
+        usually over sooner, it costs no upsert; older runs showed it at once."""
+        if not later:
+            return await step
+        task = asyncio.ensure_future(step)
+        try:
+            await workflow.wait([task], timeout=SETTINGS.step_shown_after.total_seconds())
+        except BaseException:
+            task.cancel()  # an operator's cancel reaches the step, as when awaited
+            raise
+        if not task.done():
+            show_search_attributes(self._state)
+        return await task
 
     # ---- waiting for people ----------------------------------------------
 

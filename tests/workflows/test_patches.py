@@ -8,6 +8,7 @@ fault suite's worker kills)."""
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +21,11 @@ import workflows
 from tests.conftest import Ledger, running_worker
 from tests.workflows.record_histories import direct_happy_path
 from workflows.patches import (
-    ENDING_WRITTEN_BY_THE_CUTOVER,
     EVERY_PATCH_AT_THE_START,
     LATER_PATCHES,
     LOCAL_STEPS_PATCH,
     PARTY_SIGNALS_REFUSED_PATCH,
+    SECOND_GENERATION,
 )
 
 WORKFLOWS = Path(workflows.__file__).parent
@@ -60,7 +61,7 @@ def test_later_patches_are_asked_only_through_the_start_marker() -> None:
     }
     assert direct == {
         ("patches.py", "EVERY_PATCH_AT_THE_START"),
-        ("patches.py", "ENDING_WRITTEN_BY_THE_CUTOVER"),
+        ("patches.py", "SECOND_GENERATION"),
         ("patches.py", "patch_id"),
         ("intake.py", "PARTY_SIGNALS_REFUSED_PATCH"),
         ("publishing.py", "LOCAL_STEPS_PATCH"),
@@ -83,9 +84,8 @@ async def test_a_new_run_records_one_patch_marker_and_no_local_activity(
     ]
     assert [marker.marker_name for marker in markers] == ["core_patch"]
     # The newest generation's marker alone: it implies the older one.
-    decided = markers[0].details["patch-data"].payloads[0].data
-    assert ENDING_WRITTEN_BY_THE_CUTOVER.encode() in decided
-    assert EVERY_PATCH_AT_THE_START.encode() not in decided
+    decided = json.loads(markers[0].details["patch-data"].payloads[0].data)
+    assert decided["id"] == SECOND_GENERATION != EVERY_PATCH_AT_THE_START
     scheduled = [
         event.activity_task_scheduled_event_attributes.activity_type.name
         for event in history.events
