@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -161,6 +162,11 @@ class PartnerCenter(Protocol):
     Every write is idempotent, keyed by the application id, so an activity can
     be retried any number of times with one effect.
     """
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """The reads made inside, on this thread, see one state of the partner
+        center (one read transaction)."""
+        ...
 
     def account(self, uin: str) -> AccountSnapshot | None: ...
 

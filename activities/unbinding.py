@@ -53,10 +53,19 @@ class UnbindingActivities:
 
     @activity.defn(name="check_application")
     def check_application(self, request: PrecheckRequest) -> PrecheckResult:
-        """Every submission check, plus who the parties are."""
+        """Every submission check, plus who the parties are, from one state of
+        the partner center."""
+        with self._pc.snapshot():
+            return self._check_application(request)
+
+    def _check_application(self, request: PrecheckRequest) -> PrecheckResult:
         customer = self._pc.account(request.customer_uin)
         initiator = self._pc.account(request.initiator_uin)
-        submitter = self._pc.account(request.submitter_uin)
+        submitter = (
+            initiator
+            if request.submitter_uin == request.initiator_uin
+            else self._pc.account(request.submitter_uin)
+        )
         failed_checks = submission_checks(
             customer=customer,
             initiator=initiator,
@@ -103,6 +112,10 @@ class UnbindingActivities:
     @activity.defn(name="check_account")
     def check_account(self, request: AccountCheckRequest) -> AccountCheckResult:
         """The final check before cutover: the account checks again, and a card."""
+        with self._pc.snapshot():
+            return self._check_account(request)
+
+    def _check_account(self, request: AccountCheckRequest) -> AccountCheckResult:
         customer = self._pc.account(request.customer_uin)
         if customer is None:
             # A failed check, not an error: the application waits for a fix

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
+from sqlalchemy import event
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -28,6 +33,40 @@ def env() -> ActivityEnvironment:
 @pytest.fixture
 def acts(seeded) -> UnbindingActivities:
     return UnbindingActivities(seeded.center)
+
+
+@contextmanager
+def transactions_begun(center: Any) -> Iterator[list[object]]:
+    """Each transaction the partner center begins while inside, one item each."""
+    begun: list[object] = []
+
+    def count(conn: object) -> None:
+        begun.append(conn)
+
+    engine = center._engine
+    event.listen(engine, "begin", count)
+    try:
+        yield begun
+    finally:
+        event.remove(engine, "begin", count)
+
+
+def test_each_check_reads_one_state_of_the_partner_center_in_one_transaction(
+    seeded, acts: UnbindingActivities, env: ActivityEnvironment
+) -> None:
+    submission = PrecheckRequest(
+        application_id="app-00000001",
+        customer_uin=seeded.customer,
+        initiator_uin=seeded.reseller,
+        submitter_uin=seeded.reseller,
+    )
+    final = AccountCheckRequest(application_id="app-00000001", customer_uin=seeded.customer)
+    with transactions_begun(seeded.center) as begun:
+        assert env.run(acts.check_application, submission).failed_checks == []
+    assert len(begun) == 1
+    with transactions_begun(seeded.center) as begun:
+        assert env.run(acts.check_account, final).failed_checks == []
+    assert len(begun) == 1
 
 
 def row_counts(seeded) -> dict[str, int]:

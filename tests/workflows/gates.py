@@ -14,7 +14,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -138,6 +138,9 @@ class GatedPartnerCenter:
             gate._passed.set()
 
     # ---- the PartnerCenter interface ---------------------------------------
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        return self.inner.snapshot()
 
     def account(self, uin: str) -> Any:
         with self._gated(uin):
