@@ -414,8 +414,7 @@ class UnbindingWorkflow(Handlers):
                 result = self._account_read
                 if result is None:
                     result = await self._shown_if_slow(
-                        self._read_account("Re-check the customer account before cutover"),
-                        second_generation(),
+                        self._read_account("Re-check the customer account before cutover")
                     )
                 self._account_read = None
                 public.failed_checks = list(result.failed_checks)
@@ -485,8 +484,7 @@ class UnbindingWorkflow(Handlers):
                     ),
                     summary="Cut over: end the reselling relationship, invalidate the agreement",
                     policy=SETTINGS.cutover,
-                ),
-                later,
+                )
             )
         except ActivityError as err:
             await self._end(S.FAILED, str(err.cause or err), raise_ended=False)
@@ -510,12 +508,13 @@ class UnbindingWorkflow(Handlers):
         message = notification_of(state, COMPLETED_EVENT, parties(state), rendered_by_the_cutover)
         return Outbox(record=record, notifications=[message])
 
-    async def _shown_if_slow(self, step: Awaitable[T], later: bool) -> T:
+    async def _shown_if_slow(self, step: Awaitable[T]) -> T:
         """A step that takes seconds, shown in the search attributes (the
         runbook's "stuck" query) only once it has lasted
-        ``SETTINGS.step_shown_after`` when ``later`` (second-generation runs):
-        usually over sooner, it costs no upsert; older runs showed it at once."""
-        if not later:
+        ``SETTINGS.step_shown_after`` in second-generation runs: usually over
+        sooner, it costs no upsert. Older runs showed it at once (the final
+        check not at all): they await it as they did."""
+        if not second_generation():
             return await step
         task = asyncio.ensure_future(step)
         try:
