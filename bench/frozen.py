@@ -2,7 +2,12 @@
 shape the unbinding had when the performance targets were set, kept as data
 (``bench/skeleton-v1.json``). The learned skeleton follows our shape as it
 moves; this one does not, so a design that changes the shape is measured
-against a fixed yardstick."""
+against a fixed yardstick.
+
+Beside it, the floor: the same actions, waits and answers with no activity at
+all. It is what this stack and machine spend on the process's API alone, so no
+design of the same actions does better here: a target the floor misses in a
+run is out of reach on that machine, whatever the workflow does."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from bench.skeleton import Segment
 
 FROZEN_NAME = "skeleton-v1"
 FROZEN_FILE = Path(__file__).with_name(f"{FROZEN_NAME}.json")
+FLOOR_NAME = "floor"
 
 
 class BadFrozenSkeleton(ValueError):
@@ -33,3 +39,8 @@ def frozen_shapes(path: Path = FROZEN_FILE) -> dict[str, list[Segment]]:
         if not segments or not all(isinstance(n, int) and n >= 0 for n in segments):
             raise BadFrozenSkeleton(f"{path}: {name!r} must be a list of activity counts ≥ 0")
     return {name: list(segments) for name, segments in shapes.items()}
+
+
+def floor_shapes(shapes: dict[str, list[Segment]]) -> dict[str, list[Segment]]:
+    """Every path of ``shapes`` with its actions and no activity after any of them."""
+    return {name: [0] * len(segments) for name, segments in shapes.items()}

@@ -46,7 +46,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.sql import SqlPartnerCenter
 from bench import report, stack
-from bench.frozen import FROZEN_NAME, frozen_shapes
+from bench.frozen import FLOOR_NAME, FROZEN_NAME, floor_shapes, frozen_shapes
 from bench.idle import IDLE_APPS, idle
 from bench.markers import local_activity_type
 from bench.paths import DIRECT_CARD, PATHS, Driver, Latencies, Partners, Story, Uins, mixed
@@ -463,8 +463,9 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
     half = max(1, bench.settings.apps // 2)
     rest = bench.settings.apps - half
     partners = Partners.create(bench.ledger, bench.uins)
-    unbinding, skeleton, frozen = Burst(), Burst(), Burst()
+    unbinding, skeleton, frozen, floor = Burst(), Burst(), Burst(), Burst()
     frozen_shaped = frozen_shapes()
+    floor_shaped = floor_shapes(frozen_shaped)
     unbinding_queue, skeleton_queue = bench.queue("throughput"), bench.queue("skeleton")
     async with (
         bench.workers_on(UNBINDING, unbinding_queue) as (unbinding_worker,),
@@ -482,6 +483,10 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
             work = skeleton_burst(bench, skeleton_queue, count, frozen, frozen_shaped)
             return metered(frozen, on_skeleton, work)
 
+        def floor_half(count: int) -> Awaitable[None]:
+            work = skeleton_burst(bench, skeleton_queue, count, floor, floor_shaped)
+            return metered(floor, on_skeleton, work)
+
         def unbinding_half(count: int) -> Awaitable[None]:
             work = unbinding_burst(bench, unbinding_queue, partners, count, unbinding)
             return metered(unbinding, on_unbinding, work)
@@ -493,22 +498,30 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         await unbinding_half(half)
         await skeleton_half(half)
         await frozen_half(half)
+        await floor_half(half)
         if rest:
+            await floor_half(rest)
             await frozen_half(rest)
             await skeleton_half(rest)
             await unbinding_half(rest)
     ratio = unbinding.per_second / skeleton.per_second if skeleton.per_second else None
     frozen_ratio = unbinding.per_second / frozen.per_second if frozen.per_second else None
+    floor_ratio = floor.per_second / frozen.per_second if frozen.per_second else None
     bench.samples.update(
         {
             "unbinding actions": unbinding.latencies.samples,
             "skeleton actions": skeleton.latencies.samples,
             f"{FROZEN_NAME} actions": frozen.latencies.samples,
+            f"{FLOOR_NAME} actions": floor.latencies.samples,
         }
     )
     results.update(
         frozen_skeleton_per_s=round(frozen.per_second, 2),
         ratio_vs_frozen_skeleton=_round(frozen_ratio, 3),
+        floor_per_s=round(floor.per_second, 2),
+        floor_ratio_vs_frozen_skeleton=_round(floor_ratio, 3),
+        floor_latency_p50_ms=_round(floor.percentile_ms(0.50), 1),
+        floor_latency_p95_ms=_round(floor.percentile_ms(0.95), 1),
         frozen_skeleton_shapes=frozen_shaped,
         unbind_per_s=round(unbinding.per_second, 2),
         skeleton_per_s=round(skeleton.per_second, 2),
@@ -517,10 +530,15 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         action_latency_p95_ms=_round(unbinding.percentile_ms(0.95), 1),
         skeleton_latency_p50_ms=_round(skeleton.percentile_ms(0.50), 1),
         skeleton_latency_p95_ms=_round(skeleton.percentile_ms(0.95), 1),
-        throughput_errors=len(unbinding.errors) + len(skeleton.errors) + len(frozen.errors),
+        throughput_errors=sum(len(b.errors) for b in (unbinding, skeleton, frozen, floor)),
         skeleton_shapes=bench.shapes,
     )
-    bursts = ((unbinding, "unbinding"), (skeleton, "skeleton"), (frozen, FROZEN_NAME))
+    bursts = (
+        (unbinding, "unbinding"),
+        (skeleton, "skeleton"),
+        (frozen, FROZEN_NAME),
+        (floor, FLOOR_NAME),
+    )
     for burst, name in bursts:
         table.append(
             [
@@ -548,8 +566,18 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
             f"ratio vs {FROZEN_NAME}",
             "",
             f"{_fmt(frozen_ratio, '.3f')}",
-            "target ≥ 1.3 (issue 12)",
+            f"target ≥ 1.3 (issue 12); {FLOOR_NAME} {_fmt(floor_ratio, '.3f')}",
             target_status(frozen_met, errors=len(unbinding.errors) + len(frozen.errors)),
+        ]
+    )
+    p95_met = judged_issue("action_latency_p95_ms", results, size=bench.settings.apps)
+    table.append(
+        [
+            "action p95, all at once",
+            "",
+            _ms(results["action_latency_p95_ms"]),
+            f"target ≤ 1500 ms (issue 12); {FLOOR_NAME} {_ms(results['floor_latency_p95_ms'])}",
+            target_status(p95_met, errors=len(unbinding.errors) + len(floor.errors)),
         ]
     )
     for burst, name in bursts:
@@ -568,10 +596,15 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         name: {role: round(1000 * sec / burst.apps, 1) for role, sec in burst.cpu.items()}
         for burst, name in bursts
     }
-    per_app = results["cpu_ms_per_app"]["unbinding"]
-    results["cpu_ms_per_app_total"] = round(per_app["server"] + per_app["worker"], 1)
-    for error in unbinding.errors[:5] + skeleton.errors[:5] + frozen.errors[:5]:
-        _progress(f"  error: {error}")
+    for name, key in (
+        ("unbinding", "cpu_ms_per_app_total"),
+        (FLOOR_NAME, "floor_cpu_ms_per_app_total"),
+    ):
+        per_app = results["cpu_ms_per_app"][name]
+        results[key] = round(per_app["server"] + per_app["worker"], 1)
+    for burst, _ in bursts:
+        for error in burst.errors[:5]:
+            _progress(f"  error: {error}")
 
 
 # ---- worker processes -----------------------------------------------------------
@@ -676,9 +709,11 @@ async def _failures_of_waiting(
     return (await waiting_applications(bench, queue, partners, count))[1]
 
 
-async def waiting_skeletons(bench: Bench, queue: str, count: int) -> list[BaseException]:
-    """``count`` skeletons of the direct path, each at its first wait."""
-    shape = bench.shapes[DIRECT_CARD.name]
+async def waiting_skeletons(
+    bench: Bench, queue: str, count: int, shapes: dict[str, list[Segment]]
+) -> list[BaseException]:
+    """``count`` skeletons of the direct path as ``shapes`` has it, each at its first wait."""
+    shape = shapes[DIRECT_CARD.name]
     ids = [f"skeleton-{bench.uins()}" for _ in range(count)]
     return await _all(
         (submit_skeleton(bench.client, queue, shape, wid) for wid in ids),
@@ -696,53 +731,56 @@ async def memory(bench: Bench, results: dict[str, Any], table: list[list[str]]) 
         async with bench.workers_on(UNBINDING, queue):
             await learn_shapes(bench, queue, partners)
     growth: dict[str, float] = {}
-    for kind in (UNBINDING, SKELETON):
-        queue = bench.queue(f"memory-{kind}")
+    # The floor runs on the skeleton's worker: the same workflow with no activity.
+    for name, kind in ((UNBINDING, UNBINDING), (SKELETON, SKELETON), (FLOOR_NAME, SKELETON)):
+        queue = bench.queue(f"memory-{name}")
         trace_dir = (
-            bench.settings.run_dir / f"tracemalloc-{kind}"
+            bench.settings.run_dir / f"tracemalloc-{name}"
             if bench.settings.profile_memory
             else None
         )
         async with bench.workers_on(kind, queue, cache=cache, trace_dir=trace_dir) as (worker,):
-            _progress(f"memory: warm-up, then {count} {kind} workflows waiting (cache {cache})")
+            _progress(f"memory: warm-up, then {count} {name} workflows waiting (cache {cache})")
             fill: Callable[[], Awaitable[list[BaseException]]]
             if kind == UNBINDING:
                 await unbinding_burst(bench, queue, partners, WARM_UP_APPS, Burst())
                 fill = functools.partial(_failures_of_waiting, bench, queue, partners, count)
             else:
-                await skeleton_burst(bench, queue, WARM_UP_APPS, Burst())
-                fill = functools.partial(waiting_skeletons, bench, queue, count)
+                shapes = bench.shapes if name == SKELETON else floor_shapes(bench.shapes)
+                await skeleton_burst(bench, queue, WARM_UP_APPS, Burst(), shapes)
+                fill = functools.partial(waiting_skeletons, bench, queue, count, shapes)
             before, after, failures = await _rss_growth(worker, fill, trace_dir)
-        growth[kind] = (after - before) / count
-        bench.rss[kind] = [(0, before), (count, after)]
+        growth[name] = (after - before) / count
+        bench.rss[name] = [(0, before), (count, after)]
         errors = _errors(failures)
         for error in errors[:5]:
-            _progress(f"  memory {kind}: {error}")
+            _progress(f"  memory {name}: {error}")
         status = (
             target_status(
-                judged("bytes_per_waiting_application", growth[kind], size=count),
+                judged("bytes_per_waiting_application", growth[name], size=count),
                 errors=len(errors),
             )
-            if kind == UNBINDING
+            if name == UNBINDING
             else errors_status(len(errors))
         )
         table.append(
             [
-                f"memory: {kind}",
+                f"memory: {name}",
                 f"{count} waiting",
-                f"{growth[kind] / KB:.1f} KB each",
+                f"{growth[name] / KB:.1f} KB each",
                 f"RSS {before / 2**20:.0f} → {after / 2**20:.0f} MB",
                 status,
             ]
         )
         if trace_dir is not None:
             profile = allocation_profile(trace_dir, count)
-            (bench.settings.run_dir / f"memory-profile-{kind}.txt").write_text("\n".join(profile))
+            (bench.settings.run_dir / f"memory-profile-{name}.txt").write_text("\n".join(profile))
             for line in profile:
-                _progress(f"  {kind}: {line}")
+                _progress(f"  {name}: {line}")
     results.update(
         bytes_per_waiting_application=round(growth[UNBINDING]),
         bytes_per_waiting_skeleton=round(growth[SKELETON]),
+        bytes_per_waiting_floor=round(growth[FLOOR_NAME]),
         memory_cache_size=cache,
     )
 

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 from bench import report
-from bench.frozen import BadFrozenSkeleton, frozen_shapes
+from bench.frozen import BadFrozenSkeleton, floor_shapes, frozen_shapes
 from bench.paths import PATHS
 from bench.verdicts import ISSUE_TARGETS, KB, issue_targets
 from starter.devstack.process import ROOT
@@ -105,7 +105,44 @@ def test_a_smoke_run_judges_the_idle_latencies_only() -> None:
         "size": 16,
         "at_size": 200,
         "met": None,
+        "floor": None,
+        "reachable_here": None,
     }
+
+
+def test_the_floor_is_every_path_with_its_actions_and_no_activity() -> None:
+    floor = floor_shapes(frozen_shapes())
+    assert floor == {name: [0] * len(shape) for name, shape in ISSUE_12_SHAPES.items()}
+    assert floor_shapes({"withdrawn": ["aa", "a"]}) == {"withdrawn": [0, 0]}
+
+
+@pytest.mark.parametrize(
+    ("key", "floor_key", "reachable", "out_of_reach"),
+    [
+        ("action_latency_p95_ms", "floor_latency_p95_ms", 1_200.0, 2_177.0),
+        ("cpu_ms_per_app_total", "floor_cpu_ms_per_app_total", 40.0, 95.0),
+        ("ratio_vs_frozen_skeleton", "floor_ratio_vs_frozen_skeleton", 2.2, 1.2),
+        ("bytes_per_waiting_application", "bytes_per_waiting_floor", 60 * KB, 81 * KB),
+    ],
+)
+def test_a_target_the_floor_misses_is_out_of_reach_here_whatever_the_value(
+    key: str, floor_key: str, reachable: float, out_of_reach: float
+) -> None:
+    assert issue_targets(full_run(**{floor_key: reachable}))[key]["reachable_here"] is True
+    judged = issue_targets(full_run(**{floor_key: out_of_reach}))[key]
+    assert (judged["met"], judged["floor"], judged["reachable_here"]) == (True, out_of_reach, False)
+    assert (
+        issue_targets(full_run(apps=16, waiting=100, **{floor_key: out_of_reach}))[key][
+            "reachable_here"
+        ]
+        is None
+    )
+
+
+def test_the_idle_latencies_have_no_floor() -> None:
+    targets = issue_targets(full_run())
+    assert "floor" not in targets["idle_apply_p50_ms"]
+    assert "floor" not in targets["idle_confirm_p50_ms"]
 
 
 def test_a_target_not_measured_has_no_verdict() -> None:
