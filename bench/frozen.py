@@ -4,10 +4,13 @@ shape the unbinding had when the performance targets were set, kept as data
 moves; this one does not, so a design that changes the shape is measured
 against a fixed yardstick.
 
-Beside it, the floor: the same actions, waits and answers with no activity at
-all. It is what this stack and machine spend on the process's API alone, so no
-design of the same actions does better here: a target the floor misses in a
-run is out of reach on that machine, whatever the workflow does."""
+Beside it, two floors with the same actions, waits and answers, run in the
+same run. "floor": one (no-op) activity after each action, the least a design
+of this process does, since each answer follows a write to the system of
+record (an answer the record does not hold yet could be lost with the worker).
+A target the floor misses in a run is out of reach on that machine, whatever
+the workflow does. "bare": no activity at all, what the stack spends on the
+API alone."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from bench.skeleton import Segment
 FROZEN_NAME = "skeleton-v1"
 FROZEN_FILE = Path(__file__).with_name(f"{FROZEN_NAME}.json")
 FLOOR_NAME = "floor"
+BARE_NAME = "bare"
 
 
 class BadFrozenSkeleton(ValueError):
@@ -42,5 +46,10 @@ def frozen_shapes(path: Path = FROZEN_FILE) -> dict[str, list[Segment]]:
 
 
 def floor_shapes(shapes: dict[str, list[Segment]]) -> dict[str, list[Segment]]:
+    """Every path of ``shapes`` with its actions and one activity after each."""
+    return {name: [1] * len(segments) for name, segments in shapes.items()}
+
+
+def bare_shapes(shapes: dict[str, list[Segment]]) -> dict[str, list[Segment]]:
     """Every path of ``shapes`` with its actions and no activity after any of them."""
     return {name: [0] * len(segments) for name, segments in shapes.items()}

@@ -46,7 +46,14 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.sql import SqlPartnerCenter
 from bench import report, stack
-from bench.frozen import FLOOR_NAME, FROZEN_NAME, floor_shapes, frozen_shapes
+from bench.frozen import (
+    BARE_NAME,
+    FLOOR_NAME,
+    FROZEN_NAME,
+    bare_shapes,
+    floor_shapes,
+    frozen_shapes,
+)
 from bench.idle import IDLE_APPS, idle
 from bench.markers import local_activity_type
 from bench.paths import DIRECT_CARD, PATHS, Driver, Latencies, Partners, Story, Uins, mixed
@@ -463,9 +470,14 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
     half = max(1, bench.settings.apps // 2)
     rest = bench.settings.apps - half
     partners = Partners.create(bench.ledger, bench.uins)
-    unbinding, skeleton, frozen, floor = Burst(), Burst(), Burst(), Burst()
+    unbinding, skeleton, frozen, floor, bare = Burst(), Burst(), Burst(), Burst(), Burst()
     frozen_shaped = frozen_shapes()
-    floor_shaped = floor_shapes(frozen_shaped)
+    # Fixed yardsticks, each run by the skeleton's worker with the shapes beside it.
+    yardsticks = (
+        (frozen, frozen_shaped),
+        (floor, floor_shapes(frozen_shaped)),
+        (bare, bare_shapes(frozen_shaped)),
+    )
     unbinding_queue, skeleton_queue = bench.queue("throughput"), bench.queue("skeleton")
     async with (
         bench.workers_on(UNBINDING, unbinding_queue) as (unbinding_worker,),
@@ -479,13 +491,10 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         on_unbinding = {"server": server, "worker": unbinding_worker.pid, "bench": driver}
         on_skeleton = {"server": server, "worker": skeleton_worker.pid, "bench": driver}
 
-        def frozen_half(count: int) -> Awaitable[None]:
-            work = skeleton_burst(bench, skeleton_queue, count, frozen, frozen_shaped)
-            return metered(frozen, on_skeleton, work)
-
-        def floor_half(count: int) -> Awaitable[None]:
-            work = skeleton_burst(bench, skeleton_queue, count, floor, floor_shaped)
-            return metered(floor, on_skeleton, work)
+        async def yardstick_halves(count: int, order: int) -> None:
+            for burst, shapes in yardsticks[::order]:
+                work = skeleton_burst(bench, skeleton_queue, count, burst, shapes)
+                await metered(burst, on_skeleton, work)
 
         def unbinding_half(count: int) -> Awaitable[None]:
             work = unbinding_burst(bench, unbinding_queue, partners, count, unbinding)
@@ -497,22 +506,22 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
 
         await unbinding_half(half)
         await skeleton_half(half)
-        await frozen_half(half)
-        await floor_half(half)
+        await yardstick_halves(half, 1)
         if rest:
-            await floor_half(rest)
-            await frozen_half(rest)
+            await yardstick_halves(rest, -1)
             await skeleton_half(rest)
             await unbinding_half(rest)
     ratio = unbinding.per_second / skeleton.per_second if skeleton.per_second else None
     frozen_ratio = unbinding.per_second / frozen.per_second if frozen.per_second else None
     floor_ratio = floor.per_second / frozen.per_second if frozen.per_second else None
+    bare_ratio = bare.per_second / frozen.per_second if frozen.per_second else None
     bench.samples.update(
         {
             "unbinding actions": unbinding.latencies.samples,
             "skeleton actions": skeleton.latencies.samples,
             f"{FROZEN_NAME} actions": frozen.latencies.samples,
             f"{FLOOR_NAME} actions": floor.latencies.samples,
+            f"{BARE_NAME} actions": bare.latencies.samples,
         }
     )
     results.update(
@@ -522,6 +531,9 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         floor_ratio_vs_frozen_skeleton=_round(floor_ratio, 3),
         floor_latency_p50_ms=_round(floor.percentile_ms(0.50), 1),
         floor_latency_p95_ms=_round(floor.percentile_ms(0.95), 1),
+        bare_per_s=round(bare.per_second, 2),
+        bare_ratio_vs_frozen_skeleton=_round(bare_ratio, 3),
+        bare_latency_p95_ms=_round(bare.percentile_ms(0.95), 1),
         frozen_skeleton_shapes=frozen_shaped,
         unbind_per_s=round(unbinding.per_second, 2),
         skeleton_per_s=round(skeleton.per_second, 2),
@@ -530,7 +542,7 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         action_latency_p95_ms=_round(unbinding.percentile_ms(0.95), 1),
         skeleton_latency_p50_ms=_round(skeleton.percentile_ms(0.50), 1),
         skeleton_latency_p95_ms=_round(skeleton.percentile_ms(0.95), 1),
-        throughput_errors=sum(len(b.errors) for b in (unbinding, skeleton, frozen, floor)),
+        throughput_errors=sum(len(b.errors) for b in (unbinding, skeleton, frozen, floor, bare)),
         skeleton_shapes=bench.shapes,
     )
     bursts = (
@@ -538,6 +550,7 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
         (skeleton, "skeleton"),
         (frozen, FROZEN_NAME),
         (floor, FLOOR_NAME),
+        (bare, BARE_NAME),
     )
     for burst, name in bursts:
         table.append(
@@ -566,7 +579,8 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
             f"ratio vs {FROZEN_NAME}",
             "",
             f"{_fmt(frozen_ratio, '.3f')}",
-            f"target ≥ 1.3 (issue 12); {FLOOR_NAME} {_fmt(floor_ratio, '.3f')}",
+            f"target ≥ 1.3 (issue 12); {FLOOR_NAME} {_fmt(floor_ratio, '.3f')},"
+            f" {BARE_NAME} {_fmt(bare_ratio, '.3f')}",
             target_status(frozen_met, errors=len(unbinding.errors) + len(frozen.errors)),
         ]
     )
@@ -576,7 +590,8 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
             "action p95, all at once",
             "",
             _ms(results["action_latency_p95_ms"]),
-            f"target ≤ 1500 ms (issue 12); {FLOOR_NAME} {_ms(results['floor_latency_p95_ms'])}",
+            f"target ≤ 1500 ms (issue 12); {FLOOR_NAME} {_ms(results['floor_latency_p95_ms'])},"
+            f" {BARE_NAME} {_ms(results['bare_latency_p95_ms'])}",
             target_status(p95_met, errors=len(unbinding.errors) + len(floor.errors)),
         ]
     )
@@ -599,6 +614,7 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
     for name, key in (
         ("unbinding", "cpu_ms_per_app_total"),
         (FLOOR_NAME, "floor_cpu_ms_per_app_total"),
+        (BARE_NAME, "bare_cpu_ms_per_app_total"),
     ):
         per_app = results["cpu_ms_per_app"][name]
         results[key] = round(per_app["server"] + per_app["worker"], 1)

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 from bench import report
-from bench.frozen import BadFrozenSkeleton, floor_shapes, frozen_shapes
+from bench.frozen import BadFrozenSkeleton, bare_shapes, floor_shapes, frozen_shapes
 from bench.paths import PATHS
 from bench.verdicts import ISSUE_TARGETS, KB, issue_targets
 from starter.devstack.process import ROOT
@@ -110,10 +110,12 @@ def test_a_smoke_run_judges_the_idle_latencies_only() -> None:
     }
 
 
-def test_the_floor_is_every_path_with_its_actions_and_no_activity() -> None:
-    floor = floor_shapes(frozen_shapes())
-    assert floor == {name: [0] * len(shape) for name, shape in ISSUE_12_SHAPES.items()}
-    assert floor_shapes({"withdrawn": ["aa", "a"]}) == {"withdrawn": [0, 0]}
+def test_the_floors_are_every_path_with_its_actions_and_one_activity_or_none() -> None:
+    frozen = frozen_shapes()
+    assert floor_shapes(frozen) == {name: [1] * len(s) for name, s in ISSUE_12_SHAPES.items()}
+    assert bare_shapes(frozen) == {name: [0] * len(s) for name, s in ISSUE_12_SHAPES.items()}
+    assert floor_shapes({"withdrawn": ["aa", "a"]}) == {"withdrawn": [1, 1]}
+    assert bare_shapes({"withdrawn": ["aa", "a"]}) == {"withdrawn": [0, 0]}
 
 
 @pytest.mark.parametrize(
