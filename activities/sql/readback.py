@@ -4,6 +4,7 @@ what the tests and the fault suite verify rows with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from activities.sql.schema import (
     metadata,
     unbinding_records,
 )
-from workflows.model import CutoverResult, UnbindingRecord
+from workflows.model import TERMINAL_STATUSES, CutoverResult, UnbindingRecord
 
 
 class ReadBack(SqlDatabase):
@@ -75,6 +76,22 @@ class ReadBack(SqlDatabase):
         with self._read() as conn:
             rows = conn.execute(query).all()
         return [record_from(row) for row in rows]
+
+    def initiators(self, workflow_ids: Iterable[str]) -> dict[str, str]:
+        """The initiator of each workflow's open application, by workflow id: the
+        list view's search attributes name the reseller, who is not the initiator
+        of a customer's own request. A workflow without an open record is absent."""
+        ids = sorted(set(workflow_ids))
+        if not ids:
+            return {}
+        records = unbinding_records.c
+        with self._read() as conn:
+            rows = conn.execute(
+                select(records.workflow_id, records.initiator_uin).where(
+                    records.workflow_id.in_(ids), records.status.not_in(TERMINAL_STATUSES)
+                )
+            ).all()
+        return {row.workflow_id: row.initiator_uin for row in rows}
 
     def cutover_for(self, application_id: str) -> CutoverResult | None:
         with self._read() as conn:

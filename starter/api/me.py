@@ -63,40 +63,47 @@ async def my_messages(principal: Caller, services: ServicesDep) -> list[dict[str
 @router.get("/me/worklist", response_model=list[WorkItem], tags=["me"])
 async def my_worklist(principal: Caller, services: ServicesDep) -> list[WorkItem]:
     """What waits for the caller, soonest deadline first: reviews for a
-    distributor, confirmation and card binding for a customer, remediation
-    for an initiator (and for operators, who may recheck)."""
+    distributor or a customer's reseller, confirmation and card binding for a
+    customer, remediation for an initiator (and for operators, who may recheck)."""
     clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'", status_clause(WAITING_STATUSES)]
     own = list_clause(principal)
     if own:
         clauses.append(own)
-    items = []
     async with visibility_errors():
-        async for execution in services.client.temporal.list_workflows(
-            " AND ".join(clauses), limit=WORKLIST_LIMIT
-        ):
-            summary = summary_of(execution)
-            if summary.status is None or summary.customer_uin is None:
-                continue
-            roles = Roles(
-                customer_uin=summary.customer_uin,
-                # The list view knows the reseller, which is the initiator.
-                initiator_uin=summary.reseller_uin or "",
-                distributor_uin=summary.distributor_uin,
-                reseller_uin=summary.reseller_uin,
+        listed = [
+            summary_of(execution)
+            async for execution in services.client.temporal.list_workflows(
+                " AND ".join(clauses), limit=WORKLIST_LIMIT
             )
-            actions = awaited_actions(principal, summary.status, roles)
-            if actions:
-                items.append(
-                    WorkItem(
-                        workflow_id=summary.workflow_id,
-                        customer_uin=summary.customer_uin,
-                        status=summary.status,
-                        actions=actions,
-                        deadline=summary.deadline,
-                        reseller_uin=summary.reseller_uin,
-                        distributor_uin=summary.distributor_uin,
-                    )
+        ]
+    # The initiator is the reseller, or the customer in its own request: the
+    # system of record says which (an application not written yet has none).
+    initiators = await in_database(
+        services.partner_center.initiators, [s.workflow_id for s in listed]
+    )
+    items = []
+    for summary in listed:
+        if summary.status is None or summary.customer_uin is None:
+            continue
+        roles = Roles(
+            customer_uin=summary.customer_uin,
+            initiator_uin=initiators.get(summary.workflow_id, ""),
+            distributor_uin=summary.distributor_uin,
+            reseller_uin=summary.reseller_uin,
+        )
+        actions = awaited_actions(principal, summary.status, roles)
+        if actions:
+            items.append(
+                WorkItem(
+                    workflow_id=summary.workflow_id,
+                    customer_uin=summary.customer_uin,
+                    status=summary.status,
+                    actions=actions,
+                    deadline=summary.deadline,
+                    reseller_uin=summary.reseller_uin,
+                    distributor_uin=summary.distributor_uin,
                 )
+            )
     far = datetime.max.replace(tzinfo=None)
     items.sort(key=lambda item: item.deadline.replace(tzinfo=None) if item.deadline else far)
     return items

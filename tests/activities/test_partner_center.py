@@ -496,6 +496,44 @@ def test_a_late_retry_of_an_older_record_never_overwrites_a_newer_one(seeded) ->
     assert center.records() == [completed]
 
 
+def test_the_initiator_of_each_open_application_comes_from_its_record(seeded) -> None:
+    """The worklist's initiator: the customer in its own request, the reseller
+    otherwise; a closed application and an unknown workflow have none."""
+    center = seeded.center
+    own_request = seeded.record(
+        "app-own",
+        status=UnbindStatus.AWAITING_REMEDIATION,
+        initiator_uin=seeded.customer,
+        requested_by=Requester.CUSTOMER,
+    )
+    center.save_record(own_request)
+    other_workflow = f"unbind-{seeded.second_level_customer}"
+    center.save_record(
+        seeded.record(
+            "app-closed",
+            workflow_id=other_workflow,
+            customer_uin=seeded.second_level_customer,
+            status=UnbindStatus.WITHDRAWN,
+        )
+    )
+    asked = [own_request.workflow_id, other_workflow, "unbind-nobody", own_request.workflow_id]
+    assert center.initiators(asked) == {own_request.workflow_id: seeded.customer}
+    assert center.initiators([]) == {}
+
+    center.save_record(
+        seeded.record(
+            "app-again",
+            workflow_id=other_workflow,
+            customer_uin=seeded.second_level_customer,
+            initiator_uin=seeded.second_level_reseller,
+        )
+    )
+    assert center.initiators(asked) == {
+        own_request.workflow_id: seeded.customer,
+        other_workflow: seeded.second_level_reseller,
+    }
+
+
 # ---- the inbox ---------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from tests.api.conftest import Stack, World, act, assert_problem, state_of
 from tests.conftest import eventually
+from tests.workflows.spec_oracle import Role
 from workflows.model import UnbindStatus
 
 pytestmark = pytest.mark.integration
@@ -61,3 +62,31 @@ async def test_the_customer_requests_and_only_its_reseller_reviews(
     assert approved.json()["status"] == S.PENDING_CARD_BINDING.value
     withdrawn = await act(http, world, "customer", "withdraw", {"reason": "staying after all"})
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == S.WITHDRAWN.value
+
+
+async def test_at_remediation_the_worklist_offers_the_recheck_to_the_initiator_not_the_reseller(
+    http: httpx.AsyncClient, stack: Stack, world: World
+) -> None:
+    """In the customer's own request the customer is the initiator: the
+    worklist offers it the recheck, and not the reseller (who would be refused)."""
+    assert (await request_as(http, world, "customer")).status_code == 201
+    approved = await act(http, world, "initiator", "reseller_review", {"approve": True})
+    assert approved.json()["status"] == S.PENDING_CARD_BINDING.value, approved.text
+    # The card is bound, but the account was frozen meanwhile: remediation.
+    stack.partner_center.set_account(world.customer, card_bound=True, frozen=True)
+    moved = await act(http, world, "customer", "card_bound")
+    assert moved.json()["status"] == S.AWAITING_REMEDIATION.value, moved.text
+
+    async def offered(role: Role) -> list[object]:
+        answer = await http.get("/me/worklist", headers=world.as_(role))
+        assert answer.status_code == 200, answer.text
+        return [i["actions"] for i in answer.json() if i["customer_uin"] == world.customer]
+
+    # Once the list view shows the remediation to the customer, it shows it to all.
+    assert await eventually(lambda: offered("customer"), lambda a: a == [["recheck"]])
+    assert await offered("initiator") == []
+    assert await offered("operator") == [["recheck"]]
+    refused = await act(http, world, "initiator", "recheck")
+    assert refused.status_code == 403, refused.text
+    rechecked = await act(http, world, "customer", "recheck")
+    assert rechecked.json()["status"] == S.AWAITING_REMEDIATION.value, rechecked.text
