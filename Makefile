@@ -22,12 +22,15 @@ CODEC_URL := http://127.0.0.1:$(UNBIND_CODEC_PORT)
 ONCE ?=
 DEMO_FLAGS := $(if $(filter 1 yes true,$(ONCE)),--once,)
 
-# Debian packages some targets need: Chromium for the Web UI tests, PostgreSQL for
-# the fault suite's database-down scenario. Installed once if missing (root, or sudo).
+# Debian packages some targets need: Chromium for the Web UI tests, promtool for
+# the alert tests, PostgreSQL for the fault suite's database-down scenario.
+# Installed once if missing (root, or sudo).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_INSTALL := $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq
 CHROMIUM := /usr/bin/chromium
 BROWSER_FOR_TESTS := $(if $(filter 1 yes true,$(UNBIND_SKIP_BROWSER_TESTS)),,$(CHROMIUM))
+# promtool evaluates the alert rules in tests/observability (Debian's prometheus package).
+PROMTOOL := /usr/bin/promtool
 
 .DEFAULT_GOAL := help
 .PHONY: help venv install demo test lint format worker server codec-server clean distclean bench chaos postgresql
@@ -68,13 +71,18 @@ $(DEMO_INSTALLED): pyproject.toml
 demo: $(DEMO_INSTALLED)
 	$(BIN)/python -m starter.demo $(DEMO_FLAGS)
 
-test: $(INSTALLED) $(BROWSER_FOR_TESTS)
+test: $(INSTALLED) $(BROWSER_FOR_TESTS) $(PROMTOOL)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(CHROMIUM):
 	@command -v apt-get >/dev/null 2>&1 || { echo "error: the Web UI tests need Chromium at $@" \
 		"(Debian: apt-get install chromium), or UNBIND_SKIP_BROWSER_TESTS=1 to skip them" >&2; exit 1; }
 	$(APT_INSTALL) chromium
+
+$(PROMTOOL):
+	@command -v apt-get >/dev/null 2>&1 || { echo "error: the alert tests need promtool at $@" \
+		"(Debian: apt-get install prometheus)" >&2; exit 1; }
+	$(APT_INSTALL) --no-install-recommends prometheus
 
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(APT_INSTALL) postgresql; }
