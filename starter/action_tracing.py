@@ -15,9 +15,13 @@ customisation the SDK documents, changes two things on the workflow side:
   under it: its ``StartActivity`` span, and so the activity's
   ``RunActivity`` span, join the action's trace, until another action is
   accepted. Before any action, activities stay in the submission's trace.
+  A run that continues as new hands that context to the next run in a header
+  of its own, so the reminders and deadlines of the same wait stay in the
+  action's trace.
 
-Only OpenTelemetry contexts are handled: no command changes, so histories
-replay as before; the SDK emits no span on replay. Refused actions (a
+Only OpenTelemetry contexts are handled: no command changes (a
+continue-as-new carries one header more, which replay does not compare), so
+histories replay as before; the SDK emits no span on replay. Refused actions (a
 validator's refusal, a refused signal) capture nothing.
 
 Needs the ``telemetry`` extra; imported only when tracing is on.
@@ -28,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import opentelemetry.context
 import opentelemetry.trace
@@ -45,6 +49,8 @@ from temporalio.contrib.opentelemetry import (
 from temporalio.contrib.opentelemetry._context import attached_context
 from temporalio.contrib.opentelemetry._interceptor import _TracingWorkflowOutboundInterceptor
 from temporalio.worker import (
+    ContinueAsNewInput,
+    ExecuteWorkflowInput,
     HandleSignalInput,
     HandleUpdateInput,
     StartActivityInput,
@@ -52,6 +58,9 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
 )
+
+ACTION_HEADER = "_unbind-action-tracer-data"
+"""The continue-as-new header that carries the latest accepted action's context."""
 
 
 class ActionTracingInterceptor(TracingInterceptor):
@@ -83,6 +92,13 @@ class ActionTracingWorkflowInbound(TracingWorkflowInboundInterceptor):
         # Ours first, so the SDK's StartActivity span opens under the action.
         outbound = _ActionOutbound(_TracingWorkflowOutboundInterceptor(outbound, self), self)
         super(TracingWorkflowInboundInterceptor, self).init(outbound)
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        # A continued run takes over the action its predecessor was in.
+        carried = self._carrier(input.headers, ACTION_HEADER)
+        if carried is not None:
+            self._action_context = self._set_on_context(self.text_map_propagator.extract(carried))
+        return await super().execute_workflow(input)
 
     async def handle_signal(self, input: HandleSignalInput) -> None:
         await self._handle(f"HandleSignal:{input.signal}", input.headers, input)
@@ -137,8 +153,10 @@ class ActionTracingWorkflowInbound(TracingWorkflowInboundInterceptor):
                 ):
                     yield
 
-    def _carrier(self, headers: Mapping[str, Payload]) -> dict[str, Any] | None:
-        payload = headers.get(self.header_key)
+    def _carrier(
+        self, headers: Mapping[str, Payload], key: str | None = None
+    ) -> dict[str, Any] | None:
+        payload = headers.get(key or self.header_key)
         if not payload:
             return None
         carrier = self.payload_converter.from_payloads([payload])[0]
@@ -156,6 +174,16 @@ class ActionTracingWorkflowInbound(TracingWorkflowInboundInterceptor):
     def _remember(self) -> None:
         # Called inside the accepting handler, under the action's context.
         self._action_context = opentelemetry.context.get_current()
+
+    def hand_over(self, input: ContinueAsNewInput) -> None:
+        """Put the latest accepted action's context on the continue-as-new."""
+        if self._action_context is None:
+            return
+        carrier: dict[str, Any] = {}
+        self.text_map_propagator.inject(carrier, context=self._action_context)
+        if carrier:
+            payload = self.payload_converter.to_payloads([carrier])[0]
+            input.headers = {**input.headers, ACTION_HEADER: payload}
 
     @contextmanager
     def in_action(self) -> Iterator[None]:
@@ -176,3 +204,7 @@ class _ActionOutbound(WorkflowOutboundInterceptor):
     def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
         with self._root.in_action():
             return super().start_local_activity(input)
+
+    def continue_as_new(self, input: ContinueAsNewInput) -> NoReturn:
+        self._root.hand_over(input)
+        super().continue_as_new(input)

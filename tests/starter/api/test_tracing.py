@@ -4,7 +4,9 @@ one trace id (OpenTelemetry, recorded by an in-memory exporter)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from opentelemetry import propagate
@@ -14,12 +16,23 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.sql import SqlPartnerCenter
+from starter.client import UnbindingClient
 from starter.connection import connect_client
 from starter.telemetry import Telemetry, with_tracer_provider
-from tests.conftest import Ledger, eventually
+from tests.conftest import Ledger, eventually, history_length, running_worker
 from tests.starter.api.conftest import LiveApi
+from workflows.contract import workflow_id_for
+from workflows.model import ConfirmAction, Deadlines, UnbindStatus
+from workflows.unbinding import UnbindingWorkflow
 
 pytestmark = pytest.mark.integration
+
+REMINDED_SOON = Deadlines(
+    customer_confirmation=timedelta(minutes=1), reminders_before=(timedelta(seconds=40),)
+)
+"""The customer's wait reminds 20 s after it begins: after its run continued."""
+REMINDER_WITHIN = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +171,61 @@ async def test_a_confirmation_is_one_trace_from_the_caller_to_the_ledger(
         and s.attributes.get("temporalWorkflowID") == handler.attributes.get("temporalWorkflowID")
     ]
     assert [link.context.trace_id for link in handler.links] == [start.context.trace_id]
+
+
+async def test_a_continued_run_keeps_the_waits_activities_in_the_actions_trace(
+    api_temporal: Client,
+    partner_center: SqlPartnerCenter,
+    executor: ThreadPoolExecutor,
+    ledger: Ledger,
+    lower_history_bound: Callable[[int], None],
+    provider: TracerProvider,
+    spans: InMemorySpanExporter,
+) -> None:
+    """The distributor's review is accepted, the customer's wait continues as
+    new, and that wait's reminder, written by the next run, is in the review's
+    trace (not in the application's, where the SDK's own header would put it)."""
+    parties = ledger.second_level()
+    assert parties.distributor is not None
+    async with running_worker(api_temporal, partner_center, executor) as worker:
+        client = UnbindingClient(api_temporal, task_queue=worker.task_queue)
+        await client.apply(
+            customer_uin=parties.customer,
+            initiator_uin=parties.reseller,
+            notice_acknowledged=True,
+            deadlines=REMINDED_SOON,
+        )
+        caller = provider.get_tracer("caller")
+        with caller.start_as_current_span("distributor portal") as root:
+            reviewed = await client.review(
+                parties.customer, actor=parties.distributor, approve=True
+            )
+        assert reviewed.status is UnbindStatus.PENDING_CUSTOMER_CONFIRMATION, reviewed
+        handle = api_temporal.get_workflow_handle(workflow_id_for(parties.customer))
+        first_run = (await handle.describe()).run_id
+        # Past the bound now: the next message the wait hears hands it over.
+        lower_history_bound(await history_length(handle))
+        await handle.signal("confirm", ConfirmAction(action_id="noise-1", actor=parties.reseller))
+        state = await eventually(
+            lambda: handle.query(UnbindingWorkflow.status), lambda s: s.runs == 2
+        )
+        assert state.runs == 2 and state.status is UnbindStatus.PENDING_CUSTOMER_CONFIRMATION
+        second_run = (await handle.describe()).run_id
+        assert second_run != first_run
+
+        async def written() -> list[ReadableSpan]:
+            """The reminder's write: the second run's only activity so far."""
+            return [
+                s
+                for s in spans.get_finished_spans()
+                if s.name == "RunActivity:commit"
+                and s.attributes is not None
+                and s.attributes.get("temporalRunID") == second_run
+            ]
+
+        [write] = await eventually(written, bool, within=REMINDER_WITHIN)
+    assert write.context.trace_id == root.get_span_context().trace_id
+    review_trace = _trace(spans, root.get_span_context().trace_id)
+    by_id = {s.context.span_id: s for s in review_trace}
+    assert _ancestry(write, by_id)[:2] == ["RunActivity:commit", "StartActivity:commit"]
+    assert "distributor portal" in _ancestry(write, by_id)
