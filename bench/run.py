@@ -356,6 +356,10 @@ class Burst:
     def per_second(self) -> float:
         return self.apps / self.seconds if self.seconds else 0.0
 
+    def ratio_to(self, other: Burst) -> float | None:
+        """Applications per second, as a multiple of ``other``'s (None if it ran none)."""
+        return self.per_second / other.per_second if other.per_second else None
+
     def percentile_ms(self, fraction: float) -> float | None:
         samples = sorted(self.latencies.samples)
         if not samples:
@@ -511,10 +515,8 @@ async def throughput(bench: Bench, results: dict[str, Any], table: list[list[str
             await yardstick_halves(rest, -1)
             await skeleton_half(rest)
             await unbinding_half(rest)
-    ratio = unbinding.per_second / skeleton.per_second if skeleton.per_second else None
-    frozen_ratio = unbinding.per_second / frozen.per_second if frozen.per_second else None
-    floor_ratio = floor.per_second / frozen.per_second if frozen.per_second else None
-    bare_ratio = bare.per_second / frozen.per_second if frozen.per_second else None
+    ratio = unbinding.ratio_to(skeleton)
+    frozen_ratio, floor_ratio, bare_ratio = (b.ratio_to(frozen) for b in (unbinding, floor, bare))
     bench.samples.update(
         {
             "unbinding actions": unbinding.latencies.samples,

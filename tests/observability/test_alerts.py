@@ -50,11 +50,13 @@ def promtool() -> str:
 
 def series_name(sample: Sample, **changes: str) -> str:
     labels = {**sample.labels, **changes}
-    quoted = ",".join(
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for k, v in sorted(labels.items())
-    )
+    quoted = ",".join(f'{k}="{_escaped(v)}"' for k, v in sorted(labels.items()))
     return f"{sample.name}{{{quoted}}}"
+
+
+def _escaped(value: str) -> str:
+    """A label value inside PromQL's double quotes."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def exported(scrape: Scrape, name: str, *, failed: bool = False) -> Sample:
