@@ -107,6 +107,10 @@ async def _no_hook(application: Application, step: int) -> None:
     return None
 
 
+async def _no_submit_hook(application: Application) -> None:
+    return None
+
+
 class Driver:
     def __init__(
         self,
@@ -124,6 +128,7 @@ class Driver:
         self.settings = settings
         self.deadline = deadline
         self.before_step = before_step
+        self.before_submit: Callable[[Application], Awaitable[None]] = _no_submit_hook
         self.copies: Callable[[Application, int], int] = lambda application, step: 1
         """How many times to send step ``i`` of an application (same action_id)."""
         self.outage_barrier: object | None = None
@@ -142,6 +147,7 @@ class Driver:
 
     async def drive(self, application: Application) -> None:
         try:
+            await self.before_submit(application)
             await self._submit(application)
             for index, step in enumerate(application.plan.steps):
                 await self.before_step(application, index)

@@ -111,6 +111,15 @@ class PathPlan:
     end_of_month: bool = False
     """The cutover waits for the end of the billing month (issue 13, item 5)."""
 
+    @property
+    def deadline_wait(self) -> UnbindStatus | None:
+        """The wait whose deadline passes on this path, after its reminders."""
+        if self.expires:
+            return S.PENDING_CUSTOMER_CONFIRMATION
+        if self.review_deadline_approves:
+            return S.PENDING_RESELLER_REVIEW
+        return None
+
 
 def _confirm(before: LedgerChange | None = None) -> Step:
     return Step(S.PENDING_CUSTOMER_CONFIRMATION, ActionKind.CONFIRM, Role.CUSTOMER, before=before)

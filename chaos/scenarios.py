@@ -232,13 +232,15 @@ class OutageBarrier:
     left, once it waits), until every one is there; then the worker dies and
     all those actions are sent, twice each, with no worker running.
 
-    The expiring applications start their last wait only once all others are
-    held, so that its reminders fall due during the outage."""
+    The applications whose deadline passes (``PathPlan.deadline_wait``) enter
+    that wait only once all others are held, so that its reminders fall due
+    during the outage and its deadline after it: a deadline passed before any
+    worker could send a reminder leaves that reminder unsent, by design."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._expiring = sum(a.plan.expires for a in ctx.applications)
-        self._others = len(ctx.applications) - self._expiring
+        self._timed = sum(a.plan.deadline_wait is not None for a in ctx.applications)
+        self._others = len(ctx.applications) - self._timed
         self._arrived: Counter[bool] = Counter()
         self.others_there = asyncio.Event()
         self.everyone_there = asyncio.Event()
@@ -246,22 +248,25 @@ class OutageBarrier:
         self.sent_during_outage = 0
 
     def _arrive(self, application: Application) -> None:
-        self._arrived[application.plan.expires] += 1
+        self._arrived[application.plan.deadline_wait is not None] += 1
         if self._arrived[False] >= self._others:
             self.others_there.set()
-            if self._arrived[True] >= self._expiring:
+            if self._arrived[True] >= self._timed:
                 self.everyone_there.set()
+
+    async def before_submit(self, application: Application) -> None:
+        # With no action, the deadline's wait begins at submission.
+        if application.plan.deadline_wait is not None and not application.plan.steps:
+            await self.others_there.wait()
 
     async def before_step(self, application: Application, index: int) -> None:
         plan = application.plan
-        if plan.expires:
-            if index == 0:
+        if plan.deadline_wait is not None:
+            if index == len(plan.steps) - 1:
                 await self.others_there.wait()
             elif index == len(plan.steps):
                 await self.ctx.board.wait_for(
-                    application.application_id,
-                    UnbindStatus.PENDING_CUSTOMER_CONFIRMATION,
-                    self.ctx.deadline,
+                    application.application_id, plan.deadline_wait, self.ctx.deadline
                 )
                 self._arrive(application)
             return
@@ -555,6 +560,7 @@ async def run(key: str, settings: ChaosSettings, workdir: Path, seed: int) -> Sc
             barrier = OutageBarrier(ctx)
             driver.outage_barrier = barrier
             driver.before_step = barrier.before_step
+            driver.before_submit = barrier.before_submit
             driver.copies = barrier.copies
         board.start()
         cleanup.push_async_callback(board.stop)
@@ -576,8 +582,7 @@ async def run(key: str, settings: ChaosSettings, workdir: Path, seed: int) -> Sc
         if ctx.outage is not None:
             during, due = _reminders_during(ctx.outage, applications, outcomes, settings)
             notes.append(
-                f"{during} of {due} reminders of the expiring applications fell due "
-                "while no worker ran"
+                f"{during} of {due} reminders before a deadline fell due while no worker ran"
             )
             if due:
                 faults.evidence.at_least(during, 1, "reminders due with no worker")
@@ -604,14 +609,14 @@ def _reminders_during(
     outcomes: list[tuple[UnbindingState | None, WorkflowExecutionStatus | None]],
     settings: ChaosSettings,
 ) -> tuple[int, int]:
-    """How many reminders of the expiring applications fell due while no worker
-    ran, of how many (each must still have been sent once: ``verify`` checks
-    the inbox)."""
+    """How many reminders of the applications whose deadline passes fell due
+    while no worker ran, of how many (each must still have been sent once:
+    ``verify`` checks the inbox)."""
     due = during = 0
     for application, (state, _) in zip(applications, outcomes, strict=True):
-        if not application.plan.expires or state is None:
+        waiting = application.plan.deadline_wait
+        if waiting is None or state is None:
             continue
-        waiting = UnbindStatus.PENDING_CUSTOMER_CONFIRMATION
         entered = next(t.at for t in state.transitions if t.status is waiting)
         deadline = entered + settings.expiry_deadline
         for before in settings.expiry_reminders_before:
