@@ -18,7 +18,7 @@ from bench.worker import UNBINDING
 from workflows.model import UnbindStatus
 
 if TYPE_CHECKING:
-    from bench.run import Bench
+    from bench.context import Bench
 
 S = UnbindStatus
 IDLE_APPS = 15

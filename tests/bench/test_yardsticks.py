@@ -12,9 +12,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bench.bursts import skeleton_app
 from bench.frozen import bare_shapes, floor_shapes, frozen_shapes
 from bench.paths import Latencies
-from bench.run import skeleton_app
 from bench.skeleton import SkeletonWorkflow, as_steps, noop
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import io
 import pytest
 from rich.console import Console
 
-from bench import run as bench_run
+from bench import context as bench_context
 from starter import progress
 from starter.progress import phase, say
 
@@ -97,7 +97,7 @@ async def test_the_bench_counts_its_jobs_on_stderr_only(
         if n == 2:
             raise ValueError("two")
 
-    failures = await bench_run._all((job(n) for n in range(3)), concurrency=2, label="3 jobs")
+    failures = await bench_context.all_of((job(n) for n in range(3)), concurrency=2, label="3 jobs")
     captured = capsys.readouterr()
     assert [str(f) for f in failures] == ["two"]
     assert captured.out == ""
