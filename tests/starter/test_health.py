@@ -1,7 +1,8 @@
 """The worker's health on the dev server: ``/healthz`` and ``/readyz`` served
 by a real worker, and ``unbind health`` run as a subprocess, ready with a
 polling worker and not ready (exit 3, the failing check named) without one or
-without its database."""
+without its database. The pollers check asks a dropped describe once more:
+shown through a gRPC front that fails the server's answers on cue."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 import pytest_asyncio
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -24,9 +27,16 @@ from starter.devstack.environment import isolated_environment
 from starter.devstack.ports import free_port
 from starter.devstack.postgres import postgres_cluster
 from starter.devstack.worker_process import WorkerProcess
-from starter.health import UNHEALTHY_EXIT, polling_identities, serve_health, worker_readiness
+from starter.health import (
+    UNHEALTHY_EXIT,
+    pollers_check,
+    polling_identities,
+    serve_health,
+    worker_readiness,
+)
 from tests.cli import run_unbind
 from tests.conftest import eventually, running_worker
+from tests.grpc_proxy import GrpcFront
 
 pytestmark = pytest.mark.integration
 HOST = "127.0.0.1"
@@ -68,6 +78,61 @@ async def health_port(worker: Worker, partner_center: SqlPartnerCenter) -> Async
     )
     async with server:
         yield port
+
+
+@pytest_asyncio.fixture
+async def front(dev_env: WorkflowEnvironment) -> AsyncIterator[GrpcFront]:
+    """The dev server behind a gRPC front that fails chosen calls."""
+    front = await GrpcFront(upstream=address_of(dev_env)).start()
+    try:
+        yield front
+    finally:
+        await front.stop()
+
+
+async def client_through(front: GrpcFront) -> Client:
+    return await Client.connect(front.address, namespace="default")
+
+
+async def test_a_dropped_describe_is_asked_once_more(worker: Worker, front: GrpcFront) -> None:
+    client = await client_through(front)
+    await eventually(lambda: pollers_check(client, worker.task_queue), lambda check: check.ok)
+    front.calls.clear()
+
+    front.fail_next("DescribeTaskQueue", grpc.StatusCode.CANCELLED)
+    check = await pollers_check(client, worker.task_queue)
+
+    assert check.ok, check
+    # The workflow queue's describe dropped, asked again; then the activity queue's.
+    assert front.calls["DescribeTaskQueue"] == [
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.OK,
+        grpc.StatusCode.OK,
+    ]
+
+
+async def test_a_describe_dropped_twice_fails_the_pollers_check(
+    worker: Worker, front: GrpcFront
+) -> None:
+    client = await client_through(front)
+    front.fail_next("DescribeTaskQueue", grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAVAILABLE)
+
+    check = await pollers_check(client, worker.task_queue)
+
+    assert not check.ok
+    assert f"cannot describe task queue {worker.task_queue!r}" in check.detail
+    assert front.calls["DescribeTaskQueue"] == [grpc.StatusCode.UNAVAILABLE] * 2
+
+
+async def test_a_refused_describe_is_not_asked_again(worker: Worker, front: GrpcFront) -> None:
+    """Only a dropped call is asked again: a refusal would be refused again."""
+    client = await client_through(front)
+    front.fail_next("DescribeTaskQueue", grpc.StatusCode.PERMISSION_DENIED)
+
+    check = await pollers_check(client, worker.task_queue)
+
+    assert not check.ok
+    assert front.calls["DescribeTaskQueue"] == [grpc.StatusCode.PERMISSION_DENIED]
 
 
 async def test_a_polling_worker_with_its_database_is_live_and_ready(
