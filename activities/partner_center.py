@@ -335,7 +335,11 @@ def submission_checks(
 
     ``earlier_record`` is a record the application id already has: a reused
     id (a raw start, a backend retrying a submission that already finished)
-    never runs a second application under the first one's id."""
+    never runs a second application under the first one's id.
+
+    An initiator who is not the customer's partner (``relationship``) learns
+    nothing more: the account's state and its other applications are told
+    only to the customer's own parties (``told_only_the_relationship``)."""
     checks = []
     if requested_by is Requester.CUSTOMER:
         # The customer applies for itself: it must be bound to a reseller, and
@@ -349,6 +353,8 @@ def submission_checks(
             checks.append(failed(CheckName.RELATIONSHIP))
         if not _is_root_of(initiator, submitter):
             checks.append(failed(CheckName.ROOT_ACCOUNT))
+    if told_only_the_relationship(checks):
+        return checks
     if customer is not None:
         checks.extend(account_checks(customer))
         if requested_by is Requester.RESELLER:
@@ -371,6 +377,12 @@ def submission_checks(
             )
         )
     return checks
+
+
+def told_only_the_relationship(checks: Iterable[FailedCheck]) -> bool:
+    """Whether a submission failed as a stranger's: nothing but who may apply
+    is told (no account state, no other application, no quota, no parties)."""
+    return any(c.check is CheckName.RELATIONSHIP for c in checks)
 
 
 def quota_checks(

@@ -22,6 +22,7 @@ from activities.partner_center import (
     final_checks,
     quota_checks,
     submission_checks,
+    told_only_the_relationship,
 )
 from workflows.model import (
     AccountCheckRequest,
@@ -78,6 +79,8 @@ class UnbindingActivities:
             earlier_record=self._pc.record_of(request.application_id),
             requested_by=request.requested_by,
         )
+        if told_only_the_relationship(failed_checks):
+            return PrecheckResult(parties=None, card_bound=False, failed_checks=failed_checks)
         # The clock of the check itself: a quota counts back from the moment it is applied.
         now = datetime.now(UTC)
         failed_checks += quota_checks(

@@ -99,10 +99,13 @@ def test_checking_an_application_twice_reads_the_same_and_writes_nothing(
     assert row_counts(seeded) == before
 
 
-def test_checking_an_application_for_someone_elses_customer_names_the_failures(
+def test_checking_an_application_for_someone_elses_customer_tells_only_that(
     seeded, acts: UnbindingActivities, env: ActivityEnvironment
 ) -> None:
+    """A stranger learns that it may not apply, and nothing of the account:
+    not its state, its other application, its quotas or who its partners are."""
     seeded.center.save_record(seeded.record("app-open"))
+    seeded.center.set_account(seeded.customer, frozen=True, overdue_bills=3, card_bound=True)
     request = PrecheckRequest(
         application_id="app-00000002",
         customer_uin=seeded.customer,
@@ -112,11 +115,16 @@ def test_checking_an_application_for_someone_elses_customer_names_the_failures(
 
     result = env.run(acts.check_application, request)
 
-    assert [failed.check for failed in result.failed_checks] == [
-        CheckName.RELATIONSHIP,
-        CheckName.OPEN_APPLICATION,
-    ]
-    assert "app-open" in result.failed_checks[1].hint
+    assert [failed.check for failed in result.failed_checks] == [CheckName.RELATIONSHIP]
+    assert (result.parties, result.card_bound, result.discounts) == (None, False, ())
+
+    # Its own reseller is told every failure, and who the parties are.
+    own = request.model_copy(
+        update={"initiator_uin": seeded.reseller, "submitter_uin": seeded.reseller}
+    )
+    result = env.run(acts.check_application, own)
+    assert CheckName.ACCOUNT_FROZEN in [failed.check for failed in result.failed_checks]
+    assert CheckName.OPEN_APPLICATION in [failed.check for failed in result.failed_checks]
     assert result.parties is not None and result.parties.reseller_uin == seeded.reseller
 
 
