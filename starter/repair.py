@@ -128,9 +128,10 @@ def _outcome_notice(
         reason=reason,
         closed_by=actor,
     )
-    parties = [record.initiator_uin, record.customer_uin]
-    if record.distributor_uin:
-        parties.append(record.distributor_uin)
+    # As the workflow's own ``publishing.parties``: the reseller too when the
+    # customer applied, each once.
+    everyone = [record.initiator_uin, record.customer_uin, record.reseller_uin]
+    parties = list(dict.fromkeys(u for u in [*everyone, record.distributor_uin] if u))
     return Notification(
         application_id=record.application_id,
         workflow_id=record.workflow_id,

@@ -30,11 +30,13 @@ from starter.repair import close_terminated
 from tests.conftest import Ledger, Parties, eventually, history_length
 from tests.integration.conftest import Unbind, apply, assert_inbox, handle_for, message
 from tests.workflows.gates import GatedPartnerCenter
+from tests.workflows.scenarios import submit
 from workflows.contract import workflow_id_for
 from workflows.model import (
     ApplicationInput,
     ConfirmAction,
     Deadlines,
+    Requester,
     UnbindingRecord,
     UnbindingState,
     UnbindStatus,
@@ -293,6 +295,35 @@ async def test_a_terminated_continued_application_is_repaired_on_its_latest_run(
     assert_inbox(partner_center, parties.customer, {"confirmation_requested", "cancelled"})
     again = await unbind(*repair(parties))
     assert again.code == 0 and again.data["repairs"] == [], again
+
+
+async def test_a_terminated_customers_request_tells_its_reseller_too(
+    dev_env: WorkflowEnvironment,
+    partner_center: SqlPartnerCenter,
+    ledger: Ledger,
+    unbind: Unbind,
+    worker: Worker,
+) -> None:
+    """The customer initiated: the reseller, who reviews, hears of the ending as
+    it would from the workflow, not only the initiator."""
+    parties = ledger.direct(card=True)
+    handle, submitted = await submit(
+        dev_env.client, worker.task_queue, parties, requested_by=Requester.CUSTOMER
+    )
+    assert submitted.status is S.PENDING_RESELLER_REVIEW, submitted
+    await handle.terminate(reason="pressed by mistake")
+    await eventually(
+        lambda: run_statuses(dev_env, parties),
+        lambda found: WorkflowExecutionStatus.TERMINATED in found,
+    )
+
+    repaired = await unbind(*repair(parties))
+
+    assert repaired.code == 0, repaired
+    [closed] = repaired.data["repairs"]
+    assert closed["closed_now"] is True and closed["notified"] == 2
+    assert_inbox(partner_center, parties.customer, {"submitted", "cancelled"})
+    assert_inbox(partner_center, parties.reseller, {"reseller_review_requested", "cancelled"})
 
 
 # ---- repairs that overlap or break off ---------------------------------------
