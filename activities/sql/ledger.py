@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select, update
 
 from activities.partner_center import LedgerConflict, UnknownAccount
 from activities.sql.database import (
+    STANDING_DEFAULTS,
     SqlDatabase,
     SqlRow,
     account_row,
@@ -363,8 +364,10 @@ def set_account_in(conn: Connection, uin: str, changes: Mapping[str, Any]) -> No
 
 
 def set_standing_in(conn: Connection, uin: str, changes: Mapping[str, Any]) -> None:
-    """Upsert the account's standing row with ``changes`` (the rest kept)."""
-    current = standing_of(conn, uin)
-    values = {**current, **changes}
+    """Upsert the account's standing row with ``changes`` (at least one), the
+    rest kept. Only the changed columns are set on conflict: a whole row read
+    first would, under PostgreSQL's read committed, undo a concurrent change
+    to another column."""
+    values = {**STANDING_DEFAULTS, **changes}
     stmt = idempotent_insert(conn.dialect.name, account_standing).values(uin=uin, **values)
-    conn.execute(stmt.on_conflict_do_update(index_elements=["uin"], set_=values))
+    conn.execute(stmt.on_conflict_do_update(index_elements=["uin"], set_=dict(changes)))

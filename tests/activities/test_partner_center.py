@@ -3,13 +3,14 @@ real rows, and the idempotent writes the activities rely on."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect
 
 from activities.partner_center import (
     ApplicationClosed,
@@ -20,10 +21,17 @@ from activities.partner_center import (
     submission_checks,
 )
 from activities.sql import DEFAULT_DATABASE_URL, SqlPartnerCenter, database_url_from_env
+from activities.sql.database import write_transaction
 from activities.sql.demo import DEMO_DISTRIBUTOR, DEMO_RESELLER, DEMO_SECOND_LEVEL_RESELLER
-from activities.sql.ledger import UNCHANGED, amount_from_cents, cents_from_amount
+from activities.sql.ledger import (
+    UNCHANGED,
+    amount_from_cents,
+    cents_from_amount,
+    set_standing_in,
+)
 from starter.devstack.database import migrated
 from starter.devstack.process import ROOT
+from tests.conftest import eventually
 from tests.workflows import spec_oracle
 from workflows import texts
 from workflows.model import (
@@ -810,3 +818,38 @@ def test_a_cutover_at_the_end_of_the_month_is_billed_from_its_date(seeded) -> No
     request = seeded.cutover().model_copy(update={"not_before": date})
     assert center.cut_over(request).effective_at == date
     assert center.cutover_for("app-00000001").effective_at == date  # type: ignore[union-attr]
+
+
+async def test_two_standing_changes_at_once_both_stay(seeded, database_url: str) -> None:
+    """Two operators' ``ledger set`` on one account, different columns, at once:
+    neither undoes the other. The second writes while the first holds the row
+    (PostgreSQL: it waits on the row lock, having begun under read committed;
+    SQLite: it waits for the write lock before it begins)."""
+    uin = seeded.customer
+    engine = create_engine(database_url)
+    second: asyncio.Task[None] | None = None
+    try:
+        with write_transaction(engine) as first:
+            set_standing_in(first, uin, {"overdue_bills": 5})
+            second = asyncio.create_task(
+                asyncio.to_thread(seeded.center.set_account, uin, info_complete=False)
+            )
+            if engine.dialect.name == "postgresql":
+                await eventually(lambda: waiting_on_a_lock(engine), bool)
+    finally:
+        if second is not None:
+            await second
+        engine.dispose()
+
+    standing = seeded.center.account(uin)
+    assert standing is not None
+    assert (standing.overdue_bills, standing.info_complete) == (5, False)
+
+
+async def waiting_on_a_lock(engine: Engine) -> bool:
+    def ask() -> bool:
+        with engine.connect() as conn:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            return bool(conn.exec_driver_sql(query).scalar())
+
+    return await asyncio.to_thread(ask)
