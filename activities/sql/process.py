@@ -264,14 +264,29 @@ def _closed_by_this_cutover(request: CutoverRequest, record: SqlRow, done: SqlRo
 
 def commit_in(conn: Connection, outbox: Outbox) -> int:
     """The outbox's record, then its messages, inside the caller's
-    transaction; how many messages were new."""
-    if outbox.record is not None:
-        save_record_in(conn, outbox.record)
+    transaction; how many messages were new.
+
+    A record closed otherwise meanwhile (``unbind close-terminated`` closing
+    what a terminated run left open, while one of that run's attempts was
+    still going) takes neither the late record nor its messages: the parties
+    were told of the closing, and a confirmation or a withdrawal after it
+    would contradict it."""
+    record = outbox.record
+    if record is not None and not save_record_in(conn, record):
+        stored = conn.execute(
+            select(unbinding_records.c.status).where(
+                unbinding_records.c.application_id == record.application_id
+            )
+        ).scalar()
+        if stored in TERMINAL_STATUSES and stored != record.status:
+            return 0
     return sum(deliver_in(conn, n) for n in outbox.notifications)
 
 
-def save_record_in(conn: Connection, record: UnbindingRecord) -> None:
-    """Upsert the record (and keep its evidence), inside the caller's transaction."""
+def save_record_in(conn: Connection, record: UnbindingRecord) -> bool:
+    """Upsert the record (and keep its evidence), inside the caller's
+    transaction; whether it was written (an older revision, another
+    customer's id or a closed record is not)."""
     values = record.model_dump(exclude={"failed_checks", "plan", *EVIDENCE_FIELDS})
     values["failed_checks"] = json.dumps(
         [check.model_dump(mode="json") for check in record.failed_checks]
@@ -279,8 +294,9 @@ def save_record_in(conn: Connection, record: UnbindingRecord) -> None:
     plan = record.plan
     values["cutover_plan"] = None if plan is None else plan.model_dump_json()
     values["effective_on"] = None if plan is None else plan.effective_on
-    conn.execute(_record_upsert(conn.dialect.name, tuple(values)), values)
+    written = conn.execute(_record_upsert(conn.dialect.name, tuple(values)), values).first()
     keep_evidence_in(conn, record)
+    return written is not None
 
 
 @cache
@@ -301,7 +317,7 @@ def _record_upsert(dialect: str, columns: tuple[str, ...]) -> Executable:
             # A closed record stays closed (it may be written again as it is).
             or_(stored.status.not_in(TERMINAL_STATUSES), stored.status == stmt.excluded.status),
         ),
-    )
+    ).returning(stored.revision)
 
 
 def deliver_in(conn: Connection, notification: Notification) -> int:

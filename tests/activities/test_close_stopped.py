@@ -13,7 +13,7 @@ from activities.partner_center import RelationshipConflict
 from activities.sql import RecordClosure, SqlPartnerCenter
 from tests.activities.conftest import SeededLedger
 from tests.activities.test_partner_center import run_in_threads
-from workflows.model import Notification, UnbindingRecord, UnbindStatus
+from workflows.model import Notification, Outbox, UnbindingRecord, UnbindStatus
 
 S = UnbindStatus
 AT = datetime(2025, 3, 2, 9, 0, tzinfo=UTC)
@@ -219,3 +219,41 @@ def test_the_stopped_runs_late_save_does_not_reopen_the_record(
 
     assert pc.records(seeded.customer) == [closure.record]
     assert pc.open_application_for(seeded.customer, other_than="a-new-one") is None
+
+
+def test_the_stopped_runs_late_commit_tells_no_one(seeded: SeededLedger) -> None:
+    """The run was stopped while committing the customer's confirmation: its
+    record and its messages land after the repair told everyone of the
+    closing, and neither is taken (a confirmation after "cancelled" would
+    contradict it)."""
+    pc = seeded.center
+    record = seeded.record(status=S.PENDING_CUSTOMER_CONFIRMATION, deadline=AT)
+    pc.save_record(record)
+    closure = pc.close_stopped_application(record.application_id, at=AT, announce=ending_message)
+    assert closure is not None and closure.notified == 1
+    confirmed = record.model_copy(
+        update={"status": S.PENDING_CARD_BINDING, "revision": record.revision + 1}
+    )
+    late = Outbox(record=confirmed, notifications=[seeded.notification("customer_decision")])
+
+    assert pc.commit(late) == 0
+    refused = seeded.cutover(record.application_id).model_copy(update={"outbox": late})
+    with pytest.raises(RelationshipConflict, match="CANCELLED"):
+        pc.cut_over(refused)
+
+    assert pc.records(seeded.customer) == [closure.record]
+    assert [m["event"] for m in pc.inbox(seeded.customer)] == ["cancelled"]
+
+
+def test_a_commit_repeated_on_its_own_closing_still_delivers(seeded: SeededLedger) -> None:
+    """The guard is for another status only: a closing written again with its
+    own messages (an activity retried after its commit) is the same story."""
+    pc = seeded.center
+    ended = seeded.record(status=S.WITHDRAWN, revision=3)
+    pc.save_record(ended)
+
+    withdrawn = seeded.notification("withdrawn", recipients=(seeded.customer,))
+    delivered = pc.commit(Outbox(record=ended, notifications=[withdrawn]))
+
+    assert delivered == 1
+    assert [m["event"] for m in pc.inbox(seeded.customer)] == ["withdrawn"]
