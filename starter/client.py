@@ -66,6 +66,7 @@ from workflows.model import (
     Effective,
     Requester,
     SubmissionResult,
+    TimelineEntry,
     UnbindingState,
     UnbindStatus,
 )
@@ -429,12 +430,26 @@ def _answer_once_ended(report: StatusReport, action: Action) -> ActionResult:
     stopped by an operator (terminated, failed, timed out) has ended too,
     though its state still shows the status it was stopped in."""
     state = report.state
-    if any(entry.action_id == action.action_id and entry.accepted for entry in state.timeline):
+    if any(_is_this_action(entry, action) and entry.accepted for entry in state.timeline):
         return ActionResult(accepted=True, status=state.status)
     reason = "the application has already ended"
     if not state.status.is_terminal:
         reason += f": its run was stopped ({report.execution_status}) in {state.status}"
     return ActionResult(accepted=False, status=state.status, reason=reason)
+
+
+def _is_this_action(entry: TimelineEntry, action: Action) -> bool:
+    """The timeline's entry of this very action: the same id, kind, actor and,
+    for a review, verdict. An id alone is not enough: ids show in the timeline,
+    and another party's (or another kind of) action reusing one is not the
+    action that was taken."""
+    verdict = getattr(action, "approve", None)
+    return (
+        entry.action_id == action.action_id
+        and entry.action == action.kind.value
+        and entry.actor == action.actor
+        and (entry.approve is None or entry.approve == verdict)
+    )
 
 
 def _failure_message(cause: BaseException) -> str:

@@ -54,3 +54,13 @@ async def test_a_retry_after_the_application_ended_gets_the_first_answer(
     assert another.code == 1, another
     assert another.data["reason"] == "the application has already ended"
     assert len(partner_center.records(parties.customer)) == 1
+    # The id shows in the timeline: another party's, or another kind of,
+    # action under it is not the one that was taken.
+    for borrowed in (
+        ("withdraw", "--customer", parties.customer, "--as", parties.reseller),
+        ("reject", "--customer", parties.customer, "--as", parties.customer),
+    ):
+        refused = await unbind(*borrowed, "--action-id", "confirm-1")
+        assert refused.code == 1, refused
+        assert refused.data["accepted"] is False
+        assert refused.data["reason"] == "the application has already ended"
