@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from starter.calls import TemporalCalls
 from starter.errors import Refused
 from starter.inputs import customer_ref, validated
-from workflows.contract import workflow_id_for
+from workflows.contract import APPLICATIONS_LISTED, workflow_id_for
 from workflows.fields import Uin
 from workflows.model import UnbindingState, UnbindStatus
 from workflows.search_attributes import (
@@ -108,7 +108,7 @@ _LIST_OPTIONS = {
 
 def _list_query(selection: _ListFilter) -> str:
     # Values are validated (enum, UIN digits), so quoting them cannot break out.
-    clauses = ["WorkflowType = 'Unbinding'"]
+    clauses = [APPLICATIONS_LISTED]
     if selection.status is not None:
         clauses.append(f"{UNBIND_STATUS.name} = '{selection.status.value}'")
     if selection.reseller_uin is not None:

@@ -23,6 +23,11 @@ WORKFLOW_TYPE: Final = "Unbinding"
 DEFAULT_TASK_QUEUE: Final = "reseller-unbinding"
 SUBMISSION_UPDATE: Final = "submission"
 STATUS_QUERY: Final = "status"
+APPLICATIONS_LISTED: Final = (
+    f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus != 'ContinuedAsNew'"
+)
+"""Visibility's applications, one row each: a run that continued as new keeps
+the search attributes it had then, and its successor is the application."""
 
 
 def workflow_id_for(customer_uin: str) -> str:

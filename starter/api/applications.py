@@ -21,7 +21,7 @@ from starter.api.visibility import list_clause, may_see
 from starter.errors import Refused
 from starter.inputs import acknowledged_text
 from starter.reading import ApplicationSummary, summary_of
-from workflows.contract import WORKFLOW_TYPE
+from workflows.contract import APPLICATIONS_LISTED
 from workflows.fields import NEW_TEXT, UIN_PATTERN, Reason
 from workflows.model import (
     ApplicationInput,
@@ -182,7 +182,7 @@ async def list_applications(
     """Only what the caller may see, newest first, a page at a time (the
     visibility store is eventually consistent: a change may take a moment)."""
     # Every value below is an enum, a UIN or a datetime: nothing to escape.
-    clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
+    clauses = [APPLICATIONS_LISTED]
     own = list_clause(principal)
     if own:
         clauses.append(own)

@@ -15,7 +15,7 @@ from starter.api.problems import ApiProblem
 from starter.api.visibility import WAITING_STATUSES, awaited_actions, list_clause, status_clause
 from starter.reading import summary_of
 from workflows.actions import Roles
-from workflows.contract import WORKFLOW_TYPE
+from workflows.contract import APPLICATIONS_LISTED
 from workflows.model import ActionKind, UnbindStatus
 
 router = APIRouter()
@@ -65,7 +65,7 @@ async def my_worklist(principal: Caller, services: ServicesDep) -> list[WorkItem
     """What waits for the caller, soonest deadline first: reviews for a
     distributor or a customer's reseller, confirmation and card binding for a
     customer, remediation for an initiator (and for operators, who may recheck)."""
-    clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'", status_clause(WAITING_STATUSES)]
+    clauses = [APPLICATIONS_LISTED, status_clause(WAITING_STATUSES)]
     own = list_clause(principal)
     if own:
         clauses.append(own)
