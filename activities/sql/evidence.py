@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from activities.sql.database import SqlDatabase, idempotent_insert, record_from
 from activities.sql.schema import audit_refusals, consent_evidence, inbox, unbinding_records
@@ -73,8 +73,8 @@ class EvidenceStore(SqlDatabase):
     ) -> dict[str, Any] | None:
         """The customer's latest application (or ``application_id``): its
         record, its consents oldest first, the messages it sent and the API's
-        refused attempts about the customer from its submission on. None when
-        there is no such application."""
+        refused attempts about the customer from its submission until the
+        customer's next application. None when there is no such application."""
         records = unbinding_records.c
         query = select(unbinding_records).where(records.customer_uin == customer_uin)
         if application_id is not None:
@@ -103,12 +103,23 @@ class EvidenceStore(SqlDatabase):
                 )
                 .order_by(inbox.c.at, inbox.c.id)
             ).all()
+            # The customer's next application, if any, ends this one's period:
+            # attempts after it are about that one, not this.
+            next_submitted = conn.execute(
+                select(func.min(records.submitted_at)).where(
+                    records.customer_uin == customer_uin,
+                    records.submitted_at > record.submitted_at,
+                )
+            ).scalar()
+            about = [
+                audit_refusals.c.customer_uin == customer_uin,
+                audit_refusals.c.at >= record.submitted_at,
+            ]
+            if next_submitted is not None:
+                about.append(audit_refusals.c.at < next_submitted)
             refusals = conn.execute(
                 select(audit_refusals)
-                .where(
-                    audit_refusals.c.customer_uin == customer_uin,
-                    audit_refusals.c.at >= record.submitted_at,
-                )
+                .where(*about)
                 .order_by(audit_refusals.c.at, audit_refusals.c.id)
             ).all()
         return {

@@ -853,3 +853,38 @@ async def waiting_on_a_lock(engine: Engine) -> bool:
             return bool(conn.exec_driver_sql(query).scalar())
 
     return await asyncio.to_thread(ask)
+
+
+def test_an_applications_evidence_holds_the_refusals_of_its_own_period(seeded) -> None:
+    """Refused attempts about the customer from the application's submission
+    until the customer's next one: a later application's are that one's."""
+    center = seeded.center
+    first = seeded.record("app-first", status=UnbindStatus.WITHDRAWN)
+    later = seeded.submitted_at + timedelta(days=2)
+    second = seeded.record("app-second").model_copy(
+        update={"submitted_at": later, "updated_at": later}
+    )
+    center.save_record(first)
+    center.save_record(second)
+    for at, who in (
+        (seeded.submitted_at - timedelta(hours=1), "before-both"),
+        (seeded.submitted_at + timedelta(hours=1), "during-first"),
+        (later + timedelta(hours=1), "during-second"),
+    ):
+        center.record_refusal(
+            principal=who,
+            method="POST",
+            path=f"/applications/{seeded.customer}/confirm",
+            status_code=403,
+            reason="not a party",
+            customer_uin=seeded.customer,
+            at=at,
+        )
+
+    def refused_by(application_id: str) -> list[str]:
+        found = center.evidence_of(seeded.customer, application_id)
+        assert found is not None
+        return [r["principal"] for r in found["refusals"]]
+
+    assert refused_by("app-first") == ["during-first"]
+    assert refused_by("app-second") == ["during-second"]
