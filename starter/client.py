@@ -228,6 +228,11 @@ class UnbindingClient(ApplicationReader):
             if run is None:
                 return None
             state = await self.state_of_run(run.workflow_id, run.run_id)
+        if state.initiator_uin != application.initiator_uin:
+            # Another initiator's application under this id (a batch id can be
+            # chosen or computed): not this caller's to read back; its own
+            # submission is then refused for the id or the open application.
+            return None
         if state.status is UnbindStatus.VALIDATING:
             # Started, not answered yet: the same update id gets the first answer.
             answer = await self._ask_for_the_submission_again(application)

@@ -46,8 +46,15 @@ def start_operation(
 
 
 def submission_update_id(application: ApplicationInput) -> str:
-    """The submission's update id: asking again under it gets the first answer."""
-    return f"submission-{application.application_id}"
+    """The submission's update id: asking again under it gets the first answer.
+    It names who submits, not only the application id: the server answers an
+    update-with-start to a running workflow under a known update id with that
+    update's outcome, so another initiator naming the same id (a batch id can
+    be chosen or computed) would be told the first one's answer."""
+    return (
+        f"submission-{application.application_id}"
+        f"-{application.initiator_uin}-{application.submitter_uin}"
+    )
 
 
 async def consume_start_failure(start: WithStartWorkflowOperation[Any, Any]) -> None:

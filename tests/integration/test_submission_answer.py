@@ -93,7 +93,9 @@ async def test_a_submission_answered_late_is_asked_again_and_answered(
         # Asked twice under one update id, the run took the submission once.
         history = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()
         state = await client.status(parties.customer)
-        assert submission_updates(history) == [f"submission-{state.application_id}"]
+        assert submission_updates(history) == [
+            f"submission-{state.application_id}-{state.initiator_uin}-{state.initiator_uin}"
+        ]
 
 
 async def test_a_submission_nobody_answers_says_it_may_have_started(

@@ -53,6 +53,23 @@ async def test_a_batch_through_the_api(
     ]
     assert len(pc.records(healthy)) == 1
 
+    # Another reseller naming this batch's id reads back none of its answers.
+    stranger = ledger.direct().reseller
+    borrowed = {**body, "batch_id": batch}
+    answer = await api.http.post(
+        "/applications/batch", json=borrowed, headers=api.headers(stranger)
+    )
+    assert answer.status_code == 200, answer.text
+    outcomes = answer.json()["outcomes"]
+    # The open application is a conflict, the ended one a refusal of its own.
+    assert [(o["outcome"], o["resumed"]) for o in outcomes] == [
+        ("conflict", False),
+        ("refused", False),
+    ], outcomes
+    assert all(o.get("status") != "PENDING_CUSTOMER_CONFIRMATION" for o in outcomes), outcomes
+    assert [c["check"] for c in outcomes[1]["failed_checks"]] == ["relationship"], outcomes
+    assert len(pc.records(healthy)) == 1
+
 
 async def test_a_bad_customer_is_named_and_nobody_is_submitted(
     live_api: LiveApi, ledger: Ledger, partner_center: SqlPartnerCenter
