@@ -107,6 +107,11 @@ class SqlDatabase:
             yield
             return
         with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # Read committed, PostgreSQL's default, gives each statement
+                # the latest commits: one view needs repeatable read. (SQLite's
+                # read transaction is one WAL snapshot already.)
+                conn.execution_options(isolation_level="REPEATABLE READ")
             self._snapshot.conn = conn
             try:
                 yield

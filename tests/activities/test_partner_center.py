@@ -888,3 +888,18 @@ def test_an_applications_evidence_holds_the_refusals_of_its_own_period(seeded) -
 
     assert refused_by("app-first") == ["during-first"]
     assert refused_by("app-second") == ["during-second"]
+
+
+def test_a_snapshot_reads_one_state_of_the_ledger(seeded, database_url: str) -> None:
+    """An activity's several reads see one state, whatever commits meanwhile
+    (the final check's account and its card, the plan's discounts)."""
+    center, uin = seeded.center, seeded.customer
+    with SqlPartnerCenter(database_url) as other_process:
+        with center.snapshot():
+            before = center.account(uin)
+            other_process.set_account(uin, card_bound=not before.card_bound)
+            during = center.account(uin)
+        after = center.account(uin)
+
+    assert during.card_bound == before.card_bound
+    assert after.card_bound != before.card_bound
