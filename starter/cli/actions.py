@@ -22,6 +22,7 @@ from starter.cli.app import (
     customer_option,
     json_option,
     reason_option,
+    switch_option,
     temporal,
 )
 from starter.cli.output import action_text, emit
@@ -74,7 +75,7 @@ def _option_for(name: str, field: FieldInfo) -> _FieldOption:
         return _FieldOption(
             name,
             option,
-            click.option(f"{option}/{negative}", name, default=None, help=help_text),
+            switch_option(option, negative, name, help_text),
             f"pass {option} or {negative}" if field.is_required() else None,
         )
     annotation = (

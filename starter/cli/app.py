@@ -10,17 +10,18 @@ signals or writes anything. Every command takes ``--json``; errors are then
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from starter.cli.output import print_error, print_unbind_error
 from starter.cli.types import ACTOR, REASON, UIN
 from starter.client import UnbindingClient
-from starter.errors import UnbindError
+from starter.errors import BadInput, UnbindError
 from workflows.settings import SETTINGS
 
 _T = TypeVar("_T")
@@ -100,6 +101,29 @@ def reason_option(command: _F) -> _F:
     return click.option(
         "--reason", type=REASON, help=f"Why (at most {SETTINGS.max_reason_length} characters)."
     )(command)
+
+
+def switch_option(on: str, off: str, name: str, help: str) -> Callable[[_F], _F]:
+    """A yes/no option as two flags: ``name`` is True for ``on``, False for
+    ``off``, None for neither. Both at once is bad input naming the two (a
+    ``--on/--off`` pair would silently take the last)."""
+    off_name = f"{name}__off"
+
+    def decorate(command: _F) -> _F:
+        @functools.wraps(command)
+        def switched(*args: Any, **kwargs: Any) -> Any:
+            yes, no = kwargs.pop(name), kwargs.pop(off_name)
+            if yes and no:
+                raise BadInput(on, f"{on} and {off} together: pass one or the other")
+            kwargs[name] = True if yes else False if no else None
+            return command(*args, **kwargs)
+
+        switched = click.option(off, off_name, is_flag=True, help=f"The opposite of {on}.")(
+            switched
+        )
+        return cast(_F, click.option(on, name, is_flag=True, help=help)(switched))
+
+    return decorate
 
 
 def temporal(call: Callable[[UnbindingClient], Awaitable[_T]]) -> _T:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from starter.cli.app import UnbindGroup, cli, json_option
+from starter.cli.app import UnbindGroup, cli, json_option, switch_option
 from starter.cli.database import partner_center
 from starter.cli.output import account_text, emit
 from starter.cli.types import AMOUNT, NAME, SAVINGS_UNIT, UIN, Count, choice
@@ -127,21 +127,22 @@ def show(uin: str, as_json: bool) -> None:
 
 @ledger.command("set")
 @click.argument("uin", type=UIN)
-@click.option("--frozen/--unfrozen", default=None, help="Freeze or unfreeze the account.")
+@switch_option("--frozen", "--unfrozen", "frozen", "Freeze the account.")
 @click.option("--credit", type=AMOUNT, help="Available credit, e.g. 100 or -12.50.")
 @click.option("--privilege", type=choice(OverduePrivilege), help="Service during arrears.")
 @click.option("--group", type=choice(GroupRole), help="Group role.")
 @click.option("--savings-unit", type=SAVINGS_UNIT, help="Savings plan shared unit, or none.")
-@click.option("--card/--no-card", default=None, help="Whether a card is bound.")
+@switch_option("--card", "--no-card", "card", "A card is bound.")
 @click.option(
     "--overdue-bills",
     type=Count(0, MAX_COUNT),
     help="Unsettled overdue bills with the reseller (0 when all are settled).",
 )
-@click.option(
-    "--info-complete/--info-incomplete",
-    default=None,
-    help="Whether the customer's account information is complete.",
+@switch_option(
+    "--info-complete",
+    "--info-incomplete",
+    "info_complete",
+    "The customer's account information is complete.",
 )
 @json_option
 def set_account(

@@ -76,13 +76,14 @@ def test_a_new_row_is_a_command_with_its_models_fields_as_options(group: click.G
         ["--customer"],
         ["--as"],
         ["--urgent"],
+        ["--no-urgent"],
         ["--ticket"],
         ["--reason"],
         ["--action-id"],
         ["--json"],
     ]
     assert command.help == ESCALATE.description
-    assert "--urgent / --no-urgent" in CliRunner().invoke(group, ["escalate", "--help"]).output
+    assert "--no-urgent" in CliRunner().invoke(group, ["escalate", "--help"]).output
 
 
 def test_the_new_command_sends_the_action(
@@ -106,8 +107,9 @@ def test_the_new_command_sends_the_action(
         (["--urgent", "--ticket", "42"], "--ticket", "has the wrong format"),
         (["--ticket", "T-1"], "--urgent", "pass --urgent or --no-urgent"),
         (["--urgent"], "--ticket", "Missing option"),
+        (["--urgent", "--no-urgent", "--ticket", "T-1"], "--urgent", "pass one or the other"),
     ],
-    ids=["bad ticket", "no decision", "no ticket"],
+    ids=["bad ticket", "no decision", "no ticket", "both decisions"],
 )
 def test_its_fields_are_validated_before_anything_is_sent(
     args: list[str], field: str, rule: str, group: click.Group, sent: list[tuple[str, Action]]

@@ -129,6 +129,16 @@ BAD_INPUT = {
         ["review", "--customer", CUSTOMER, "--as", RESELLER],
         "--approve",
     ),
+    "review with both decisions": (
+        ["review", "--customer", CUSTOMER, "--as", RESELLER, "--approve", "--reject"],
+        "--approve",
+    ),
+    "a card bound and not": (["ledger", "set", CUSTOMER, "--no-card", "--card"], "--card"),
+    "frozen and unfrozen": (["ledger", "set", CUSTOMER, "--frozen", "--unfrozen"], "--frozen"),
+    "information complete and not": (
+        ["ledger", "set", CUSTOMER, "--info-incomplete", "--info-complete"],
+        "--info-complete",
+    ),
 }
 
 
