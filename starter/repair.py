@@ -65,8 +65,7 @@ async def close_terminated(
     nothing to repair.
     """
     customer = customer_ref(customer_uin)
-    if not is_operator(actor):
-        raise BadInput("--as", "only an operator (operator:<name>) may close an application")
+    require_operator(actor)
     at = now or datetime.now(UTC)
     repairs = []
     for record in partner_center.records(customer):
@@ -93,6 +92,11 @@ async def close_terminated(
             )
         )
     return repairs
+
+
+def require_operator(actor: str) -> None:
+    if not is_operator(actor):
+        raise BadInput("--as", "only an operator (operator:<name>) may close an application")
 
 
 def _require_stopped(record: UnbindingRecord, run: RunReport | None) -> None:

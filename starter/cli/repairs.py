@@ -7,7 +7,7 @@ from starter.cli.database import partner_center
 from starter.cli.output import emit
 from starter.configuration import database_url
 from starter.connection import connect_config
-from starter.repair import close_terminated
+from starter.repair import close_terminated, require_operator
 
 
 @app.cli.command("close-terminated")
@@ -25,7 +25,8 @@ def close_terminated_command(customer: str, actor: str, reason: str | None, as_j
     while the application still runs. Operators only (--as operator:NAME);
     running it again changes nothing.
     """
-    # Both configurations are checked before the database is opened.
+    # Input first, then both configurations, before anything is opened.
+    require_operator(actor)
     database_url()
     connect_config()
     with partner_center() as pc:

@@ -133,6 +133,10 @@ BAD_INPUT = {
         ["review", "--customer", CUSTOMER, "--as", RESELLER, "--approve", "--reject"],
         "--approve",
     ),
+    "close-terminated by a party": (
+        ["close-terminated", "--customer", CUSTOMER, "--as", RESELLER],
+        "--as",
+    ),
     "a card bound and not": (["ledger", "set", CUSTOMER, "--no-card", "--card"], "--card"),
     "frozen and unfrozen": (["ledger", "set", CUSTOMER, "--frozen", "--unfrozen"], "--frozen"),
     "information complete and not": (
