@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from starter.errors import Unreachable, describe_duration
 from starter.health import polling_identities, start_a_worker
@@ -101,6 +101,15 @@ class TemporalCalls:
         except RPCError as error:
             address = self._client.service_client.config.target_host
             raise Unreachable(f"Temporal at {address}: {error.message}") from error
+
+
+def no_such_workflow(error: RPCError) -> bool:
+    """NOT_FOUND about the workflow, an answer; not about the namespace, which
+    is Temporal misconfigured (``TEMPORAL_NAMESPACE``) and cannot serve us."""
+    if error.status != RPCStatusCode.NOT_FOUND:
+        return False
+    details = error.grpc_status.details
+    return not any(d.type_url.endswith("NamespaceNotFoundFailure") for d in details)
 
 
 def _retrieve_outcome(task: asyncio.Future[Any]) -> None:

@@ -30,6 +30,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from starter.calls import no_such_workflow
 from starter.connection import connect_client, connect_config, task_queue_from_env
 from starter.errors import (
     ActionUnanswered,
@@ -382,9 +383,8 @@ class UnbindingClient(ApplicationReader):
                         )
                     raise Refused(_failure_message(cause)) from None
                 except RPCError as error:
-                    if error.status not in (
-                        RPCStatusCode.NOT_FOUND,
-                        RPCStatusCode.FAILED_PRECONDITION,
+                    if not (
+                        no_such_workflow(error) or error.status == RPCStatusCode.FAILED_PRECONDITION
                     ):
                         raise
                     # report() refuses when no application ever existed.
@@ -409,7 +409,7 @@ class UnbindingClient(ApplicationReader):
                     action.kind.value, action
                 )
             except RPCError as error:
-                if error.status == RPCStatusCode.NOT_FOUND:
+                if no_such_workflow(error):
                     raise Refused(f"no open application for customer {customer_uin}") from None
                 raise
 

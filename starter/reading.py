@@ -18,9 +18,9 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
 )
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
-from starter.calls import TemporalCalls
+from starter.calls import TemporalCalls, no_such_workflow
 from starter.errors import Refused
 from starter.inputs import customer_ref, validated
 from workflows.contract import APPLICATIONS_LISTED, workflow_id_for
@@ -135,7 +135,7 @@ class ApplicationReader(TemporalCalls):
             try:
                 description = await self._client.get_workflow_handle(workflow_id).describe()
             except RPCError as error:
-                if error.status == RPCStatusCode.NOT_FOUND:
+                if no_such_workflow(error):
                     raise Refused(f"no application for customer {customer}") from None
                 raise
             run = description.status.name if description.status else "UNKNOWN"

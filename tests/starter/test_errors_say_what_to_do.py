@@ -117,6 +117,32 @@ async def test_the_cli_says_no_worker_polls_instead_of_waiting_in_silence(
 
 
 @pytest.mark.integration
+async def test_a_namespace_that_does_not_exist_is_temporal_misconfigured_not_a_refusal(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """NOT_FOUND about the namespace is exit 3, as for every command; only a
+    workflow that is not there is "no application" (exit 1)."""
+    address = dev_env.client.service_client.config.target_host
+    database_url = migrated(f"sqlite:///{tmp_path / 'unbind.db'}")
+    env = {**environment(address, database_url), "TEMPORAL_NAMESPACE": "no-such-namespace"}
+    customer = fresh_uin()
+
+    for command in (
+        ("status", "--customer", customer),
+        ("confirm", "--customer", customer, "--as", customer),
+    ):
+        result = await run_unbind(env, *command)
+        assert result.code == 3, result
+        assert "no-such-namespace" in result.data["error"], result
+
+    in_default = await run_unbind(
+        environment(address, database_url), "status", "--customer", customer
+    )
+    assert in_default.code == 1, in_default
+    assert in_default.data["error"] == f"no application for customer {customer}"
+
+
+@pytest.mark.integration
 class WatchedClient(UnbindingClient):
     """The client API, telling the test what the server said about pollers."""
 
