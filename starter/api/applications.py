@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 
 from starter.api.auth import Principal
 from starter.api.deps import Caller, ServicesDep, client_errors, visibility_errors
-from starter.api.problems import ApiProblem, from_validation, one_visible_line
+from starter.api.problems import ApiProblem, FieldError, from_validation, invalid, one_visible_line
 from starter.api.visibility import list_clause, may_see
 from starter.errors import Refused
 from starter.inputs import acknowledged_text
@@ -28,6 +28,7 @@ from workflows.model import (
     DeadlineActions,
     Deadlines,
     Effective,
+    OnDeadline,
     Requester,
     SubmissionResult,
     UnbindingState,
@@ -41,6 +42,7 @@ from workflows.search_attributes import (
     UNBIND_DEADLINE,
     UNBIND_STATUS,
 )
+from workflows.settings import SETTINGS
 
 router = APIRouter(tags=["applications"])
 
@@ -99,6 +101,29 @@ class ApplicationView(UnbindingState):
 _SUBMIT_FIELDS = {"notice_acknowledged": "acknowledge_notice", "initiator_uin": "customer_uin"}
 
 
+_REVIEWS_AT_LEAST = {
+    "reseller_review": SETTINGS.reseller_review_deadline,
+    "distributor_review": SETTINGS.distributor_review_deadline,
+}
+
+
+def reviews_cut_short(deadlines: Deadlines) -> list[FieldError]:
+    """A review whose deadline approves it is the reviewer's time, not the
+    submitter's to cut: below the default, the party reviewed could have itself
+    approved in a minute. (A deadline that expires or hands over may be shorter:
+    it costs the submitter only.)"""
+    return [
+        FieldError(
+            field=f"deadlines.{wait}",
+            rule=f"a review approved when its deadline passes keeps at least the default "
+            f"{least.days} days (or set on_deadline.{wait} to expire)",
+        )
+        for wait, least in _REVIEWS_AT_LEAST.items()
+        if getattr(deadlines.on_deadline, wait) is OnDeadline.APPROVE
+        and getattr(deadlines, wait) < least
+    ]
+
+
 def application_input(principal: Principal, body: SubmitBody) -> ApplicationInput:
     """The application the caller submits: initiator its root account (the
     token's owner, else itself), submitter itself. Every bad field is named."""
@@ -128,6 +153,8 @@ def application_input(principal: Principal, body: SubmitBody) -> ApplicationInpu
         for item in problem.extra["errors"]:
             item["field"] = f"deadlines.{item['field']}"
         raise problem from None
+    if shortened := reviews_cut_short(fields["deadlines"]):
+        raise invalid(shortened)
     try:
         return ApplicationInput.model_validate(fields, context={NEW_TEXT: True})
     except ValidationError as error:

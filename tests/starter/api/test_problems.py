@@ -4,6 +4,7 @@ anything reaches Temporal or the database."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,6 +13,8 @@ import pytest_asyncio
 
 from activities.sql import SqlPartnerCenter
 from starter.api.app import create_app
+from starter.api.applications import SubmitBody, application_input
+from starter.api.auth import Principal
 from starter.api.deps import Services
 from starter.api.devkeys import issue_dev_token
 from starter.api.settings import ApiSettings
@@ -73,6 +76,44 @@ async def test_a_submission_names_every_bad_field(http: httpx.AsyncClient) -> No
     assert answer.status_code == 422
     fields = {e["field"] for e in answer.json()["errors"]}
     assert fields == {"customer_uin", "acknowledge_notice", "reason", "deadlines.remediation"}
+
+
+async def test_a_submitter_cannot_cut_short_a_review_that_its_deadline_approves(
+    http: httpx.AsyncClient,
+) -> None:
+    """The party reviewed would otherwise skip its reviewer: a minute's review,
+    approved when it passes. Shortening one that expires costs the submitter
+    alone; that stays allowed (and reaches no further than this check here)."""
+    minute = 1 / (24 * 60)
+    answer = await http.post(
+        "/applications",
+        json={
+            "customer_uin": "20000000001",
+            "acknowledge_notice": True,
+            "requested_by": "customer",
+            "deadlines": {"reseller_review": minute, "distributor_review": minute},
+            "on_deadline": {"distributor_review": "approve"},
+        },
+    )
+    assert answer.status_code == 422, answer.text
+    rules = {e["field"]: e["rule"] for e in answer.json()["errors"]}
+    assert rules.keys() == {"deadlines.reseller_review", "deadlines.distributor_review"}
+    assert "at least the default 10 days" in rules["deadlines.reseller_review"]
+
+    expiring = {"reseller_review": "expire", "distributor_review": "expire"}
+    allowed = application_input(
+        Principal(sub="20000000001"),
+        SubmitBody.model_validate(
+            {
+                "customer_uin": "20000000001",
+                "acknowledge_notice": True,
+                "requested_by": "customer",
+                "deadlines": {"reseller_review": minute, "distributor_review": minute},
+                "on_deadline": expiring,
+            }
+        ),
+    )
+    assert allowed.deadlines.reseller_review < timedelta(minutes=2)
 
 
 async def test_malformed_json_names_the_body(http: httpx.AsyncClient) -> None:
