@@ -16,7 +16,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -181,8 +181,16 @@ class BatchResult(BaseModel):
         return self.complete and all(o.outcome is Outcome.ACCEPTED for o in self.outcomes)
 
 
+Gate = Callable[[ApplicationInput], Awaitable[list[FailedCheck] | None]]
+"""Checks read before an application is submitted: the failed ones refuse it
+with nothing started (the API's refusal of a stranger's), None lets it through."""
+
+
 async def submit_one(
-    client: UnbindingClient, row: BatchRow, application: ApplicationInput
+    client: UnbindingClient,
+    row: BatchRow,
+    application: ApplicationInput,
+    checked_first: Gate | None = None,
 ) -> CustomerOutcome:
     """One customer's outcome; a business refusal or an unreachable Temporal
     is that customer's outcome, never the end of the batch."""
@@ -192,6 +200,13 @@ async def submit_one(
         "application_id": application.application_id,
         "workflow_id": f"unbind-{application.customer_uin}",
     }
+    if checked_first is not None and (failed := await checked_first(application)) is not None:
+        return CustomerOutcome(
+            **known,
+            outcome=Outcome.REFUSED,
+            status=UnbindStatus.PRECHECK_FAILED,
+            failed_checks=failed,
+        )
     try:
         result, resumed = await client.submit_once(application)
     except ApplicationConflict as error:
@@ -224,6 +239,7 @@ async def submit_batch(
     concurrency: int = DEFAULT_CONCURRENCY,
     on_outcome: Callable[[CustomerOutcome], None] | None = None,
     done: list[CustomerOutcome] | None = None,
+    checked_first: Gate | None = None,
 ) -> BatchResult:
     """Submit every application, at most ``concurrency`` at a time, calling
     ``on_outcome`` as each finishes. ``done`` collects the outcomes as they
@@ -235,7 +251,7 @@ async def submit_batch(
 
     async def one(row: BatchRow, application: ApplicationInput) -> None:
         async with gate:
-            outcome = await submit_one(client, row, application)
+            outcome = await submit_one(client, row, application, checked_first)
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)

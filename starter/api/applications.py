@@ -14,20 +14,29 @@ from uuid import uuid4
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
+from activities.partner_center import submission_checks, told_only_the_relationship
 from starter.api.auth import Principal
-from starter.api.deps import Caller, ServicesDep, client_errors, visibility_errors
+from starter.api.deps import (
+    Caller,
+    Services,
+    ServicesDep,
+    client_errors,
+    in_database,
+    visibility_errors,
+)
 from starter.api.problems import ApiProblem, FieldError, from_validation, invalid, one_visible_line
 from starter.api.visibility import list_clause, may_see
 from starter.errors import Refused
 from starter.inputs import acknowledged_text
 from starter.reading import ApplicationSummary, summary_of
-from workflows.contract import APPLICATIONS_LISTED
+from workflows.contract import APPLICATIONS_LISTED, workflow_id_for
 from workflows.fields import NEW_TEXT, UIN_PATTERN, Reason
 from workflows.model import (
     ApplicationInput,
     DeadlineActions,
     Deadlines,
     Effective,
+    FailedCheck,
     OnDeadline,
     Requester,
     SubmissionResult,
@@ -165,6 +174,44 @@ def application_input(principal: Principal, body: SubmitBody) -> ApplicationInpu
         raise problem from None
 
 
+async def told_as_a_stranger(
+    services: Services, application: ApplicationInput
+) -> list[FailedCheck] | None:
+    """The submission checks a stranger fails (``relationship``: the initiator
+    is not the customer's partner), read from the partner center before
+    anything starts; None for the customer's own parties. A stranger's
+    application would otherwise start a run that fails its checks and, as the
+    customer's latest, hide the real application from its parties."""
+    pc = services.partner_center
+
+    def checks() -> list[FailedCheck]:
+        initiator = pc.account(application.initiator_uin)
+        same = application.submitter_uin == application.initiator_uin
+        return submission_checks(
+            customer=pc.account(application.customer_uin),
+            initiator=initiator,
+            submitter=initiator if same else pc.account(application.submitter_uin),
+            initiator_uin=application.initiator_uin,
+            open_application=None,
+            requested_by=application.requested_by,
+        )
+
+    failed = await in_database(checks)
+    return failed if told_only_the_relationship(failed) else None
+
+
+def refused(result: SubmissionResult) -> ApiProblem:
+    names = ", ".join(check.check.value for check in result.failed_checks)
+    return ApiProblem(
+        409,
+        f"the application was not accepted: {names}",
+        slug="failed-checks",
+        failed_checks=[check.model_dump(mode="json") for check in result.failed_checks],
+        application_status=result.status.value,
+        workflow_id=result.workflow_id,
+    )
+
+
 @router.post(
     "/applications",
     status_code=status.HTTP_201_CREATED,
@@ -179,18 +226,19 @@ async def submit(body: SubmitBody, principal: Caller, services: ServicesDep) -> 
             403, "operators cannot submit applications", allowed="a partner's root account"
         )
     application = application_input(principal, body)
+    if (failed := await told_as_a_stranger(services, application)) is not None:
+        raise refused(
+            SubmissionResult(
+                accepted=False,
+                workflow_id=workflow_id_for(application.customer_uin),
+                status=UnbindStatus.PRECHECK_FAILED,
+                failed_checks=failed,
+            )
+        )
     async with client_errors():
         result = await services.client.submit(application)
     if not result.accepted:
-        names = ", ".join(check.check.value for check in result.failed_checks)
-        raise ApiProblem(
-            409,
-            f"the application was not accepted: {names}",
-            slug="failed-checks",
-            failed_checks=[check.model_dump(mode="json") for check in result.failed_checks],
-            application_status=result.status.value,
-            workflow_id=result.workflow_id,
-        )
+        raise refused(result)
     return result
 
 

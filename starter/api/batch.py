@@ -3,9 +3,12 @@ the programme unbinds all its customers), the API's ``unbind apply-batch``."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from starter.api.applications import told_as_a_stranger
 from starter.api.deps import Caller, ServicesDep, client_errors
 from starter.api.problems import ApiProblem
 from starter.batch import (
@@ -82,5 +85,9 @@ async def submit_many(body: BatchBody, principal: Caller, services: ServicesDep)
         ) from None
     async with client_errors():
         return await submit_batch(
-            services.client, batch_id, applications, concurrency=body.concurrency
+            services.client,
+            batch_id,
+            applications,
+            concurrency=body.concurrency,
+            checked_first=partial(told_as_a_stranger, services),
         )

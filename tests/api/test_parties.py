@@ -424,3 +424,27 @@ async def test_a_resellers_list_pages_through_its_own(
             "/applications", params={"page_token": token}, headers=world.as_("initiator")
         )
         assert_problem(response, 422)
+
+
+async def test_a_strangers_submission_starts_nothing_and_hides_nothing(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """Another reseller submitting for the customer is refused (relationship)
+    before any run starts: it learns nothing of the account, and the
+    application the customer's own parties see stays theirs."""
+    await submitted(http, world)
+    withdrawn = await act(http, world, "initiator", "withdraw", {"reason": "not now"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    before = await http.get(f"/applications/{world.customer}", headers=world.as_("initiator"))
+    assert before.status_code == 200, before.text
+
+    body = {"customer_uin": world.customer, "acknowledge_notice": True}
+    refused = await http.post("/applications", json=body, headers=world.as_("other_reseller"))
+
+    problem = assert_problem(refused, 409)
+    assert [c["check"] for c in problem["failed_checks"]] == ["relationship"]
+    for role in ("initiator", "customer"):
+        seen = await http.get(f"/applications/{world.customer}", headers=world.as_(role))
+        assert seen.status_code == 200, seen.text
+        assert seen.json()["run_id"] == before.json()["run_id"]
+        assert seen.json()["status"] == "WITHDRAWN"

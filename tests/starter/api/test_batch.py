@@ -61,13 +61,17 @@ async def test_a_batch_through_the_api(
     )
     assert answer.status_code == 200, answer.text
     outcomes = answer.json()["outcomes"]
-    # The open application is a conflict, the ended one a refusal of its own.
-    assert [(o["outcome"], o["resumed"]) for o in outcomes] == [
-        ("conflict", False),
-        ("refused", False),
-    ], outcomes
-    assert all(o.get("status") != "PENDING_CUSTOMER_CONFIRMATION" for o in outcomes), outcomes
-    assert [c["check"] for c in outcomes[1]["failed_checks"]] == ["relationship"], outcomes
+    # Refused as a stranger before anything starts: nothing of the customers is told.
+    assert [(o["outcome"], o["resumed"]) for o in outcomes] == [("refused", False)] * 2, outcomes
+    assert [[c["check"] for c in o["failed_checks"]] for o in outcomes] == [["relationship"]] * 2
+    # No run of the stranger's hides the reseller's own from it.
+    for customer, status in (
+        (healthy, "PENDING_CUSTOMER_CONFIRMATION"),
+        (discounted, "PRECHECK_FAILED"),
+    ):
+        seen = await api.http.get(f"/applications/{customer}", headers=api.headers(reseller))
+        assert seen.status_code == 200, seen.text
+        assert (seen.json()["initiator_uin"], seen.json()["status"]) == (reseller, status)
     assert len(pc.records(healthy)) == 1
 
 
