@@ -43,8 +43,15 @@ class UnbindGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         before_separator = args[: args.index("--")] if "--" in args else args
-        ctx.meta["unbind.json"] = "--json" in before_separator
-        return super().parse_args(ctx, args)
+        as_json = ctx.meta["unbind.json"] = "--json" in before_separator
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as error:
+            # The group's own options (`unbind --bogus status --json`).
+            if not as_json:
+                raise
+            _print_usage_error(error)
+            raise click.exceptions.Exit(error.exit_code) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         as_json = bool(ctx.meta.get("unbind.json"))
@@ -56,11 +63,16 @@ class UnbindGroup(click.Group):
         except click.ClickException as error:
             if not as_json:
                 raise
-            field = _option_name(error.param) if isinstance(error, click.BadParameter) else None
-            if isinstance(error, click.NoSuchOption):
-                field = error.option_name
-            print_error(True, "error", error.format_message(), field)
+            _print_usage_error(error)
             raise click.exceptions.Exit(error.exit_code) from None
+
+
+def _print_usage_error(error: click.ClickException) -> None:
+    """Click's usage error as the JSON error, naming the option at fault."""
+    field = _option_name(error.param) if isinstance(error, click.BadParameter) else None
+    if isinstance(error, click.NoSuchOption):
+        field = error.option_name
+    print_error(True, "error", error.format_message(), field)
 
 
 @click.group(cls=UnbindGroup)

@@ -133,6 +133,10 @@ BAD_INPUT = {
         ["review", "--customer", CUSTOMER, "--as", RESELLER, "--approve", "--reject"],
         "--approve",
     ),
+    "an unknown option before the command": (
+        ["--bogus", "status", "--customer", CUSTOMER],
+        "--bogus",
+    ),
     "close-terminated by a party": (
         ["close-terminated", "--customer", CUSTOMER, "--as", RESELLER],
         "--as",
