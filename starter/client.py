@@ -122,6 +122,12 @@ class UnbindingClient(ApplicationReader):
         client = await connect_client(config, telemetry)
         return cls(client, task_queue=task_queue or task_queue_from_env())
 
+    @property
+    def signs(self) -> bool:
+        """Whether this client signs the actions it sends (a signing interceptor)."""
+        interceptors = self._client.config().get("interceptors", ())
+        return any(isinstance(i, SigningInterceptor) for i in interceptors)
+
     # ---- submitting --------------------------------------------------------
 
     async def apply(self, **application: Unpack[ApplicationFields]) -> SubmissionResult:
@@ -331,7 +337,12 @@ class UnbindingClient(ApplicationReader):
         return await self.perform("recheck", customer_uin, actor=actor, **options)
 
     async def act(
-        self, customer_uin: str, action: Action, *, principal: str | None = None
+        self,
+        customer_uin: str,
+        action: Action,
+        *,
+        principal: str | None = None,
+        application_id: str | None = None,
     ) -> ActionResult:
         """Send an action as an update and return the workflow's answer.
 
@@ -340,13 +351,16 @@ class UnbindingClient(ApplicationReader):
         exception. The update id names the whole action (``update_id_for``), so a
         retried call gets the first call's answer. No answer in time is
         :class:`ActionUnanswered`, which names the ``action_id`` to retry with.
-        A signing client names ``principal`` (default: the actor) in the
-        action's signature; each send is signed afresh.
+        A signing client names ``principal`` (default: the actor) and the
+        application (``application_id``, default: the customer's latest, read
+        first) in the action's signature; each send is signed afresh.
         """
         action = revalidated(action, Action)
         customer_uin = customer_ref(customer_uin)
         try:
-            with signing_as(principal):
+            if self.signs and application_id is None:
+                application_id = (await self.report(customer_uin)).state.application_id
+            with signing_as(principal, application_id=application_id or ""):
                 return await self._send(customer_uin, action)
         except ActionUnanswered:
             raise

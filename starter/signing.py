@@ -77,17 +77,20 @@ def signing_policy_from_env() -> SigningPolicy:
 
 
 _principal: ContextVar[str | None] = ContextVar("unbind_signing_principal", default=None)
+_application: ContextVar[str | None] = ContextVar("unbind_signing_application", default=None)
 
 
 @contextmanager
-def signing_as(principal: str | None) -> Iterator[None]:
+def signing_as(principal: str | None, *, application_id: str) -> Iterator[None]:
     """Updates sent inside name ``principal`` (the authenticated caller, e.g.
-    the token's ``sub``) in their signature; without it, the action's actor."""
-    token = _principal.set(principal)
+    the token's ``sub``; without it, the action's actor) and the application
+    they are for in their signature."""
+    who, which = _principal.set(principal), _application.set(application_id)
     try:
         yield
     finally:
-        _principal.reset(token)
+        _principal.reset(who)
+        _application.reset(which)
 
 
 class SigningInterceptor(Interceptor):
@@ -109,10 +112,14 @@ class _SigningOutbound(OutboundInterceptor):
         self, input: StartWorkflowUpdateInput
     ) -> WorkflowUpdateHandle[Any]:
         action = input.args[0] if len(input.args) == 1 else None
+        application_id = _application.get()
         if isinstance(action, Action) and action.kind.value == input.update:
+            if application_id is None:
+                raise RuntimeError("an action is signed for its application: use signing_as")
             signature = self._signer.signature(
                 input.id,
                 action,
+                application_id=application_id,
                 principal=_principal.get() or action.actor,
                 now=datetime.now(UTC),
             )

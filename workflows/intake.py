@@ -167,6 +167,11 @@ class Intake:
         tracing interceptor (``starter.action_tracing``) remembers the
         action's trace there. It must issue no command."""
 
+    @property
+    def application_id(self) -> str:
+        """The application this run serves (a signature names it)."""
+        return self._state.public.application_id
+
     def party_signals_refused(self) -> bool:
         """Whether this application refuses parties' signals. Decided in the
         run's first workflow task (the story asks before anything else) and

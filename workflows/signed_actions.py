@@ -56,6 +56,7 @@ def signature_refusal(
     policy: SigningPolicy,
     *,
     workflow_id: str,
+    application_id: str,
     action: Action,
     header: Payload | None,
     now: Any,
@@ -72,7 +73,14 @@ def signature_refusal(
     if policy.keys is None:
         return "bad signature: this worker has no signing keys to verify it with"
     try:
-        verify(signed, policy.keys, workflow_id=workflow_id, action=action, now=now)
+        verify(
+            signed,
+            policy.keys,
+            workflow_id=workflow_id,
+            application_id=application_id,
+            action=action,
+            now=now,
+        )
     except SignatureRefused as refusal:
         return str(refusal)
     return None
@@ -120,10 +128,12 @@ class _SignedActionsInbound(WorkflowInboundInterceptor):
                 action = action_in(ActionKind(input.update), tuple(input.args))
             except ApplicationError:
                 action = None  # malformed: the workflow's validator names the field
-            if action is not None:
+            intake = self._intake()
+            if action is not None and intake is not None:
                 refusal = signature_refusal(
                     self.policy,
                     workflow_id=workflow.info().workflow_id,
+                    application_id=intake.application_id,
                     action=action,
                     header=input.headers.get(SIGNATURE_HEADER),
                     now=workflow.now(),

@@ -2,8 +2,8 @@
 
 Anyone with write access to the namespace (a raw client, the Web UI) can send
 an update, so the API signs each action it sends: who acted (the token's
-``principal``), what (workflow id, kind, actor, ``action_id`` and the fields'
-fingerprint) and until when. The signature travels in the Temporal header
+``principal``), what (workflow id, application id, kind, actor, ``action_id``
+and the fields' fingerprint) and until when. The signature travels in the Temporal header
 :data:`SIGNATURE_HEADER` as one JSON object (``/work/api-spec/API.md``, "Signed
 actions"), HMAC-SHA256 over the canonical JSON of every other field, under a
 key named by ``kid``.
@@ -31,11 +31,16 @@ from workflows.model import Action
 from workflows.settings import SETTINGS
 
 SIGNATURE_HEADER: Final = "unbind-action-signature"
-VERSION: Final = 1
+VERSION: Final = 2
+"""Version 2 names the application: the workflow id is the customer's, and the
+customer's next application has the same one, so a version-1 signature could
+be sent again to it while unexpired. Version 1 is still verified, so that a
+worker upgraded first takes what an older API signed; the API signs only
+version 2, and a version-1 signature expires within ``signature_lifetime``."""
 MIN_KEY_BYTES: Final = 32
 """HMAC-SHA256 keys shorter than its output add no strength and suggest a typo."""
 
-_SIGNED_FIELDS: Final = (
+_V1_FIELDS: Final = (
     "v",
     "kid",
     "workflow_id",
@@ -46,6 +51,8 @@ _SIGNED_FIELDS: Final = (
     "principal",
     "expires_at",
 )
+_SIGNED_FIELDS: Final = {1: _V1_FIELDS, 2: (*_V1_FIELDS, "application_id")}
+"""The fields each version signs (the MAC is over their canonical JSON)."""
 
 
 class BadSigningKeys(ValueError):
@@ -103,6 +110,7 @@ class Claims:
     """What a signature vouches for."""
 
     workflow_id: str
+    application_id: str
     kind: str
     actor: str
     action_id: str
@@ -112,10 +120,17 @@ class Claims:
 
     @classmethod
     def of(
-        cls, workflow_id: str, action: Action, *, principal: str, expires_at: datetime
+        cls,
+        workflow_id: str,
+        action: Action,
+        *,
+        application_id: str,
+        principal: str,
+        expires_at: datetime,
     ) -> Claims:
         return cls(
             workflow_id=workflow_id,
+            application_id=application_id,
             kind=action.kind.value,
             actor=action.actor,
             action_id=action.action_id,
@@ -127,7 +142,7 @@ class Claims:
 
 def _canonical(fields: Mapping[str, Any]) -> bytes:
     return json.dumps(
-        {name: fields[name] for name in _SIGNED_FIELDS},
+        {name: fields[name] for name in _SIGNED_FIELDS[fields["v"]]},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -147,6 +162,7 @@ def sign(claims: Claims, keys: SigningKeys) -> dict[str, Any]:
         "v": VERSION,
         "kid": kid,
         "workflow_id": claims.workflow_id,
+        "application_id": claims.application_id,
         "kind": claims.kind,
         "actor": claims.actor,
         "action_id": claims.action_id,
@@ -167,16 +183,24 @@ def principal_of(signed: Any) -> str | None:
 
 
 def verify(
-    signed: Any, keys: SigningKeys, *, workflow_id: str, action: Action, now: datetime
+    signed: Any,
+    keys: SigningKeys,
+    *,
+    workflow_id: str,
+    application_id: str,
+    action: Action,
+    now: datetime,
 ) -> str:
     """The verified principal of ``signed`` for ``action`` sent to
-    ``workflow_id``, or :class:`SignatureRefused` naming why not."""
-    if not isinstance(signed, Mapping) or not all(
-        isinstance(signed.get(name), str) for name in (*_SIGNED_FIELDS[1:], "sig")
-    ):
+    application ``application_id`` (workflow ``workflow_id``), or
+    :class:`SignatureRefused` naming why not."""
+    if not isinstance(signed, Mapping):
         raise SignatureRefused("bad signature: the signature header is malformed")
-    if signed.get("v") != VERSION:
-        raise SignatureRefused(f"bad signature: unknown version {signed.get('v')!r}")
+    version = signed.get("v")
+    if version not in _SIGNED_FIELDS or isinstance(version, bool):
+        raise SignatureRefused(f"bad signature: unknown version {version!r}")
+    if not all(isinstance(signed.get(name), str) for name in (*_SIGNED_FIELDS[version][1:], "sig")):
+        raise SignatureRefused("bad signature: the signature header is malformed")
     key = keys.by_id.get(signed["kid"])
     if key is None:
         raise SignatureRefused(f"bad signature: unknown key id {signed['kid']!r}")
@@ -197,7 +221,17 @@ def verify(
         raise SignatureRefused(f"signature expired at {expires_at.isoformat()}")
     if signed["workflow_id"] != workflow_id:
         raise SignatureRefused(f"signed for another application ({signed['workflow_id']})")
-    expected = Claims.of(workflow_id, action, principal=signed["principal"], expires_at=expires_at)
+    if version >= 2 and signed["application_id"] != application_id:
+        raise SignatureRefused(
+            f"signed for another application of this customer ({signed['application_id']})"
+        )
+    expected = Claims.of(
+        workflow_id,
+        action,
+        application_id=application_id,
+        principal=signed["principal"],
+        expires_at=expires_at,
+    )
     for name in ("kind", "actor", "action_id", "fingerprint"):
         if signed[name] != getattr(expected, name):
             raise SignatureRefused(f"signed for another action (its {name} differs)")
@@ -212,9 +246,21 @@ class Signer:
     lifetime: timedelta = SETTINGS.signature_lifetime
 
     def signature(
-        self, workflow_id: str, action: Action, *, principal: str, now: datetime
+        self,
+        workflow_id: str,
+        action: Action,
+        *,
+        application_id: str,
+        principal: str,
+        now: datetime,
     ) -> dict[str, Any]:
-        claims = Claims.of(workflow_id, action, principal=principal, expires_at=now + self.lifetime)
+        claims = Claims.of(
+            workflow_id,
+            action,
+            application_id=application_id,
+            principal=principal,
+            expires_at=now + self.lifetime,
+        )
         return sign(claims, self.keys)
 
 

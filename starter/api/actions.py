@@ -99,7 +99,12 @@ async def perform(
             403, f"{principal.actor} may not {spec.kind.value}", allowed=spec.actor_rule
         )
     async with client_errors(action_id=action.action_id):
-        result = await services.client.act(customer_uin, action, principal=principal.sub)
+        result = await services.client.act(
+            customer_uin,
+            action,
+            principal=principal.sub,
+            application_id=application.application_id,
+        )
     if not result.accepted:
         raise ApiProblem(
             409,

@@ -50,9 +50,17 @@ class RecordingSigner(Signer):
     made: list[str] = []  # noqa: RUF012 (shared on purpose: the signer is frozen)
 
     def signature(
-        self, workflow_id: str, action: Action, *, principal: str, now: datetime
+        self,
+        workflow_id: str,
+        action: Action,
+        *,
+        application_id: str,
+        principal: str,
+        now: datetime,
     ) -> dict[str, Any]:
-        signed = super().signature(workflow_id, action, principal=principal, now=now)
+        signed = super().signature(
+            workflow_id, action, application_id=application_id, principal=principal, now=now
+        )
         self.made.append(signed["sig"])
         return signed
 

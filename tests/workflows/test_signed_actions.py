@@ -47,7 +47,7 @@ from tests.workflows.signing_keys import (
 from tests.workflows.storms import HistorySize, at_most_one_workflow_task
 from workflows.contract import ACTION_REFUSED, workflow_id_for
 from workflows.intake import UNSIGNED_SIGNAL
-from workflows.model import Action, ActionKind, UnbindingState, UnbindStatus
+from workflows.model import Action, ActionKind, ConfirmAction, UnbindingState, UnbindStatus
 from workflows.signed_actions import UNSIGNED, SignedActionsInterceptor
 from workflows.signing import SIGNATURE_HEADER, Claims, Signer, SigningPolicy, sign
 from workflows.unbinding import UnbindingWorkflow
@@ -77,63 +77,77 @@ def client_of(client: Client, worker: Worker, signer: Signer | None = None) -> U
     )
 
 
-Stamp = Callable[[str, Action], dict[str, Any]]
+Stamp = Callable[[str, str, Action], dict[str, Any]]
+"""(workflow id, application id, action) -> the signature header."""
 
 
 class Stamping(Interceptor):
     """Puts a hand-made signature on every update, as an attacker could."""
 
-    def __init__(self, stamp: Stamp) -> None:
+    def __init__(self, stamp: Stamp, application_id: str) -> None:
         self.stamp = stamp
+        self.application_id = application_id
 
     def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
-        stamp = self.stamp
+        stamp, application_id = self.stamp, self.application_id
 
         class _Outbound(OutboundInterceptor):
             async def start_workflow_update(
                 self, input: StartWorkflowUpdateInput
             ) -> WorkflowUpdateHandle[Any]:
-                header = stamp(input.id, input.args[0])
+                header = stamp(input.id, application_id, input.args[0])
                 input.headers = {SIGNATURE_HEADER: PayloadConverter.default.to_payload(header)}
                 return await super().start_workflow_update(input)
 
         return _Outbound(next)
 
 
-def stamped(client: Client, worker: Worker, stamp: Stamp) -> UnbindingClient:
+def stamped(client: Client, worker: Worker, stamp: Stamp, application_id: str) -> UnbindingClient:
     config = client.config()
-    config["interceptors"] = [Stamping(stamp)]
+    config["interceptors"] = [Stamping(stamp, application_id)]
     return UnbindingClient(Client(**config), task_queue=worker.task_queue)
 
 
-def _claims(workflow_id: str, act: Action) -> Claims:
+def _claims(workflow_id: str, application_id: str, act: Action) -> Claims:
     expires = datetime.now(UTC) + timedelta(minutes=5)
-    return Claims.of(workflow_id, act, principal=PRINCIPAL, expires_at=expires)
+    return Claims.of(
+        workflow_id, act, application_id=application_id, principal=PRINCIPAL, expires_at=expires
+    )
 
 
-def _for_another_application(workflow_id: str, act: Action) -> dict[str, Any]:
-    return sign(_claims(workflow_id_for("29999999999"), act), ROTATING)
+def _for_another_application(workflow_id: str, application_id: str, act: Action) -> dict[str, Any]:
+    return sign(_claims(workflow_id_for("29999999999"), application_id, act), ROTATING)
 
 
-def _for_another_action_id(workflow_id: str, act: Action) -> dict[str, Any]:
-    return sign(replace(_claims(workflow_id, act), action_id="some-other-id"), ROTATING)
+def _for_the_customers_other_application(
+    workflow_id: str, application_id: str, act: Action
+) -> dict[str, Any]:
+    """Same workflow id, another application: one signed before a withdrawal
+    and copied from its history into the customer's next application."""
+    return sign(_claims(workflow_id, "the-one-before", act), ROTATING)
 
 
-def _for_another_kind(workflow_id: str, act: Action) -> dict[str, Any]:
-    return sign(replace(_claims(workflow_id, act), kind=K.REJECT.value), ROTATING)
+def _for_another_action_id(workflow_id: str, application_id: str, act: Action) -> dict[str, Any]:
+    claims = _claims(workflow_id, application_id, act)
+    return sign(replace(claims, action_id="some-other-id"), ROTATING)
 
 
-def _altered(workflow_id: str, act: Action) -> dict[str, Any]:
-    return {**sign(_claims(workflow_id, act), ROTATING), "principal": "someone-else"}
+def _for_another_kind(workflow_id: str, application_id: str, act: Action) -> dict[str, Any]:
+    return sign(replace(_claims(workflow_id, application_id, act), kind=K.REJECT.value), ROTATING)
 
 
-def _forged(workflow_id: str, act: Action) -> dict[str, Any]:
-    return sign(_claims(workflow_id, act), FORGED)
+def _altered(workflow_id: str, application_id: str, act: Action) -> dict[str, Any]:
+    signed = sign(_claims(workflow_id, application_id, act), ROTATING)
+    return {**signed, "principal": "someone-else"}
 
 
-def _expired(workflow_id: str, act: Action) -> dict[str, Any]:
+def _forged(workflow_id: str, application_id: str, act: Action) -> dict[str, Any]:
+    return sign(_claims(workflow_id, application_id, act), FORGED)
+
+
+def _expired(workflow_id: str, application_id: str, act: Action) -> dict[str, Any]:
     return Signer(ROTATING, lifetime=timedelta(seconds=-1)).signature(
-        workflow_id, act, principal=PRINCIPAL, now=datetime.now(UTC)
+        workflow_id, act, application_id=application_id, principal=PRINCIPAL, now=datetime.now(UTC)
     )
 
 
@@ -219,6 +233,10 @@ async def test_a_signed_confirmation_is_accepted_and_the_timeline_names_who_acte
         (_altered, "bad signature: it does not match the signed fields"),
         (_expired, "signature expired at"),
         (_for_another_application, "signed for another application (unbind-29999999999)"),
+        (
+            _for_the_customers_other_application,
+            "signed for another application of this customer (the-one-before)",
+        ),
         (_for_another_action_id, "signed for another action (its action_id differs)"),
         (_for_another_kind, "signed for another action (its kind differs)"),
     ],
@@ -229,12 +247,13 @@ async def test_a_signature_that_does_not_hold_is_refused_without_a_trace(
 ) -> None:
     parties, handle = pending.parties, pending.handle
     warm_up = await history_length(handle)
-    await stamped(dev_env.client, signed_worker, stamp).confirm(
+    application_id = (await status(handle)).application_id
+    await stamped(dev_env.client, signed_worker, stamp, application_id).confirm(
         parties.customer, actor=parties.customer
     )
     before = await history_length(handle)
     assert at_most_one_workflow_task(HistorySize(before - warm_up, 0))
-    result = await stamped(dev_env.client, signed_worker, stamp).confirm(
+    result = await stamped(dev_env.client, signed_worker, stamp, application_id).confirm(
         parties.customer, actor=parties.customer
     )
     assert not result.accepted
@@ -391,3 +410,42 @@ async def test_the_recorded_signed_path_replays_on_every_worker(
 ) -> None:
     source = HISTORIES / "signed_confirmation.json"
     await replay(WorkflowHistory.from_json(source.stem, source.read_text()), policy)
+
+
+@integration
+async def test_a_signature_copied_from_the_last_application_is_refused_in_the_next(
+    dev_env: WorkflowEnvironment, signed_worker: Worker, ledger: Ledger
+) -> None:
+    """The customer's confirmation, signed through the API, stays in the
+    history of its application; withdrawn, and a new application submitted
+    within the signature's lifetime, the same header and action sent again by
+    a raw client must not confirm the new one (the workflow id is the same)."""
+    parties = ledger.direct(card=False)
+    handle = await awaiting_confirmation(dev_env.client, signed_worker, ledger.pc, parties)
+    api = client_of(dev_env.client, signed_worker, Signer(ROTATING))
+    confirmed = await api.confirm(parties.customer, actor=parties.customer)
+    assert confirmed.accepted, confirmed
+    withdrawn = await api.withdraw(parties.customer, actor=parties.reseller)
+    assert withdrawn.status is S.WITHDRAWN, withdrawn
+    first = (await status(handle)).application_id
+    history = await handle.fetch_history()
+    [request] = [
+        event.workflow_execution_update_accepted_event_attributes.accepted_request.input
+        for event in history.events
+        if event.HasField("workflow_execution_update_accepted_event_attributes")
+        and event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        == K.CONFIRM.value
+    ]
+    copied = PayloadConverter.default.from_payload(request.header.fields[SIGNATURE_HEADER])
+    [confirm] = pydantic_data_converter.payload_converter.from_payloads(
+        request.args.payloads, [ConfirmAction]
+    )
+
+    await awaiting_confirmation(dev_env.client, signed_worker, ledger.pc, parties)
+    replayed = await stamped(
+        dev_env.client, signed_worker, lambda *_: copied, application_id=""
+    ).act(parties.customer, confirm)
+
+    assert not replayed.accepted
+    assert replayed.reason == f"signed for another application of this customer ({first})"
+    assert replayed.status is S.PENDING_CUSTOMER_CONFIRMATION

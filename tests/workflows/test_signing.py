@@ -3,6 +3,7 @@ the processes read it from (``starter.signing``)."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from workflows.signing import (
     Claims,
     SignatureRefused,
     Signer,
+    _mac,
     parse_keys,
     sign,
     verify,
@@ -24,28 +26,36 @@ from workflows.signing import (
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 WORKFLOW = "unbind-20000000001"
+APPLICATION = "application-1"
 CONFIRM = ConfirmAction(action_id="a-1", actor="20000000001")
 
 
 def signed(signer: Signer, action: ConfirmAction = CONFIRM, *, at: datetime = NOW) -> dict:
-    return signer.signature(WORKFLOW, action, principal="20000000001", now=at)
+    return signer.signature(
+        WORKFLOW, action, application_id=APPLICATION, principal="20000000001", now=at
+    )
+
+
+MATCHING = {"workflow_id": WORKFLOW, "application_id": APPLICATION, "action": CONFIRM, "now": NOW}
 
 
 def refusal(header: object, keys=ROTATING, **expected: object) -> str:
     with pytest.raises(SignatureRefused) as refused:
-        verify(header, keys, **{"workflow_id": WORKFLOW, "action": CONFIRM, "now": NOW, **expected})
+        verify(header, keys, **{**MATCHING, **expected})
     return str(refused.value)
 
 
 def test_a_signed_action_verifies_and_names_who_acted() -> None:
-    header = Signer(ROTATING).signature(WORKFLOW, CONFIRM, principal="sub-user-7", now=NOW)
-    assert header["kid"] == "new"
-    assert verify(header, ROTATING, workflow_id=WORKFLOW, action=CONFIRM, now=NOW) == "sub-user-7"
+    header = Signer(ROTATING).signature(
+        WORKFLOW, CONFIRM, application_id=APPLICATION, principal="sub-user-7", now=NOW
+    )
+    assert (header["kid"], header["v"]) == ("new", 2)
+    assert verify(header, ROTATING, **MATCHING) == "sub-user-7"
 
 
 def test_during_a_rotation_the_old_key_still_verifies_and_once_removed_it_does_not() -> None:
     header = signed(Signer(OLD))
-    assert verify(header, ROTATING, workflow_id=WORKFLOW, action=CONFIRM, now=NOW)
+    assert verify(header, ROTATING, **MATCHING)
     assert refusal(header, NEW_ONLY) == "bad signature: unknown key id 'old'"
 
 
@@ -65,6 +75,8 @@ def test_an_expired_signature_is_refused() -> None:
 def test_a_signature_for_another_application_or_action_is_refused() -> None:
     header = signed(Signer(ROTATING))
     assert "another application" in refusal(header, workflow_id="unbind-20000000002")
+    # The customer's next application has the same workflow id.
+    assert "another application of this customer" in refusal(header, application_id="application-2")
     other_id = CONFIRM.model_copy(update={"action_id": "a-2"})
     assert "action_id differs" in refusal(header, action=other_id)
     rejection = RejectAction(action_id="a-1", actor="20000000001")
@@ -77,9 +89,28 @@ def test_a_signature_for_another_application_or_action_is_refused() -> None:
 
 
 def test_the_signed_fields_are_exactly_the_claims() -> None:
-    claims = Claims.of(WORKFLOW, CONFIRM, principal="p", expires_at=NOW + timedelta(minutes=1))
+    claims = Claims.of(
+        WORKFLOW,
+        CONFIRM,
+        application_id=APPLICATION,
+        principal="p",
+        expires_at=NOW + timedelta(minutes=1),
+    )
     assert sign(claims, ROTATING) == sign(replace(claims), ROTATING)
-    assert sign(claims, ROTATING)["sig"] != sign(replace(claims, principal="q"), ROTATING)["sig"]
+    for changed in ({"principal": "q"}, {"application_id": "application-2"}):
+        assert sign(claims, ROTATING)["sig"] != sign(replace(claims, **changed), ROTATING)["sig"]
+
+
+def test_a_version_1_signature_from_an_older_api_still_verifies() -> None:
+    """Workers are upgraded before the API: what the older API signed (no
+    application in it) is taken until it expires, minutes later."""
+    current = signed(Signer(ROTATING))
+    older = {name: value for name, value in current.items() if name != "application_id"}
+    older["v"] = 1
+    older["sig"] = base64.b64encode(_mac(ROTATING.by_id["new"], older)).decode()
+    assert verify(older, ROTATING, **MATCHING) == "20000000001"
+    assert verify(older, ROTATING, **{**MATCHING, "application_id": "application-2"})
+    assert "unknown version 3" in refusal({**current, "v": 3})
 
 
 @pytest.mark.parametrize(
