@@ -50,6 +50,9 @@ class SilentOnceTemporal:
         """The ``action_id`` each call carried (the update id is derived from
         the whole action: ``workflows.contract.update_id_for``)."""
 
+    def config(self) -> dict[str, Any]:
+        return {}  # no interceptors: it signs nothing
+
     def get_workflow_handle(self, workflow_id: str, **_: Any) -> SilentOnceTemporal:
         return self
 
