@@ -5,6 +5,7 @@ process come up on a file of their own."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
 from starter.devstack.environment import isolated_environment
-from starter.devstack.ports import port_from_env
+from starter.devstack.ports import HOST, LOWEST_PORT, free_port, port_from_env
 from starter.devstack.process import ChildProcess, StackFailed
 from starter.devstack.server import DevServer, register_search_attributes
 from starter.devstack.worker_process import WorkerProcess
@@ -42,6 +43,17 @@ def test_a_child_sees_none_of_the_callers_temporal_or_unbind_settings(
     env = isolated_environment(address="127.0.0.1:1", task_queue="q", database_url="sqlite://")
     assert "TEMPORAL_API_KEY" not in env and "UNBIND_SOMETHING" not in env
     assert env["TEMPORAL_ADDRESS"] == "127.0.0.1:1" and env["UNBIND_TASK_QUEUE"] == "q"
+
+
+def test_a_free_port_is_one_no_bind_to_port_0_can_be_given() -> None:
+    """Below the kernel's ephemeral range, and free: the dev server's own
+    internal ports (bind to port 0) can never take the one we hand it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(20)}
+    assert all(LOWEST_PORT <= port < low for port in ports), ports
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((HOST, port))
 
 
 def test_a_port_variable_that_is_no_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
