@@ -9,20 +9,20 @@ the worker that has to answer it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.sql import SqlPartnerCenter
 from starter.devstack.environment import isolated_environment
 from tests.cli import Result, run_unbind
-from tests.conftest import Parties, eventually
+from tests.conftest import Parties, eventually, history_length
 from workflows.contract import workflow_id_for
-from workflows.model import UnbindingState
+from workflows.model import ConfirmAction, UnbindingState
 from workflows.unbinding import UnbindingWorkflow
 
 _Probed = TypeVar("_Probed")
@@ -124,3 +124,26 @@ def assert_inbox(pc: SqlPartnerCenter, uin: str, expected: set[str]) -> list[dic
 def message(messages: Iterable[dict[str, Any]], event: str) -> dict[str, Any]:
     [found] = [m for m in messages if m["event"] == event]
     return found
+
+
+async def run_statuses(
+    dev_env: WorkflowEnvironment, parties: Parties
+) -> list[WorkflowExecutionStatus | None]:
+    """Every run of the customer's workflow id the list view knows, by status."""
+    query = f"WorkflowId = '{workflow_id_for(parties.customer)}'"
+    return [execution.status async for execution in dev_env.client.list_workflows(query)]
+
+
+async def continued_once(
+    handle: WorkflowHandle[Any, UnbindingState],
+    parties: Parties,
+    lower_history_bound: Callable[[int], None],
+) -> UnbindingState:
+    """The waiting application continues as new once: its first run is past
+    the lowered bound, a fresh run far below it. Its state in the second run."""
+    lower_history_bound(await history_length(handle))
+    # Any message wakes the wait to notice the bound: a refused one changes nothing else.
+    await handle.signal("confirm", ConfirmAction(action_id="noise-1", actor=parties.reseller))
+    return await eventually(
+        lambda: handle.query(UnbindingWorkflow.status), lambda state: state.runs == 2
+    )

@@ -27,8 +27,16 @@ import activities.sql.repair
 from activities.sql import SqlPartnerCenter
 from starter.client import UnbindingClient
 from starter.repair import close_terminated
-from tests.conftest import Ledger, Parties, eventually, history_length
-from tests.integration.conftest import Unbind, apply, assert_inbox, handle_for, message
+from tests.conftest import Ledger, Parties, eventually
+from tests.integration.conftest import (
+    Unbind,
+    apply,
+    assert_inbox,
+    continued_once,
+    handle_for,
+    message,
+    run_statuses,
+)
 from tests.workflows.gates import GatedPartnerCenter
 from tests.workflows.scenarios import submit
 from workflows.contract import workflow_id_for
@@ -38,7 +46,6 @@ from workflows.model import (
     Deadlines,
     Requester,
     UnbindingRecord,
-    UnbindingState,
     UnbindStatus,
 )
 from workflows.unbinding import UnbindingWorkflow
@@ -91,13 +98,6 @@ def record_of(pc: SqlPartnerCenter, parties: Parties) -> UnbindingRecord:
 
 def is_status(status: UnbindStatus) -> Any:
     return lambda record: isinstance(record, UnbindingRecord) and record.status is status
-
-
-async def run_statuses(
-    dev_env: WorkflowEnvironment, parties: Parties
-) -> list[WorkflowExecutionStatus | None]:
-    query = f"WorkflowId = '{workflow_id_for(parties.customer)}'"
-    return [execution.status async for execution in dev_env.client.list_workflows(query)]
 
 
 # ---- what the run was doing when it stopped ----------------------------------
@@ -258,15 +258,7 @@ async def test_a_terminated_continued_application_is_repaired_on_its_latest_run(
     assert (await apply(unbind, parties)).code == 0
     handle = handle_for(dev_env, parties.customer)
     first_run = (await handle.describe()).run_id
-    # The first run is past the bound; a fresh run is far below it.
-    lower_history_bound(await history_length(handle))
-    # Any message wakes the wait to notice: a refused one changes nothing else.
-    await handle.signal("confirm", ConfirmAction(action_id="noise-1", actor=parties.reseller))
-
-    async def latest() -> UnbindingState:
-        return await handle.query(UnbindingWorkflow.status)
-
-    state = await eventually(latest, lambda s: s.runs == 2)
+    state = await continued_once(handle, parties, lower_history_bound)
     assert state.runs == 2 and state.status is S.PENDING_CUSTOMER_CONFIRMATION, state
     await handle.terminate(reason="pressed by mistake")
     listed = await eventually(

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from tests.conftest import Ledger
 from tests.observability.scrape import scrape
 from tests.worker_process import ROOT, spawn_worker
 from tests.workflows.signing_keys import NEW_ENTRY, ROTATING
-from workflows.model import Action, UnbindStatus
+from workflows.model import UnbindStatus
 from workflows.signing import Signer
 
 FIELDS = {
@@ -49,18 +48,8 @@ class RecordingSigner(Signer):
 
     made: list[str] = []  # noqa: RUF012 (shared on purpose: the signer is frozen)
 
-    def signature(
-        self,
-        workflow_id: str,
-        action: Action,
-        *,
-        application_id: str,
-        principal: str,
-        now: datetime,
-    ) -> dict[str, Any]:
-        signed = super().signature(
-            workflow_id, action, application_id=application_id, principal=principal, now=now
-        )
+    def signature(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        signed = super().signature(*args, **kwargs)
         self.made.append(signed["sig"])
         return signed
 
